@@ -1,0 +1,1 @@
+"""PostgreSQL: tables (SQLAlchemy Core), Alembic migrations, engine and bulk upsert."""
