@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from amzinsight.errors import ConfigError
@@ -204,4 +204,19 @@ def encrypt_value(plain: str, secret_key: str) -> str:
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """The process-wide settings; tests build Settings(...) directly instead."""
-    return Settings()
+    try:
+        return Settings()
+    except ValidationError as error:
+        raise ConfigError(describe_validation_error(error)) from None
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    """One sentence naming each bad variable, without echoing values (they may be secrets)."""
+    prefix = {"s3": "AMZ_S3_", "llm": "AMZ_LLM_", "cache": "AMZ_CACHE_"}.get(
+        error.title.removesuffix("Settings").lower(), "AMZ_"
+    )
+    problems = [
+        prefix + "__".join(str(part) for part in problem["loc"]).upper() + ": " + problem["msg"]
+        for problem in error.errors(include_input=False, include_url=False)
+    ]
+    return "Invalid settings: " + "; ".join(problems) + "."

@@ -1,0 +1,1 @@
+"""Query functions per domain (SQL aggregates, frames out) and the decision logic pages show."""

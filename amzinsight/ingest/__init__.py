@@ -1,0 +1,1 @@
+"""The one ingestion path: fetch -> archive -> parse -> upsert -> record the run."""

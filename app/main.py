@@ -1,0 +1,24 @@
+"""Streamlit entry point: page config, the shared filters, and navigation over pages/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from amzinsight.logs import configure_logging
+from app.context import settings
+from app.filters import render_shared_filters
+
+PAGES_DIR = Path(__file__).resolve().parent.parent / "pages"
+
+st.set_page_config(page_title="AmzInsight", page_icon=":material/insights:", layout="wide")
+configure_logging(settings().log_level, settings().secret_values())
+
+navigation = st.navigation(
+    [
+        st.Page(PAGES_DIR / "home.py", title="Home", icon=":material/home:", default=True),
+    ]
+)
+render_shared_filters()
+navigation.run()

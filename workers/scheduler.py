@@ -1,0 +1,30 @@
+"""`amzinsight scheduler`: registers the declared schedule, then runs rq-scheduler's loop."""
+
+from __future__ import annotations
+
+import logging
+
+from rq_scheduler import Scheduler
+
+from amzinsight.config import get_settings
+from amzinsight.logs import configure_logging
+from workers.connection import DEFAULT_QUEUE, redis_connection
+from workers.schedule import declared_schedule, register_schedule
+
+logger = logging.getLogger(__name__)
+POLL_INTERVAL_SECONDS = 10
+
+
+def main() -> None:
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.secret_values())
+    scheduler = Scheduler(
+        queue_name=DEFAULT_QUEUE, connection=redis_connection(settings), interval=POLL_INTERVAL_SECONDS
+    )
+    report = register_schedule(scheduler, declared_schedule())
+    logger.info("schedule registered: %s", {k: len(v) for k, v in report.items()})
+    scheduler.run()  # installs its own SIGINT/SIGTERM handlers and exits cleanly on them
+
+
+if __name__ == "__main__":
+    main()
