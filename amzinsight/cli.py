@@ -104,7 +104,7 @@ def _database_url(settings: Settings) -> str:
 def _exec_module(module: str) -> int:
     """Hand the process over to a workers/ entry point (the core never imports RQ)."""
     _settings()  # fail here, with a clear sentence, on bad settings
-    os.execv(sys.executable, [sys.executable, "-m", module])
+    os.execv(sys.executable, [sys.executable, "-m", module])  # noqa: S606 (our own interpreter)
     return 0  # pragma: no cover
 
 

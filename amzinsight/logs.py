@@ -1,4 +1,4 @@
-"""Logging set up once per entry point, with a filter that redacts anything that looks like a secret."""
+"""Logging set up once per entry point, with a filter that redacts anything secret-looking."""
 
 from __future__ import annotations
 

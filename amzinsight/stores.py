@@ -61,7 +61,8 @@ def add_store(
     if len(regions) != 1:
         raise ConfigError(
             "One store is one seller account in one region: "
-            f"{', '.join(m.country_code for m in chosen)} span regions {', '.join(sorted(regions))}."
+            f"{', '.join(m.country_code for m in chosen)} span regions "
+            f"{', '.join(sorted(regions))}."
         )
     endpoints = endpoints or StoreEndpoints()
     with engine.begin() as connection:

@@ -34,9 +34,9 @@ def service_missing(what: str, error: Exception) -> None:
 def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory) -> None:
     """No test reads the developer's own AMZ_* variables or .env file."""
     for name in list(os.environ):
-        if name.startswith("AMZ_") and name not in {"AMZ_REQUIRE_SERVICES"}:
-            if not name.startswith("AMZ_TEST_"):
-                monkeypatch.delenv(name)
+        is_test_control = name.startswith("AMZ_TEST_") or name == "AMZ_REQUIRE_SERVICES"
+        if name.startswith("AMZ_") and not is_test_control:
+            monkeypatch.delenv(name)
     monkeypatch.delenv("SP_API_DEFAULT_MARKETPLACE", raising=False)
     monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
     from amzinsight.config import get_settings
@@ -91,3 +91,50 @@ def redis_url() -> Iterator[str]:
     finally:
         client.flushdb()
         client.close()
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """A moto S3 server over HTTP on a free local port, as the app would reach MinIO or S3."""
+    import socket
+
+    from moto.server import ThreadedMotoServer
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def s3_bucket(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A fresh bucket on the moto server, with AMZ_S3_* pointing at it."""
+    import boto3
+
+    name = f"amz-test-{uuid.uuid4().hex[:10]}"
+    client = boto3.client(
+        "s3",
+        endpoint_url=s3_endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    client.create_bucket(Bucket=name)
+    for variable, value in {
+        "AMZ_S3_BUCKET": name,
+        "AMZ_S3_ENDPOINT_URL": s3_endpoint,
+        "AMZ_S3_REGION": "us-east-1",
+        "AMZ_S3_ACCESS_KEY_ID": "testing",
+        "AMZ_S3_SECRET_ACCESS_KEY": "testing",
+    }.items():
+        monkeypatch.setenv(variable, value)
+    yield name
+    listed = client.list_objects_v2(Bucket=name).get("Contents", [])
+    for item in listed:
+        client.delete_object(Bucket=name, Key=item["Key"])
+    client.delete_bucket(Bucket=name)

@@ -1,4 +1,4 @@
-"""Settings: encrypted credentials round-trip, and every failure names the variable, never the value."""
+"""Settings: encrypted credentials round-trip; failures name the variable, never the value."""
 
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ OWNER_META_KEY = "amzinsight_schedule"
 
 @dataclass(frozen=True)
 class ScheduledJob:
-    """One periodic job; `id` is stable (letters, digits, `_` and `-`) so re-registering is a no-op."""
+    """One periodic job; a stable `id` (letters, digits, `_`, `-`) makes re-registering a no-op."""
 
     id: str
     cron: str
@@ -40,9 +40,7 @@ def declared_schedule() -> list[ScheduledJob]:
 def register_schedule(scheduler: Scheduler, declared: list[ScheduledJob]) -> dict[str, list[str]]:
     """Make the scheduler hold exactly `declared`; returns what was added, changed and cancelled."""
     wanted = {job.id: job for job in declared}
-    existing = {
-        job.id: job for job in scheduler.get_jobs() if job.meta.get(OWNER_META_KEY) is True
-    }
+    existing = {job.id: job for job in scheduler.get_jobs() if job.meta.get(OWNER_META_KEY) is True}
     report: dict[str, list[str]] = {"added": [], "changed": [], "unchanged": [], "cancelled": []}
     for job_id, job in existing.items():
         if job_id not in wanted:

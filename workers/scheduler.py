@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 
 from rq_scheduler import Scheduler
 
@@ -16,10 +17,14 @@ POLL_INTERVAL_SECONDS = 10
 
 
 def main() -> None:
+    # crontab warns on every next-time computation that rq-scheduler 0.14 makes (upstream issue).
+    warnings.filterwarnings("ignore", message="Version 0.22.0", category=FutureWarning)
     settings = get_settings()
     configure_logging(settings.log_level, settings.secret_values())
     scheduler = Scheduler(
-        queue_name=DEFAULT_QUEUE, connection=redis_connection(settings), interval=POLL_INTERVAL_SECONDS
+        queue_name=DEFAULT_QUEUE,
+        connection=redis_connection(settings),
+        interval=POLL_INTERVAL_SECONDS,
     )
     report = register_schedule(scheduler, declared_schedule())
     logger.info("schedule registered: %s", {k: len(v) for k, v in report.items()})

@@ -44,22 +44,24 @@ FRESHNESS_SQL = sa.text(
     """
 )
 
-FRESHNESS_SCHEMA = {
-    "store_slug": pl.String,
-    "store_name": pl.String,
-    "report_type": pl.String,
-    "last_success_at": pl.Datetime("us", "UTC"),
-    "last_window_end": pl.Date,
-    "last_rows": pl.Int64,
-    "latest_status": pl.String,
-    "latest_error": pl.String,
-    "latest_at": pl.Datetime("us", "UTC"),
-    "failures_since_success": pl.Int64,
-}
+FRESHNESS_SCHEMA = pl.Schema(
+    {
+        "store_slug": pl.String(),
+        "store_name": pl.String(),
+        "report_type": pl.String(),
+        "last_success_at": pl.Datetime("us", "UTC"),
+        "last_window_end": pl.Date(),
+        "last_rows": pl.Int64(),
+        "latest_status": pl.String(),
+        "latest_error": pl.String(),
+        "latest_at": pl.Datetime("us", "UTC"),
+        "failures_since_success": pl.Int64(),
+    }
+)
 
 
 def data_freshness(engine: Engine, store_id: int | None = None) -> pl.DataFrame:
-    """One row per store and report type ever synced: last success, latest outcome, failures since."""
+    """Per store and report type ever synced: last success, latest outcome, failures since."""
     with engine.connect() as connection:
         rows = connection.execute(FRESHNESS_SQL, {"store_id": store_id}).mappings().all()
     return pl.DataFrame([dict(row) for row in rows], schema=FRESHNESS_SCHEMA, orient="row")

@@ -1,0 +1,44 @@
+# AmzInsight developer targets. `make` alone lists them.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+
+.DEFAULT_GOAL := help
+.PHONY: help install dev up test test-fast lint format typecheck ci clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-10s %s\n", $$1, $$2}'
+
+$(PY):
+	python3 -m venv $(VENV)
+
+install: $(PY) ## install the app into .venv
+	$(VENV)/bin/pip install -e .
+
+dev: $(PY) ## install the app with test and lint tools
+	$(VENV)/bin/pip install -e '.[dev]'
+
+up: install ## start everything on the embedded defaults
+	$(VENV)/bin/amzinsight up
+
+test: dev ## run every test (PostgreSQL and Redis on 127.0.0.1)
+	$(PY) -m pytest
+
+test-fast: ## tests without the slow process tests
+	$(PY) -m pytest -m "not slow"
+
+lint: ## ruff check and format check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: ## format the code
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+typecheck: ## mypy on the core library
+	$(VENV)/bin/mypy
+
+ci: ## what CI runs, on this checkout
+	.ci/run
+
+clean: ## remove caches (keeps .venv and your data directory)
+	rm -rf .pytest_cache .ruff_cache .mypy_cache build *.egg-info

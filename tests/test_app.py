@@ -1,0 +1,93 @@
+"""The entry point and Home page render through AppTest, with no stores and with one store."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from streamlit.testing.v1 import AppTest
+
+from amzinsight.db.engine import get_engine
+from amzinsight.db.tables import sync_runs
+from amzinsight.stores import add_store
+
+pytestmark = [pytest.mark.app, pytest.mark.postgres]
+
+NOW = datetime(2026, 11, 28, 6, 30, tzinfo=UTC)
+ENTRY = str(Path(__file__).resolve().parent.parent / "app" / "main.py")
+
+
+@pytest.fixture
+def app_database(migrated_database_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("AMZ_DATABASE_URL", migrated_database_url)
+    return migrated_database_url
+
+
+def _run() -> AppTest:
+    at = AppTest.from_file(ENTRY, default_timeout=60)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_home_without_stores_explains_how_to_add_one(app_database: str) -> None:
+    at = _run()
+    text = " ".join(block.value for block in at.info)
+    assert "No stores yet" in text
+    assert "amzinsight store add" in text
+    assert at.sidebar.selectbox(key="filters_preset").value == "Last 30 days"
+
+
+def test_home_with_one_store_shows_its_freshness(app_database: str) -> None:
+    engine = get_engine(app_database)
+    store = add_store(engine, slug="acme_us", name="Acme US", country_codes=["US", "CA"])
+    with engine.begin() as connection:
+        connection.execute(
+            sa.insert(sync_runs),
+            [
+                {
+                    "store_id": store.id,
+                    "source": "sp_api",
+                    "report_type": "sales_traffic",
+                    "status": "succeeded",
+                    "rows_upserted": 31,
+                    "window_start": date(2026, 10, 1),
+                    "window_end": date(2026, 10, 31),
+                    "started_at": NOW,
+                    "finished_at": NOW,
+                },
+                {
+                    "store_id": store.id,
+                    "source": "sp_api",
+                    "report_type": "orders",
+                    "status": "failed",
+                    "error": "Amazon answered FATAL for the report.",
+                    "rows_upserted": None,
+                    "window_start": date(2026, 11, 1),
+                    "window_end": date(2026, 11, 27),
+                    "started_at": NOW,
+                    "finished_at": NOW,
+                },
+            ],
+        )
+
+    at = _run()
+
+    assert at.sidebar.selectbox(key="filters_store").value == "acme_us"
+    assert any("Acme US" in block.value for block in at.markdown)
+    assert any("orders" in block.value for block in at.error)
+    (table,) = at.dataframe
+    frame = table.value
+    assert sorted(frame["report_type"]) == ["orders", "sales_traffic"]
+    synced = frame[frame["report_type"] == "sales_traffic"].iloc[0]
+    assert synced["last_rows"] == 31
+    assert str(synced["last_window_end"])[:10] == "2026-10-31"
+
+
+def test_custom_date_range_is_offered(app_database: str) -> None:
+    at = _run()
+    at.sidebar.selectbox(key="filters_preset").set_value("Custom").run()
+    assert not at.exception
+    assert at.sidebar.date_input(key="filters_custom_range") is not None

