@@ -29,16 +29,44 @@ class StoreEndpoints:
 
 
 @dataclass(frozen=True)
+class StoreMarketplace:
+    marketplace_id: str
+    country_code: str | None
+    currency: str
+    time_zone: str
+
+
+@dataclass(frozen=True)
 class Store:
     id: int
     slug: str
     name: str
     region: str
     is_sandbox: bool
-    country_codes: list[str] = field(default_factory=list)
+    seller_id: str | None = None
+    endpoints: StoreEndpoints = field(default_factory=StoreEndpoints)
+    marketplaces: list[StoreMarketplace] = field(default_factory=list)
+
+    @property
+    def country_codes(self) -> list[str]:
+        return sorted(m.country_code or m.marketplace_id for m in self.marketplaces)
+
+    def marketplace(self, marketplace_id: str | None = None) -> StoreMarketplace:
+        """One of the store's marketplaces; without an id, the only one (or a clear error)."""
+        if marketplace_id is None:
+            if len(self.marketplaces) == 1:
+                return self.marketplaces[0]
+            known = ", ".join(m.marketplace_id for m in self.marketplaces)
+            raise ConfigError(
+                f"Store {self.slug} sells in several marketplaces ({known}): name one."
+            )
+        for market in self.marketplaces:
+            if marketplace_id in (market.marketplace_id, market.country_code):
+                return market
+        raise ConfigError(f"Store {self.slug} has no marketplace {marketplace_id!r}.")
 
     def as_dict(self) -> dict[str, object]:
-        return asdict(self)
+        return {**asdict(self), "country_codes": self.country_codes}
 
 
 def add_store(
@@ -100,37 +128,32 @@ def add_store(
 
 
 def list_stores(engine: Engine) -> list[Store]:
-    """Every registered store with its marketplace country codes, by slug."""
-    query = (
-        sa.select(
-            stores.c.id,
-            stores.c.slug,
-            stores.c.name,
-            stores.c.region,
-            stores.c.is_sandbox,
-            sa.func.coalesce(
-                sa.func.array_agg(
-                    sa.func.coalesce(marketplaces.c.country_code, marketplaces.c.marketplace_id)
-                ).filter(marketplaces.c.id.is_not(None)),
-                sa.literal([], sa.ARRAY(sa.Text)),
-            ).label("country_codes"),
-        )
-        .select_from(stores.outerjoin(marketplaces, marketplaces.c.store_id == stores.c.id))
-        .group_by(stores.c.id)
-        .order_by(stores.c.slug)
-    )
+    """Every registered store with its marketplaces, by slug."""
     with engine.connect() as connection:
-        return [
-            Store(
-                id=row.id,
-                slug=row.slug,
-                name=row.name,
-                region=row.region,
-                is_sandbox=row.is_sandbox,
-                country_codes=sorted(row.country_codes),
-            )
-            for row in connection.execute(query)
-        ]
+        store_rows = connection.execute(sa.select(stores).order_by(stores.c.slug)).all()
+        market_rows = connection.execute(
+            sa.select(marketplaces)
+            .where(marketplaces.c.is_enabled)
+            .order_by(marketplaces.c.store_id, marketplaces.c.id)
+        ).all()
+    by_store: dict[int, list[StoreMarketplace]] = {}
+    for row in market_rows:
+        by_store.setdefault(row.store_id, []).append(
+            StoreMarketplace(row.marketplace_id, row.country_code, row.currency, row.time_zone)
+        )
+    return [
+        Store(
+            id=row.id,
+            slug=row.slug,
+            name=row.name,
+            region=row.region,
+            is_sandbox=row.is_sandbox,
+            seller_id=row.seller_id,
+            endpoints=StoreEndpoints(row.sp_api_endpoint, row.lwa_token_url, row.ads_api_endpoint),
+            marketplaces=by_store.get(row.id, []),
+        )
+        for row in store_rows
+    ]
 
 
 def get_store(engine: Engine, slug: str) -> Store:

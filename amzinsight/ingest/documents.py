@@ -1,0 +1,77 @@
+"""Turn a document as received (gzip or plain, any charset) into a UTF-8 file a parser can read.
+
+Streams in chunks: a 1 GB report never sits in memory. The charset is Amazon's (from the download's
+Content-Type); without one it is UTF-8, not latin-1 as some clients assume.
+"""
+
+from __future__ import annotations
+
+import codecs
+import zlib
+from pathlib import Path
+
+from amzinsight.errors import ReportParseError
+
+GZIP_MAGIC = b"\x1f\x8b"
+HEAD_BYTES = 64 * 1024
+_CHUNK = 1024 * 1024
+
+
+def is_gzip(path: Path) -> bool:
+    with path.open("rb") as handle:
+        return handle.read(2) == GZIP_MAGIC
+
+
+def decode_document(raw: Path, destination: Path, charset: str | None, label: str) -> Path:
+    """Decompress (when gzip, by its magic bytes) and transcode raw into UTF-8 at destination."""
+    try:
+        decoder = codecs.getincrementaldecoder(_codec_name(charset))(errors="strict")
+    except LookupError:
+        raise ReportParseError(
+            f"{label}: Amazon declared an unknown charset {charset!r}."
+        ) from None
+    compressed = is_gzip(raw)
+    inflater = zlib.decompressobj(wbits=47) if compressed else None
+    written = 0
+    try:
+        with raw.open("rb") as source, destination.open("wb") as target:
+            while chunk := source.read(_CHUNK):
+                if inflater is not None:
+                    chunk = inflater.decompress(chunk)
+                    while inflater.eof and inflater.unused_data:  # concatenated gzip members
+                        rest = inflater.unused_data
+                        inflater = zlib.decompressobj(wbits=47)
+                        chunk += inflater.decompress(rest)
+                text = decoder.decode(chunk)
+                written += target.write(text.encode("utf-8"))
+            if inflater is not None:
+                tail = inflater.flush()
+                if not inflater.eof:
+                    raise ReportParseError(
+                        f"{label}: the gzip document is truncated (it ends before its last block)."
+                    )
+                text = decoder.decode(tail)
+                written += target.write(text.encode("utf-8"))
+            target.write(decoder.decode(b"", final=True).encode("utf-8"))
+    except zlib.error:
+        raise ReportParseError(f"{label}: the document is not valid gzip (corrupt).") from None
+    except UnicodeDecodeError as error:
+        raise ReportParseError(
+            f"{label}: the document is not valid {_codec_name(charset)} text "
+            f"(byte {error.start} of a block cannot be decoded)."
+        ) from None
+    if written == 0:
+        raise ReportParseError(f"{label}: the document is empty.")
+    return destination
+
+
+def document_head(path: Path) -> bytes:
+    """The first bytes of a decoded document, for report type detection."""
+    with path.open("rb") as handle:
+        return handle.read(HEAD_BYTES)
+
+
+def _codec_name(charset: str | None) -> str:
+    name = (charset or "utf-8").strip().lower()
+    # utf-8-sig drops a byte-order mark that some exports start with.
+    return "utf-8-sig" if name in {"utf-8", "utf8"} else name

@@ -1,0 +1,1 @@
+"""Clients for Amazon's APIs (or the sandbox): auth, request, poll, download, retry."""

@@ -1,0 +1,133 @@
+"""The COPY + ON CONFLICT upsert against real PostgreSQL: exact values, idempotent, strict keys."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import polars as pl
+import pytest
+import sqlalchemy as sa
+
+from amzinsight.db.engine import get_engine
+from amzinsight.db.tables import listings, orders, sales_traffic_by_asin
+from amzinsight.db.upsert import upsert_frame
+from amzinsight.errors import ReportParseError
+from amzinsight.stores import add_store
+
+pytestmark = pytest.mark.postgres
+
+KEY = ("marketplace_id", "report_date", "parent_asin", "child_asin", "sku")
+
+
+@pytest.fixture
+def engine(migrated_database_url: str) -> sa.Engine:
+    return get_engine(migrated_database_url)
+
+
+@pytest.fixture
+def store_id(engine: sa.Engine) -> int:
+    return add_store(engine, slug="acme_us", name="Acme", country_codes=["US"]).id
+
+
+def _asin_rows(units: list[int]) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "marketplace_id": ["ATVPDKIKX0DER"] * len(units),
+            "report_date": [date(2026, 3, 10)] * len(units),
+            "parent_asin": ["B0PARENT01"] * len(units),
+            "child_asin": [f"B0CHILD{i:03d}" for i in range(len(units))],
+            "sku": [""] * len(units),
+            "currency": ["USD"] * len(units),
+            "ordered_product_sales": [Decimal("19.99") * u for u in units],
+            "units_ordered": units,
+        },
+        schema_overrides={"ordered_product_sales": pl.Decimal(14, 2)},
+    )
+
+
+def _stored(engine: sa.Engine) -> list[dict]:
+    with engine.connect() as connection:
+        return [
+            dict(row)
+            for row in connection.execute(
+                sa.select(sales_traffic_by_asin).order_by(sales_traffic_by_asin.c.child_asin)
+            ).mappings()
+        ]
+
+
+def test_upsert_inserts_exact_values_then_changes_nothing(engine: sa.Engine, store_id: int) -> None:
+    frame = _asin_rows([3, 1, 0])
+    with engine.begin() as connection:
+        assert (
+            upsert_frame(connection, sales_traffic_by_asin, frame, KEY, {"store_id": store_id}) == 3
+        )
+    first = _stored(engine)
+    assert [row["ordered_product_sales"] for row in first] == [
+        Decimal("59.97"),
+        Decimal("19.99"),
+        Decimal("0.00"),
+    ]
+    assert all(row["sku"] == "" for row in first)  # '' stays '', not NULL
+
+    with engine.begin() as connection:
+        assert (
+            upsert_frame(connection, sales_traffic_by_asin, frame, KEY, {"store_id": store_id}) == 0
+        )
+    assert _stored(engine) == first  # not even loaded_at moved
+
+
+def test_a_changed_value_updates_only_that_row(engine: sa.Engine, store_id: int) -> None:
+    with engine.begin() as connection:
+        upsert_frame(
+            connection, sales_traffic_by_asin, _asin_rows([3, 1]), KEY, {"store_id": store_id}
+        )
+    before = _stored(engine)
+    with engine.begin() as connection:
+        changed = upsert_frame(
+            connection, sales_traffic_by_asin, _asin_rows([3, 2]), KEY, {"store_id": store_id}
+        )
+    after = _stored(engine)
+    assert changed == 1
+    assert after[0] == before[0]
+    assert after[1]["units_ordered"] == 2 and after[1]["id"] == before[1]["id"]
+
+
+def test_duplicate_keys_in_one_load_are_refused(engine: sa.Engine, store_id: int) -> None:
+    frame = pl.concat([_asin_rows([1]), _asin_rows([2])])
+    with pytest.raises(ReportParseError, match="share a natural key"), engine.begin() as connection:
+        upsert_frame(connection, sales_traffic_by_asin, frame, KEY, {"store_id": store_id})
+    assert _stored(engine) == []
+
+
+def test_timestamps_booleans_and_json_lists_round_trip(engine: sa.Engine, store_id: int) -> None:
+    purchase = datetime(2026, 3, 10, 7, 5, 21, tzinfo=UTC)
+    order_frame = pl.DataFrame(
+        {
+            "amazon_order_id": ["111-0000001-0000001"],
+            "purchase_date": [purchase],
+            "purchase_local_date": [date(2026, 3, 9)],
+            "is_business_order": [True],
+            "order_status": ["Shipped"],
+        }
+    )
+    listing_frame = pl.DataFrame(
+        {
+            "marketplace_id": ["ATVPDKIKX0DER"],
+            "sku": ["KT-1"],
+            "asin": ["B0CHILD001"],
+            "item_name": ["Käse board — large"],
+            "bullet_points": [["Solid bamboo", "Juice groove"]],
+        }
+    )
+    with engine.begin() as connection:
+        upsert_frame(connection, orders, order_frame, ("amazon_order_id",), {"store_id": store_id})
+        upsert_frame(
+            connection, listings, listing_frame, ("marketplace_id", "sku"), {"store_id": store_id}
+        )
+    with engine.connect() as connection:
+        order = connection.execute(sa.select(orders)).mappings().one()
+        listing = connection.execute(sa.select(listings)).mappings().one()
+    assert order["purchase_date"] == purchase and order["is_business_order"] is True
+    assert listing["item_name"] == "Käse board — large"
+    assert listing["bullet_points"] == ["Solid bamboo", "Juice groove"]
