@@ -66,6 +66,16 @@ class CacheSettings(BaseSettings):
     freshness_ttl_seconds: int = 60
 
 
+class SyncSettings(BaseSettings):
+    """How far back a first sync reaches, and how patient the Amazon client is."""
+
+    model_config = _env_config("AMZ_SYNC_")
+
+    initial_days: int = Field(default=90, ge=1, le=730)
+    poll_timeout_seconds: float = 2 * 3600.0
+    max_backoff_seconds: float = 60.0
+
+
 class StoreCredentials(BaseModel):
     """One seller account's Amazon credentials, from AMZ_STORES__<SLUG>__<FIELD> variables."""
 
@@ -107,6 +117,7 @@ class Settings(BaseSettings):
     s3: S3Settings = Field(default_factory=S3Settings)
     llm: LlmSettings = Field(default_factory=LlmSettings)
     cache: CacheSettings = Field(default_factory=CacheSettings)
+    sync: SyncSettings = Field(default_factory=SyncSettings)
     stores: dict[str, StoreCredentials] = Field(default_factory=dict)
 
     @model_validator(mode="after")
@@ -212,7 +223,7 @@ def get_settings() -> Settings:
 
 def describe_validation_error(error: ValidationError) -> str:
     """One sentence naming each bad variable, without echoing values (they may be secrets)."""
-    prefix = {"s3": "AMZ_S3_", "llm": "AMZ_LLM_", "cache": "AMZ_CACHE_"}.get(
+    prefix = {"s3": "AMZ_S3_", "llm": "AMZ_LLM_", "cache": "AMZ_CACHE_", "sync": "AMZ_SYNC_"}.get(
         error.title.removesuffix("Settings").lower(), "AMZ_"
     )
     problems = [

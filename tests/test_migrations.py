@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import threading
+import multiprocessing
 from datetime import date
 from decimal import Decimal
 
@@ -135,22 +135,19 @@ def test_second_upgrade_changes_nothing(database_url: str) -> None:
 
 @pytest.mark.postgres
 def test_concurrent_upgrades_wait_for_each_other(database_url: str) -> None:
-    """The app and a worker starting together: the advisory lock lets exactly one migrate."""
-    errors: list[BaseException] = []
+    """The app and a worker starting together: the advisory lock lets exactly one migrate.
 
-    def run() -> None:
-        try:
-            upgrade(database_url)
-        except BaseException as error:  # reported below, in the test thread
-            errors.append(error)
+    Separate processes, as in production. Without the lock, this fails with a duplicate
+    pg_type row (two CREATE TABLE of the same table).
+    """
+    spawn = multiprocessing.get_context("spawn")
+    processes = [spawn.Process(target=upgrade, args=(database_url,)) for _ in range(3)]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(timeout=120)
 
-    threads = [threading.Thread(target=run) for _ in range(3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-
-    assert errors == []
+    assert [process.exitcode for process in processes] == [0, 0, 0]
     assert current_revision(database_url) == "0001"
 
 

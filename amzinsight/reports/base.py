@@ -88,4 +88,8 @@ class ReportSpec:
     """Days before the cursor pulled again on every sync (Amazon restates recent days)."""
     max_window_days: int = 1
     """The longest window one request may cover."""
+    api_operation: str | None = None
+    """For acquisition "api": the SP-API operation whose answers make up the document."""
+    per_marketplace: bool = True
+    """False when one request covers the whole region account (orders, settlements)."""
     report_options: dict[str, str] = field(default_factory=dict)

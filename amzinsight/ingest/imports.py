@@ -1,0 +1,175 @@
+"""Files a person brings (downloaded from Seller Central, plain or .gz) and `replay` of the archive.
+
+Both go through the same pipeline as a sync: archived, parsed, upserted, recorded in sync_runs.
+"""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import tempfile
+import zlib
+from collections.abc import Callable
+from datetime import date, datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from amzinsight.analytics.periods import local_today
+from amzinsight.db.tables import raw_reports
+from amzinsight.errors import AmzInsightError, ReportParseError
+from amzinsight.ingest.archive import RawArchive
+from amzinsight.ingest.documents import HEAD_BYTES, is_gzip
+from amzinsight.ingest.pipeline import RawDocument, RunOutcome, RunRequest, ingest_document
+from amzinsight.reports import REPORTS, detect_report, get_report
+from amzinsight.reports.base import ParseContext, ParsedReport, ReportSpec
+from amzinsight.stores import Store
+
+logger = logging.getLogger(__name__)
+
+
+def import_file(
+    engine: Engine,
+    archive: RawArchive,
+    store: Store,
+    path: Path,
+    report_key: str | None = None,
+    marketplace_id: str | None = None,
+    now: datetime | None = None,
+) -> RunOutcome:
+    """Load a report file; its type comes from --type or from its header or JSON shape."""
+    if not path.is_file():
+        raise AmzInsightError(f"{path} is not a file.")
+    spec = get_report(report_key) if report_key else _detect(path)
+    market = (
+        store.marketplace(marketplace_id)
+        if marketplace_id or len(store.marketplaces) == 1
+        else store.marketplaces[0]
+    )
+    snapshot = local_today(market.time_zone, now) if spec.window == "snapshot" else None
+    request = RunRequest(
+        store=store,
+        spec=spec,
+        source="upload",
+        marketplace_id=market.marketplace_id if spec.per_marketplace else None,
+        window_start=snapshot,
+        window_end=snapshot,
+        triggered_by="import",
+    )
+    context = ParseContext(
+        marketplace_id=market.marketplace_id,
+        currency=market.currency,
+        time_zone=market.time_zone,
+        snapshot_date=snapshot,
+    )
+    return ingest_document(engine, archive, request, RawDocument(path=path), context)
+
+
+def _detect(path: Path) -> ReportSpec:
+    """The report type of a file; an unknown file still goes through the pipeline to be kept."""
+    try:
+        head = _head(path)
+        return detect_report(head)
+    except ReportParseError as error:
+        return _unrecognised(str(error))
+
+
+def _head(path: Path) -> bytes:
+    try:
+        if is_gzip(path):
+            with gzip.open(path, "rb") as handle:
+                return handle.read(HEAD_BYTES)
+        with path.open("rb") as handle:
+            return handle.read(HEAD_BYTES)
+    except (EOFError, OSError, zlib.error):
+        raise ReportParseError(
+            f"{path.name}: the file is not valid gzip (corrupt or truncated)."
+        ) from None
+
+
+def _unrecognised(reason: str) -> ReportSpec:
+    """A stand-in spec whose parse fails with the detection error, so the file is archived first."""
+
+    def parse(_path: Path, _context: ParseContext) -> ParsedReport:
+        raise ReportParseError(f"{reason} Pass --type with one of: {', '.join(sorted(REPORTS))}.")
+
+    return ReportSpec(
+        key="unrecognised",
+        amazon_report_type=None,
+        description="a file whose report type could not be detected",
+        parse=parse,
+        detect=lambda _head: False,
+        acquisition="file",
+        window="none",
+        extension="bin",
+    )
+
+
+def replay(
+    engine: Engine,
+    archive: RawArchive,
+    store: Store,
+    report_key: str | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> list[RunOutcome]:
+    """Rebuild tables from the archive, oldest document first, without calling Amazon."""
+    query = (
+        sa.select(raw_reports)
+        .where(raw_reports.c.store_id == store.id)
+        .order_by(raw_reports.c.fetched_at, raw_reports.c.id)
+    )
+    if report_key is not None:
+        query = query.where(raw_reports.c.report_type == get_report(report_key).key)
+    with engine.connect() as connection:
+        documents = [
+            row for row in connection.execute(query).mappings() if row["report_type"] in REPORTS
+        ]
+    outcomes = []
+    for index, row in enumerate(documents, start=1):
+        if progress is not None:
+            progress(f"replaying {index} of {len(documents)}: {row['archive_key']}")
+        spec = REPORTS[row["report_type"]]
+        market = _market_of(store, row["marketplace_id"])
+        snapshot: date | None = row["data_start"] if spec.window == "snapshot" else None
+        request = RunRequest(
+            store=store,
+            spec=spec,
+            source="replay",
+            marketplace_id=row["marketplace_id"],
+            window_start=row["data_start"],
+            window_end=row["data_end"],
+            triggered_by="replay",
+        )
+        context = ParseContext(
+            marketplace_id=market.marketplace_id,
+            currency=market.currency,
+            time_zone=market.time_zone,
+            data_start=row["data_start"],
+            data_end=row["data_end"],
+            snapshot_date=snapshot,
+        )
+        with tempfile.TemporaryDirectory(prefix="amz-replay-") as scratch:
+            local = Path(scratch) / "document"
+            archive.download(row["archive_key"], local)
+            document = RawDocument(
+                path=local,
+                content_type=row["content_type"],
+                amazon_report_id=row["amazon_report_id"],
+                amazon_document_id=row["amazon_document_id"],
+            )
+            try:
+                outcomes.append(
+                    ingest_document(
+                        engine, archive, request, document, context, archive_as=row["archive_key"]
+                    )
+                )
+            except AmzInsightError as error:
+                logger.warning("replay of %s failed: %s", row["archive_key"], error)
+    return outcomes
+
+
+def _market_of(store: Store, marketplace_id: str | None):  # type: ignore[no-untyped-def]
+    if marketplace_id:
+        return store.marketplace(marketplace_id)
+    return store.marketplaces[0]

@@ -1,0 +1,374 @@
+"""Fetch documents from Amazon and hand each one to the pipeline: the SP-API half of the one path.
+
+What to ask for comes from the report's spec (how it is acquired, what its window means); which
+windows come from the cursor in sync_runs. CANCELLED means Amazon has no data for the window;
+FATAL fails the run with Amazon's reason and leaves the tables as they were.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from amzinsight.analytics.periods import local_today
+from amzinsight.config import Settings
+from amzinsight.db.tables import listings, raw_reports, sales_traffic_by_asin, sync_runs
+from amzinsight.errors import AmazonApiError, ConfigError, ReportFailedError
+from amzinsight.ingest.archive import RawArchive
+from amzinsight.ingest.pipeline import (
+    RawDocument,
+    RunOutcome,
+    RunRequest,
+    finish_run,
+    ingest_document,
+    start_run,
+    update_run,
+)
+from amzinsight.ingest.windows import DateWindow, plan_windows, split_window
+from amzinsight.reports.base import ParseContext, ReportSpec
+from amzinsight.sources.sp_api import ReportStatus, RetryPolicy, SpApiClient
+from amzinsight.stores import Store, StoreMarketplace
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[str], None]
+SETTLEMENT_LOOKBACK_DAYS = 90  # getReports keeps reports for 90 days
+
+
+@dataclass(frozen=True)
+class SyncTask:
+    """One unit of work: a report type, for a marketplace (None: region-wide), for a window."""
+
+    spec: ReportSpec
+    marketplace: StoreMarketplace
+    window: DateWindow | None
+
+
+def client_for(
+    settings: Settings, store: Store, marketplace_id: str, retry: RetryPolicy | None = None
+) -> SpApiClient:
+    return SpApiClient(
+        credentials=settings.credentials_for(store.slug),
+        credentials_name=store.slug,
+        marketplace_id=marketplace_id,
+        region=store.region,
+        endpoint=store.endpoints.sp_api_endpoint,
+        lwa_token_url=store.endpoints.lwa_token_url,
+        retry=retry
+        or RetryPolicy(
+            poll_timeout_seconds=settings.sync.poll_timeout_seconds,
+            max_backoff_seconds=settings.sync.max_backoff_seconds,
+        ),
+    )
+
+
+def plan_tasks(
+    engine: Engine,
+    store: Store,
+    spec: ReportSpec,
+    initial_days: int,
+    start: date | None = None,
+    end: date | None = None,
+    now: datetime | None = None,
+) -> list[SyncTask]:
+    """The windows to pull for one report type: explicit dates, or from the cursor onwards."""
+    markets = store.marketplaces if spec.per_marketplace else store.marketplaces[:1]
+    tasks = []
+    for market in markets:
+        today = local_today(market.time_zone, now)
+        if spec.window in ("snapshot", "none"):
+            tasks.append(SyncTask(spec, market, None))
+            continue
+        # Sales and traffic for today are incomplete; orders for today are worth having.
+        last_day = today - timedelta(days=1) if spec.window == "day" else today
+        if start is not None or end is not None:
+            window = DateWindow(start or last_day, min(end or last_day, last_day))
+            windows = split_window(window, spec.max_window_days)
+        else:
+            cursor = _cursor(
+                engine, store.id, spec.key, market.marketplace_id if spec.per_marketplace else None
+            )
+            windows = plan_windows(
+                cursor, last_day, spec.max_window_days, spec.lookback_days, initial_days
+            )
+        tasks.extend(SyncTask(spec, market, window) for window in windows)
+    return tasks
+
+
+def run_task(
+    engine: Engine,
+    archive: RawArchive,
+    client: SpApiClient,
+    store: Store,
+    task: SyncTask,
+    job_id: str | None = None,
+    triggered_by: str | None = None,
+    progress: Progress | None = None,
+    now: datetime | None = None,
+) -> list[RunOutcome]:
+    """Pull and load one task; returns one outcome per document loaded (settlements: several)."""
+    spec = task.spec
+    report = progress or (lambda _message: None)
+    if spec.acquisition == "list":
+        return _sync_listed(engine, archive, client, store, task, job_id, triggered_by, report)
+    market = task.marketplace
+    snapshot = local_today(market.time_zone, now) if spec.window == "snapshot" else None
+    window = task.window
+    request = RunRequest(
+        store=store,
+        spec=spec,
+        source="sp_api",
+        marketplace_id=market.marketplace_id if spec.per_marketplace else None,
+        window_start=window.start if window else snapshot,
+        window_end=window.end if window else snapshot,
+        job_id=job_id,
+        triggered_by=triggered_by,
+    )
+    context = ParseContext(
+        marketplace_id=market.marketplace_id,
+        currency=market.currency,
+        time_zone=market.time_zone,
+        data_start=window.start if window else None,
+        data_end=window.end if window else None,
+        snapshot_date=snapshot,
+    )
+    run_id = start_run(engine, request)
+    with tempfile.TemporaryDirectory(prefix="amz-sync-") as scratch:
+        try:
+            if spec.acquisition == "api":
+                report(f"{spec.key}: calling the API")
+                document = _assemble_api_document(
+                    engine, client, store, spec, market, snapshot, Path(scratch)
+                )
+            else:
+                document = _create_and_download(
+                    client, spec, market, window, run_id, engine, Path(scratch), report
+                )
+        except ReportCancelled as cancelled:
+            finish_run(
+                engine, run_id, "cancelled", str(cancelled), amazon_report_id=cancelled.report_id
+            )
+            report(f"{spec.key}: {cancelled}")
+            return [RunOutcome(run_id, "cancelled", error=str(cancelled))]
+        except Exception as error:
+            finish_run(engine, run_id, "failed", str(error))
+            raise
+        report(f"{spec.key}: loading")
+        return [ingest_document(engine, archive, request, document, context, run_id=run_id)]
+
+
+class ReportCancelled(Exception):
+    """Amazon cancelled the report: no data for the window (not an error)."""
+
+    def __init__(self, message: str, report_id: str) -> None:
+        super().__init__(message)
+        self.report_id = report_id
+
+
+def _create_and_download(
+    client: SpApiClient,
+    spec: ReportSpec,
+    market: StoreMarketplace,
+    window: DateWindow | None,
+    run_id: int,
+    engine: Engine,
+    scratch: Path,
+    report: Progress,
+) -> RawDocument:
+    report_id = client.create_report(
+        _amazon_type(spec),
+        market.marketplace_id,
+        window.start if window else None,
+        window.end if window else None,
+        spec.report_options,
+    )
+    update_run(engine, run_id, amazon_report_id=report_id)
+    status = client.wait_for_report(
+        report_id, on_poll=lambda s: report(f"{spec.key}: Amazon says {s.status}")
+    )
+    return _document_for(client, spec, status, scratch)
+
+
+def _document_for(
+    client: SpApiClient, spec: ReportSpec, status: ReportStatus, scratch: Path
+) -> RawDocument:
+    if status.status == "CANCELLED":
+        raise ReportCancelled(
+            f"Amazon cancelled report {status.report_id}: it has no data for this window.",
+            status.report_id,
+        )
+    if status.status == "FATAL":
+        reason = ""
+        if status.document_id:  # a FATAL report may carry a document that explains it
+            downloaded = client.download_document(status.document_id, scratch / "fatal.gz")
+            reason = _fatal_reason(downloaded.path)
+        raise ReportFailedError(
+            f"Amazon ended report {status.report_id} ({spec.amazon_report_type}) as FATAL"
+            + (f": {reason}" if reason else "")
+            + "; the next sync asks again."
+        )
+    if not status.document_id:
+        raise AmazonApiError(f"Amazon marked report {status.report_id} DONE without a document.")
+    downloaded = client.download_document(
+        status.document_id, scratch / f"document.{spec.extension}.raw"
+    )
+    return RawDocument(
+        path=downloaded.path,
+        charset=downloaded.charset,
+        content_type=downloaded.content_type,
+        amazon_report_id=status.report_id,
+        amazon_document_id=status.document_id,
+    )
+
+
+def _amazon_type(spec: ReportSpec) -> str:
+    if not spec.amazon_report_type:
+        raise ConfigError(f"{spec.key} is not an Amazon report type: it can only be imported.")
+    return spec.amazon_report_type
+
+
+def _fatal_reason(path: Path) -> str:
+    try:
+        raw = path.read_bytes()
+        text = gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw
+        body = json.loads(text)
+    except (OSError, ValueError):
+        return ""
+    for key in ("errorDetails", "reportProcessingError", "message"):
+        if isinstance(body, dict) and body.get(key):
+            return str(body[key])[:300]
+    return ""
+
+
+def _sync_listed(
+    engine: Engine,
+    archive: RawArchive,
+    client: SpApiClient,
+    store: Store,
+    task: SyncTask,
+    job_id: str | None,
+    triggered_by: str | None,
+    report: Progress,
+) -> list[RunOutcome]:
+    """Settlements: Amazon makes them; list the recent ones and load each one not yet loaded."""
+    spec = task.spec
+    since = datetime.now(UTC) - timedelta(days=SETTLEMENT_LOOKBACK_DAYS - 1)
+    listed = client.list_reports(_amazon_type(spec), since)
+    loaded = _loaded_report_ids(engine, store.id, spec.key)
+    fresh = [status for status in listed if status.report_id not in loaded]
+    report(f"{spec.key}: {len(listed)} listed, {len(fresh)} new")
+    outcomes = []
+    for index, status in enumerate(fresh, start=1):
+        report(f"{spec.key}: loading {index} of {len(fresh)}")
+        request = RunRequest(
+            store=store,
+            spec=spec,
+            source="sp_api",
+            window_start=status.data_start,
+            window_end=status.data_end,
+            job_id=job_id,
+            triggered_by=triggered_by,
+        )
+        context = ParseContext(
+            marketplace_id=task.marketplace.marketplace_id,
+            currency=task.marketplace.currency,
+            time_zone=task.marketplace.time_zone,
+        )
+        run_id = start_run(engine, request)
+        update_run(engine, run_id, amazon_report_id=status.report_id)
+        with tempfile.TemporaryDirectory(prefix="amz-sync-") as scratch:
+            try:
+                document = _document_for(client, spec, status, Path(scratch))
+            except Exception as error:
+                finish_run(engine, run_id, "failed", str(error))
+                raise
+            outcomes.append(
+                ingest_document(engine, archive, request, document, context, run_id=run_id)
+            )
+    return outcomes
+
+
+def _assemble_api_document(
+    engine: Engine,
+    client: SpApiClient,
+    store: Store,
+    spec: ReportSpec,
+    market: StoreMarketplace,
+    snapshot: date | None,
+    scratch: Path,
+) -> RawDocument:
+    """JSON APIs become one gzip JSON document, archived and replayed like a report."""
+    body: dict[str, Any] = {
+        "marketplaceId": market.marketplace_id,
+        "snapshotDate": snapshot.isoformat() if snapshot else None,
+    }
+    body["source"] = spec.api_operation
+    if spec.api_operation == "getInventorySummaries":
+        body["inventorySummaries"] = list(client.inventory_summaries(market.marketplace_id))
+    elif spec.api_operation == "getCatalogItem":
+        asins = known_asins(engine, store.id, market.marketplace_id)
+        items = (client.catalog_item(asin, market.marketplace_id) for asin in asins)
+        body["items"] = [item for item in items if item is not None]
+    else:
+        raise ConfigError(f"{spec.key}: no client call assembles {spec.api_operation!r}.")
+    path = scratch / f"{spec.key}.json.gz"
+    with gzip.open(path, "wt", encoding="utf-8") as handle:
+        json.dump(body, handle)
+    return RawDocument(path=path, charset="utf-8", content_type="application/json")
+
+
+def known_asins(engine: Engine, store_id: int, marketplace_id: str) -> list[str]:
+    """ASINs the store lists or sold in a marketplace: the ones worth a catalog lookup."""
+    listed = sa.select(listings.c.asin.label("asin")).where(
+        listings.c.store_id == store_id,
+        listings.c.marketplace_id == marketplace_id,
+        listings.c.asin.is_not(None),
+    )
+    sold = sa.select(sales_traffic_by_asin.c.child_asin.label("asin")).where(
+        sales_traffic_by_asin.c.store_id == store_id,
+        sales_traffic_by_asin.c.marketplace_id == marketplace_id,
+        sales_traffic_by_asin.c.child_asin != "",
+    )
+    union = sa.union(listed, sold).subquery()
+    with engine.connect() as connection:
+        return sorted(connection.execute(sa.select(union.c.asin)).scalars())
+
+
+def _cursor(
+    engine: Engine, store_id: int, report_key: str, marketplace_id: str | None
+) -> date | None:
+    """The last day loaded successfully for this report (and marketplace)."""
+    query = sa.select(sa.func.max(sync_runs.c.window_end)).where(
+        sync_runs.c.store_id == store_id,
+        sync_runs.c.report_type == report_key,
+        sync_runs.c.status.in_(("succeeded", "cancelled")),
+    )
+    if marketplace_id is not None:
+        query = query.where(sync_runs.c.marketplace_id == marketplace_id)
+    with engine.connect() as connection:
+        return connection.execute(query).scalar()
+
+
+def _loaded_report_ids(engine: Engine, store_id: int, report_key: str) -> set[str]:
+    query = (
+        sa.select(raw_reports.c.amazon_report_id)
+        .join(sync_runs, sync_runs.c.raw_report_id == raw_reports.c.id)
+        .where(
+            raw_reports.c.store_id == store_id,
+            raw_reports.c.report_type == report_key,
+            sync_runs.c.status == "succeeded",
+            raw_reports.c.amazon_report_id.is_not(None),
+        )
+    )
+    with engine.connect() as connection:
+        return set(connection.execute(query).scalars())
