@@ -10,6 +10,8 @@ from workers.schedule import ScheduledJob, declared_schedule, register_schedule
 
 pytestmark = pytest.mark.redis
 
+STORES = ["acme_us", "acme_eu"]
+
 
 @pytest.fixture
 def scheduler(redis_url: str) -> Scheduler:
@@ -21,7 +23,7 @@ def _ids(scheduler: Scheduler) -> list[str]:
 
 
 def test_registering_twice_changes_nothing(scheduler: Scheduler) -> None:
-    declared = declared_schedule()
+    declared = declared_schedule(STORES)
     first = register_schedule(scheduler, declared)
     second = register_schedule(scheduler, declared)
 
@@ -32,10 +34,10 @@ def test_registering_twice_changes_nothing(scheduler: Scheduler) -> None:
 
 def test_a_job_removed_from_the_list_is_cancelled(scheduler: Scheduler) -> None:
     extra = ScheduledJob("sync-demo-orders", "0 * * * *", "workers.jobs.fail_abandoned_runs")
-    register_schedule(scheduler, [*declared_schedule(), extra])
+    register_schedule(scheduler, [*declared_schedule(STORES), extra])
     assert extra.id in _ids(scheduler)
 
-    report = register_schedule(scheduler, declared_schedule())
+    report = register_schedule(scheduler, declared_schedule(STORES))
 
     assert report["cancelled"] == [extra.id]
     assert extra.id not in _ids(scheduler)
@@ -59,3 +61,16 @@ def test_jobs_it_did_not_create_are_left_alone(scheduler: Scheduler) -> None:
     foreign = scheduler.enqueue_in(timedelta(hours=1), "workers.jobs.fail_abandoned_runs")
     register_schedule(scheduler, [])
     assert foreign.id in _ids(scheduler)
+
+
+def test_every_store_gets_every_report_type_and_a_removed_store_is_cancelled(
+    scheduler: Scheduler,
+) -> None:
+    register_schedule(scheduler, declared_schedule(STORES))
+    ids = _ids(scheduler)
+    assert "plan-acme_us-orders" in ids and "plan-acme_eu-settlement" in ids
+
+    report = register_schedule(scheduler, declared_schedule(["acme_us"]))
+
+    assert sorted(report["cancelled"]) == sorted(i for i in ids if i.startswith("plan-acme_eu-"))
+    assert not any(i.startswith("plan-acme_eu-") for i in _ids(scheduler))

@@ -2,30 +2,129 @@
 
 from __future__ import annotations
 
+import logging
+from datetime import date
+from typing import Any
+
+from rq import get_current_job
 from rq.exceptions import NoSuchJobError
-from rq.job import Job, JobStatus
+from rq.job import Job
+from rq_scheduler import Scheduler
 
 from amzinsight.config import get_settings
-from amzinsight.db.engine import get_engine
-from amzinsight.embedded import database_url_for
 from amzinsight.ingest import runs
-from workers.connection import redis_connection
+from amzinsight.ingest.sync import SyncTask, client_for, plan_tasks, run_task
+from amzinsight.ingest.windows import DateWindow
+from amzinsight.reports import get_report
+from amzinsight.runtime import build_runtime
+from amzinsight.stores import get_store, list_stores
+from workers.connection import DEFAULT_QUEUE, redis_connection
+from workers.queueing import LIVE_STATUSES, enqueue_unique, job_id
+from workers.schedule import declared_schedule, register_schedule
 
-_LIVE_STATUSES = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
+logger = logging.getLogger(__name__)
+
+
+def plan_sync(store_slug: str, report_key: str, triggered_by: str = "schedule") -> dict[str, Any]:
+    """Plan a report's windows from its cursor and enqueue one job per window."""
+    runtime = build_runtime()
+    store = get_store(runtime.engine, store_slug)
+    spec = get_report(report_key)
+    tasks = plan_tasks(runtime.engine, store, spec, runtime.settings.sync.initial_days)
+    connection = redis_connection(runtime.settings)
+    created = 0
+    for task in tasks:
+        _job, is_new = enqueue_window(connection, store_slug, task, triggered_by)
+        created += is_new
+    return {"windows": len(tasks), "enqueued": created}
+
+
+def enqueue_window(
+    connection: Any, store_slug: str, task: SyncTask, triggered_by: str
+) -> tuple[Job, bool]:
+    start = task.window.start.isoformat() if task.window else None
+    end = task.window.end.isoformat() if task.window else None
+    identifier = window_job_id(
+        store_slug, task.spec.key, task.marketplace.marketplace_id, task.window
+    )
+    return enqueue_unique(
+        connection,
+        sync_window,
+        identifier,
+        args=(store_slug, task.spec.key, task.marketplace.marketplace_id, start, end, triggered_by),
+        description=f"{task.spec.key} for {store_slug} {start or 'snapshot'}..{end or ''}",
+    )
+
+
+def window_job_id(
+    store_slug: str, report_key: str, marketplace_id: str, window: DateWindow | None
+) -> str:
+    if window is None:
+        return job_id("sync", store_slug, report_key, marketplace_id, date.today())
+    return job_id("sync", store_slug, report_key, marketplace_id, window.start, window.end)
+
+
+def sync_window(
+    store_slug: str,
+    report_key: str,
+    marketplace_id: str,
+    start: str | None,
+    end: str | None,
+    triggered_by: str = "schedule",
+) -> dict[str, Any]:
+    """Pull and load one report window; progress goes to job meta and sync_runs."""
+    runtime = build_runtime()
+    store = get_store(runtime.engine, store_slug)
+    spec = get_report(report_key)
+    window = (
+        DateWindow(date.fromisoformat(start), date.fromisoformat(end)) if start and end else None
+    )
+    task = SyncTask(spec, store.marketplace(marketplace_id), window)
+    job = get_current_job()
+
+    def progress(message: str) -> None:
+        if job is not None:
+            job.meta["progress"] = message
+            job.save_meta()
+
+    outcomes = run_task(
+        runtime.engine,
+        runtime.archive,
+        client_for(runtime.settings, store, marketplace_id),
+        store,
+        task,
+        job_id=job.id if job else None,
+        triggered_by=triggered_by,
+        progress=progress,
+    )
+    return {
+        "runs": [outcome.run_id for outcome in outcomes],
+        "statuses": [outcome.status for outcome in outcomes],
+        "rows": sum(outcome.rows_upserted for outcome in outcomes),
+    }
+
+
+def refresh_schedule() -> dict[str, int]:
+    """Re-register the schedule so stores added or deleted since are picked up."""
+    settings = get_settings()
+    runtime = build_runtime(settings)
+    slugs = [store.slug for store in list_stores(runtime.engine)]
+    scheduler = Scheduler(queue_name=DEFAULT_QUEUE, connection=redis_connection(settings))
+    report = register_schedule(scheduler, declared_schedule(slugs))
+    return {name: len(ids) for name, ids in report.items()}
 
 
 def fail_abandoned_runs() -> dict[str, int]:
     """Housekeeping: runs whose RQ job no longer exists or ended without finishing the run."""
-    settings = get_settings()
-    connection = redis_connection(settings)
-    engine = get_engine(database_url_for(settings.database_url, settings.data_dir))
+    runtime = build_runtime()
+    connection = redis_connection(runtime.settings)
 
-    def job_is_alive(job_id: str | None) -> bool:
-        if not job_id:
+    def job_is_alive(identifier: str | None) -> bool:
+        if not identifier:
             return False
         try:
-            return Job.fetch(job_id, connection=connection).get_status() in _LIVE_STATUSES
+            return Job.fetch(identifier, connection=connection).get_status() in LIVE_STATUSES
         except NoSuchJobError:
             return False
 
-    return {"failed": runs.fail_abandoned_runs(engine, job_is_alive)}
+    return {"failed": runs.fail_abandoned_runs(runtime.engine, job_is_alive)}

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from rq_scheduler import Scheduler
 
-from workers.connection import DEFAULT_QUEUE
+from workers.connection import DEFAULT_QUEUE, INGEST_QUEUE
 
 OWNER_META_KEY = "amzinsight_schedule"
 
@@ -26,15 +26,44 @@ class ScheduledJob:
     queue: str = DEFAULT_QUEUE
 
 
-def declared_schedule() -> list[ScheduledJob]:
-    """Every periodic job. Per-store report syncs join this list with the sync engine."""
-    return [
+# When each report type is pulled for every store (cron, UTC). Minutes are spread so that one
+# store's syncs do not all hit Amazon's createReport quota (1 per minute) at once.
+REPORT_SCHEDULE = {
+    "orders": "7 * * * *",  # hourly: orders change status all day
+    "inventory_summaries": "17 */4 * * *",  # every 4 hours
+    "sales_traffic": "27 8 * * *",  # daily, after Amazon settles yesterday
+    "settlement": "37 9 * * *",  # daily: Amazon publishes settlements every 14 days
+    "listings": "47 9 * * *",  # daily
+    "catalog": "57 10 * * *",  # daily, after listings (it looks up their ASINs)
+}
+
+
+def declared_schedule(store_slugs: list[str]) -> list[ScheduledJob]:
+    """Every periodic job: housekeeping, and each report type for each registered store."""
+    jobs = [
         ScheduledJob(
             id="housekeeping-fail-abandoned-runs",
             cron="*/15 * * * *",
             func="workers.jobs.fail_abandoned_runs",
         ),
+        ScheduledJob(
+            id="housekeeping-refresh-schedule",
+            cron="*/10 * * * *",
+            func="workers.jobs.refresh_schedule",
+        ),
     ]
+    for slug in sorted(store_slugs):
+        for report_key, cron in REPORT_SCHEDULE.items():
+            jobs.append(
+                ScheduledJob(
+                    id=f"plan-{slug}-{report_key}",
+                    cron=cron,
+                    func="workers.jobs.plan_sync",
+                    args=(slug, report_key),
+                    queue=INGEST_QUEUE,
+                )
+            )
+    return jobs
 
 
 def register_schedule(scheduler: Scheduler, declared: list[ScheduledJob]) -> dict[str, list[str]]:

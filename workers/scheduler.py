@@ -26,9 +26,17 @@ def main() -> None:
         connection=redis_connection(settings),
         interval=POLL_INTERVAL_SECONDS,
     )
-    report = register_schedule(scheduler, declared_schedule())
+    report = register_schedule(scheduler, declared_schedule(_store_slugs()))
     logger.info("schedule registered: %s", {k: len(v) for k, v in report.items()})
     scheduler.run()  # installs its own SIGINT/SIGTERM handlers and exits cleanly on them
+
+
+def _store_slugs() -> list[str]:
+    """Registered stores; the refresh-schedule job picks up later changes."""
+    from amzinsight.runtime import build_runtime
+    from amzinsight.stores import list_stores
+
+    return [store.slug for store in list_stores(build_runtime().engine)]
 
 
 if __name__ == "__main__":

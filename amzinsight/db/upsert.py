@@ -89,7 +89,7 @@ def _merge_sql(
     if not data:
         return insert + sql.SQL("DO NOTHING")
     lineage = [c for c in columns if c not in conflict_key and c not in data]
-    updates = [
+    updates: list[sql.Composable] = [
         sql.SQL("{} = EXCLUDED.{}").format(sql.Identifier(c), sql.Identifier(c))
         for c in [*data, *lineage]
     ]

@@ -24,7 +24,7 @@ from amzinsight.ingest.documents import HEAD_BYTES, is_gzip
 from amzinsight.ingest.pipeline import RawDocument, RunOutcome, RunRequest, ingest_document
 from amzinsight.reports import REPORTS, detect_report, get_report
 from amzinsight.reports.base import ParseContext, ParsedReport, ReportSpec
-from amzinsight.stores import Store
+from amzinsight.stores import Store, StoreMarketplace
 
 logger = logging.getLogger(__name__)
 
@@ -169,7 +169,7 @@ def replay(
     return outcomes
 
 
-def _market_of(store: Store, marketplace_id: str | None):  # type: ignore[no-untyped-def]
+def _market_of(store: Store, marketplace_id: str | None) -> StoreMarketplace:
     if marketplace_id:
         return store.marketplace(marketplace_id)
     return store.marketplaces[0]

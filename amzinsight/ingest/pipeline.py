@@ -229,10 +229,10 @@ def _archive(
         "data_start": request.window_start or context.data_start,
         "data_end": request.window_end or context.data_end,
     }
-    statement = pg_insert(raw_reports).values(**values)
-    statement = statement.on_conflict_do_update(
+    insert = pg_insert(raw_reports).values(**values)
+    statement = insert.on_conflict_do_update(
         index_elements=[raw_reports.c.archive_key],
-        set_={name: statement.excluded[name] for name in values if name != "archive_key"}
+        set_={name: insert.excluded[name] for name in values if name != "archive_key"}
         | {"fetched_at": sa.func.now()},
     ).returning(raw_reports.c.id)
     with engine.begin() as connection:

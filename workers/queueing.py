@@ -1,0 +1,74 @@
+"""Enqueue a job under a deterministic id: a second click on "Sync now" finds the running job."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from redis import Redis
+from rq import Queue, Retry
+from rq.exceptions import DuplicateJobError, NoSuchJobError
+from rq.job import Job, JobStatus
+
+from workers.connection import INGEST_QUEUE
+
+LIVE_STATUSES = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
+# Amazon's throttles and transient failures clear within minutes; a FATAL report rarely repeats.
+SYNC_RETRY = Retry(max=3, interval=[60, 300, 900])
+SYNC_JOB_TIMEOUT = 3 * 3600  # a report can stay IN_PROGRESS for a long time at Amazon
+
+
+def job_id(*parts: str | date | None) -> str:
+    """`sync-acme_us-orders-ATVPDKIKX0DER-2026-01-01-2026-01-30`: letters, digits, `_`, `-`."""
+    return "-".join(_UNSAFE.sub("_", str(part)) for part in parts if part is not None)
+
+
+def enqueue_unique(
+    connection: Redis,
+    func: Callable[..., Any] | str,
+    identifier: str,
+    args: tuple[str | int | None, ...] = (),
+    queue_name: str = INGEST_QUEUE,
+    retry: Retry | None = SYNC_RETRY,
+    description: str | None = None,
+) -> tuple[Job, bool]:
+    """The live job with this id, or a newly enqueued one; the flag says which."""
+    existing = _live_job(connection, identifier)
+    if existing is not None:
+        return existing, False
+    _forget_finished(connection, identifier)
+    try:
+        job = Queue(queue_name, connection=connection).enqueue(
+            func,
+            args=args,
+            job_id=identifier,
+            unique=True,
+            retry=retry,
+            job_timeout=SYNC_JOB_TIMEOUT,
+            result_ttl=24 * 3600,
+            failure_ttl=7 * 24 * 3600,
+            description=description or identifier,
+        )
+    except DuplicateJobError:  # a concurrent click won the race
+        raced = _live_job(connection, identifier)
+        if raced is None:
+            raise
+        return raced, False
+    return job, True
+
+
+def _live_job(connection: Redis, identifier: str) -> Job | None:
+    try:
+        job = Job.fetch(identifier, connection=connection)
+    except NoSuchJobError:
+        return None
+    return job if job.get_status(refresh=True) in LIVE_STATUSES else None
+
+
+def _forget_finished(connection: Redis, identifier: str) -> None:
+    with contextlib.suppress(NoSuchJobError):
+        Job.fetch(identifier, connection=connection).delete()
