@@ -8,12 +8,16 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
 
 from amzinsight.config import Settings, encrypt_value, generate_secret_key, get_settings
 from amzinsight.errors import AmzInsightError, ConfigError
 from amzinsight.logs import configure_logging
 
 EXIT_USER_ERROR = 2
+DEFAULT_SANDBOX_URL = "http://127.0.0.1:8765"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -78,15 +82,98 @@ def _build_parser() -> argparse.ArgumentParser:
         metavar="CC",
         help="country code, repeatable: --marketplace US --marketplace CA",
     )
+    store_add.add_argument(
+        "--region", choices=["na", "eu", "fe"], help="checked against the marketplaces' region"
+    )
     store_add.add_argument("--seller-id")
+    store_add.add_argument(
+        "--sandbox",
+        nargs="?",
+        const=DEFAULT_SANDBOX_URL,
+        metavar="URL",
+        help=f"point the store at the sandbox Amazon (default {DEFAULT_SANDBOX_URL})",
+    )
     store_add.add_argument("--sp-api-endpoint", help="default: Amazon's host for the region")
     store_add.add_argument("--lwa-token-url", help="default: https://api.amazon.com/auth/o2/token")
     store_add.add_argument("--ads-api-endpoint", help="default: Amazon Ads' host for the region")
     store_add.set_defaults(handler=_store_add)
+    sync = commands.add_parser("sync", help="pull a store's reports from Amazon now")
+    sync.add_argument("slug")
+    sync.add_argument("--report", action="append", metavar="KEY", help="repeatable; default all")
+    sync.add_argument("--from", dest="start", type=_date_argument, metavar="DATE")
+    sync.add_argument("--to", dest="end", type=_date_argument, metavar="DATE")
+    sync.add_argument("--enqueue", action="store_true", help="hand the windows to the workers")
+    sync.set_defaults(handler=_sync)
+
+    load = commands.add_parser("import", help="load a report file you downloaded (plain or .gz)")
+    load.add_argument("slug")
+    load.add_argument("path", type=Path)
+    load.add_argument("--type", dest="report", metavar="KEY", help="default: detected")
+    load.add_argument("--marketplace", metavar="ID", help="for files that do not say")
+    load.set_defaults(handler=_import)
+
+    replay = commands.add_parser("replay", help="rebuild tables from the raw archive")
+    replay.add_argument("slug")
+    replay.add_argument("--report", metavar="KEY")
+    replay.set_defaults(handler=_replay)
+
+    metrics = commands.add_parser("metrics", help="a store's KPIs for a date range")
+    metrics.add_argument("slug")
+    metrics.add_argument("--from", dest="start", type=_date_argument, required=True)
+    metrics.add_argument("--to", dest="end", type=_date_argument, required=True)
+    metrics.add_argument("--marketplace", metavar="ID")
+    metrics.add_argument("--json", action="store_true", help="JSON (the only format for now)")
+    metrics.set_defaults(handler=_metrics)
+
+    sandbox = commands.add_parser("sandbox", help="the local fake Amazon").add_subparsers(
+        metavar="ACTION"
+    )
+    serve = sandbox.add_parser("serve", help="serve the sandbox Amazon until Ctrl-C")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8765)
+    serve.add_argument("--seed", type=int, default=7)
+    serve.add_argument("--asins", type=int, default=40)
+    serve.add_argument("--days", type=int, default=400)
+    serve.add_argument("--speed-factor", type=float, default=1.0)
+    serve.set_defaults(handler=_sandbox_serve)
+
     store_list = store.add_parser("list", help="list registered stores")
     store_list.add_argument("--json", action="store_true")
     store_list.set_defaults(handler=_store_list)
     return parser
+
+
+def _date_argument(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date like 2026-03-31") from None
+
+
+class ProgressLine:
+    """A one-line progress display on stderr ("[3/12] orders: Amazon says IN_PROGRESS")."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.done = 0
+        self.interactive = sys.stderr.isatty()
+
+    def show(self, message: str) -> None:
+        width = 24
+        filled = width * self.done // max(1, self.total)
+        line = f"[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} {message}"
+        if self.interactive:
+            print("\r" + line[:160].ljust(160), end="", file=sys.stderr, flush=True)
+        else:
+            print(line, file=sys.stderr, flush=True)
+
+    def advance(self, message: str) -> None:
+        self.done += 1
+        self.show(message)
+
+    def close(self) -> None:
+        if self.interactive:
+            print(file=sys.stderr)
 
 
 def _settings() -> Settings:
@@ -173,19 +260,148 @@ def _store_add(args: argparse.Namespace) -> int:
     from amzinsight.stores import StoreEndpoints, add_store
 
     engine = get_engine(_database_url(_settings()))
+    sandbox = args.sandbox.rstrip("/") if args.sandbox else None
     store = add_store(
         engine,
         slug=args.slug,
         name=args.name,
         country_codes=args.marketplace,
         seller_id=args.seller_id,
+        region=args.region,
         endpoints=StoreEndpoints(
-            sp_api_endpoint=args.sp_api_endpoint,
-            lwa_token_url=args.lwa_token_url,
-            ads_api_endpoint=args.ads_api_endpoint,
+            sp_api_endpoint=args.sp_api_endpoint or sandbox,
+            lwa_token_url=args.lwa_token_url or (f"{sandbox}/auth/o2/token" if sandbox else None),
+            ads_api_endpoint=args.ads_api_endpoint or sandbox,
         ),
+        is_sandbox=sandbox is not None,
     )
     print(f"store {store.slug} registered ({', '.join(store.country_codes)})")
+    return 0
+
+
+def _sync(args: argparse.Namespace) -> int:
+    from amzinsight.ingest.sync import client_for, plan_tasks, run_task
+    from amzinsight.reports import REPORTS, get_report
+    from amzinsight.runtime import build_runtime
+    from amzinsight.stores import get_store
+
+    runtime = build_runtime(_settings())
+    store = get_store(runtime.engine, args.slug)
+    keys = args.report or [k for k, spec in REPORTS.items() if spec.acquisition != "file"]
+    specs = [get_report(key) for key in keys]
+    if args.report is None:  # catalog looks up the ASINs that listings and sales found
+        specs.sort(key=lambda spec: spec.key == "catalog")
+    tasks = [
+        task
+        for spec in specs
+        for task in plan_tasks(
+            runtime.engine, store, spec, runtime.settings.sync.initial_days, args.start, args.end
+        )
+    ]
+    if args.enqueue:
+        return _enqueue(runtime.settings, store.slug, tasks)
+    progress = ProgressLine(len(tasks))
+    failures = 0
+    loaded = 0
+    for task in tasks:
+        label = f"{task.spec.key} {task.marketplace.country_code or ''} {_window_label(task)}"
+        progress.show(label)
+        client = client_for(runtime.settings, store, task.marketplace.marketplace_id)
+        try:
+            outcomes = run_task(
+                runtime.engine,
+                runtime.archive,
+                client,
+                store,
+                task,
+                triggered_by="cli",
+                progress=lambda message, label=label: progress.show(f"{label}: {message}"),
+            )
+            loaded += sum(outcome.rows_upserted for outcome in outcomes)
+            progress.advance(f"{label}: done")
+        except AmzInsightError as error:
+            failures += 1
+            progress.advance(f"{label}: failed")
+            print(f"\namzinsight: {label}: {error}", file=sys.stderr)
+    progress.close()
+    print(
+        f"{len(tasks) - failures} of {len(tasks)} windows synced, {loaded} rows inserted or changed"
+    )
+    return 1 if failures else 0
+
+
+def _window_label(task: Any) -> str:
+    return f"{task.window.start}..{task.window.end}" if task.window else "now"
+
+
+def _enqueue(settings: Settings, slug: str, tasks: list[Any]) -> int:
+    # The CLI is an entry point like the app: handing work to the queue is its job here.
+    from workers.connection import redis_connection
+    from workers.jobs import enqueue_window
+
+    connection = redis_connection(settings)
+    for task in tasks:
+        job, created = enqueue_window(connection, slug, task, "cli")
+        print(f"{'enqueued' if created else 'already queued'}: {job.id}")
+    return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    from amzinsight.ingest.imports import import_file
+    from amzinsight.runtime import build_runtime
+    from amzinsight.stores import get_store
+
+    runtime = build_runtime(_settings())
+    store = get_store(runtime.engine, args.slug)
+    outcome = import_file(
+        runtime.engine, runtime.archive, store, args.path, args.report, args.marketplace
+    )
+    print(
+        f"loaded {args.path.name}: {outcome.rows_parsed} rows parsed, "
+        f"{outcome.rows_upserted} inserted or changed (run {outcome.run_id}, "
+        f"archived as {outcome.archive_key})"
+    )
+    return 0
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from amzinsight.ingest.imports import replay
+    from amzinsight.runtime import build_runtime
+    from amzinsight.stores import get_store
+
+    runtime = build_runtime(_settings())
+    store = get_store(runtime.engine, args.slug)
+    outcomes = replay(
+        runtime.engine,
+        runtime.archive,
+        store,
+        args.report,
+        progress=lambda message: print(message, file=sys.stderr),
+    )
+    print(
+        f"replayed {len(outcomes)} documents: "
+        f"{sum(o.rows_upserted for o in outcomes)} rows inserted or changed"
+    )
+    return 0
+
+
+def _metrics(args: argparse.Namespace) -> int:
+    from amzinsight.analytics.metrics import store_metrics
+    from amzinsight.runtime import build_runtime
+    from amzinsight.stores import get_store
+
+    runtime = build_runtime(_settings())
+    store = get_store(runtime.engine, args.slug)
+    result = store_metrics(runtime.engine, store, args.start, args.end, args.marketplace)
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+def _sandbox_serve(args: argparse.Namespace) -> int:
+    from amzinsight.sandbox.server import serve_from_args
+
+    _settings()
+    serve_from_args(args.host, args.port, args.seed, args.asins, args.days, args.speed_factor)
     return 0
 
 

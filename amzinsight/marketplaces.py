@@ -46,10 +46,11 @@ MARKETPLACES = {
 }
 
 
-def marketplace_for(country_code: str) -> Marketplace:
-    """The marketplace of a country code such as US or DE."""
-    try:
-        return MARKETPLACES[country_code.upper()]
-    except KeyError:
-        known = ", ".join(sorted(MARKETPLACES))
-        raise ConfigError(f"Unknown marketplace {country_code!r}: use one of {known}.") from None
+def marketplace_for(code: str) -> Marketplace:
+    """The marketplace of a country code (US, DE) or of Amazon's id (ATVPDKIKX0DER)."""
+    for marketplace in MARKETPLACES.values():
+        if code.upper() == marketplace.country_code or code == marketplace.marketplace_id:
+            return marketplace
+    known = ", ".join(sorted(MARKETPLACES))
+    raise ConfigError(f"Unknown marketplace {code!r}: use a country code ({known}) or its id.")
+

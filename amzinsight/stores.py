@@ -77,6 +77,7 @@ def add_store(
     seller_id: str | None = None,
     endpoints: StoreEndpoints | None = None,
     is_sandbox: bool = False,
+    region: str | None = None,
 ) -> Store:
     """Register a store with its marketplaces; they must share one region (one SP-API host)."""
     if not SLUG_PATTERN.match(slug):
@@ -91,6 +92,10 @@ def add_store(
             "One store is one seller account in one region: "
             f"{', '.join(m.country_code for m in chosen)} span regions "
             f"{', '.join(sorted(regions))}."
+        )
+    if region is not None and regions != {region}:
+        raise ConfigError(
+            f"Region {region} does not match the marketplaces' region {', '.join(sorted(regions))}."
         )
     endpoints = endpoints or StoreEndpoints()
     with engine.begin() as connection:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import streamlit as st
+from redis import Redis
+from redis.exceptions import RedisError
 from sqlalchemy.engine import Engine
 
 from amzinsight.config import Settings, get_settings
-from amzinsight.db.engine import get_engine
-from amzinsight.embedded import database_url_for
 from amzinsight.errors import AmzInsightError
+from amzinsight.runtime import Runtime, build_runtime
 
 
 def settings() -> Settings:
@@ -16,23 +17,58 @@ def settings() -> Settings:
 
 
 @st.cache_resource(show_spinner="Connecting to the database...")
-def _engine_for(database_url: str | None, data_dir: str) -> Engine:
-    from pathlib import Path
+def _runtime_for(_current: Settings, identity: str) -> Runtime:
+    """Cached per database, data directory and archive (the leading _ skips hashing settings)."""
+    return build_runtime(_current)
 
-    return get_engine(database_url_for(database_url, Path(data_dir)))
 
-
-def engine() -> Engine:
-    """The database engine, or a clear error on the page (and a stop) when it is unreachable."""
-    current = settings()
+def runtime() -> Runtime:
+    """Engine and archive, or a clear error on the page (and a stop) when they are unreachable."""
     try:
-        return _engine_for(current.database_url, str(current.data_dir))
+        current = settings()
+        identity = "|".join(
+            str(part)
+            for part in (
+                current.database_url,
+                current.data_dir,
+                current.s3.bucket,
+                current.s3.endpoint_url,
+            )
+        )
+        return _runtime_for(current, identity)
     except AmzInsightError as error:
         st.error(str(error))
         st.stop()
         raise  # st.stop() raises; this satisfies the type checker
 
 
+def engine() -> Engine:
+    return runtime().engine
+
+
 def show_error(error: AmzInsightError) -> None:
     """The one way pages report a problem a user can meet: one sentence, no traceback."""
     st.error(str(error))
+
+
+@st.cache_resource(show_spinner=False)
+def _redis_client(redis_url: str | None, data_dir: str) -> Redis:
+    from pathlib import Path
+
+    from amzinsight.embedded import redis_url_for
+
+    return Redis.from_url(redis_url_for(redis_url, Path(data_dir)), socket_connect_timeout=2)
+
+
+def redis_or_none() -> Redis | None:
+    """Redis for queueing and caching, or None (the page says so once) when it is down."""
+    current = settings()
+    try:
+        client = _redis_client(current.redis_url, str(current.data_dir))
+        client.ping()
+    except (RedisError, AmzInsightError):
+        if not st.session_state.get("redis_down_reported"):
+            st.session_state["redis_down_reported"] = True
+            st.toast("Redis is not reachable: pages work without cache and queue.")
+        return None
+    return client

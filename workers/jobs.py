@@ -39,6 +39,10 @@ def plan_sync(store_slug: str, report_key: str, triggered_by: str = "schedule") 
     return {"windows": len(tasks), "enqueued": created}
 
 
+def plan_job_id(store_slug: str, report_key: str, trigger: str) -> str:
+    return job_id("plan", store_slug, report_key, trigger)
+
+
 def enqueue_window(
     connection: Any, store_slug: str, task: SyncTask, triggered_by: str
 ) -> tuple[Job, bool]:

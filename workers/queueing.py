@@ -72,3 +72,39 @@ def _live_job(connection: Redis, identifier: str) -> Job | None:
 def _forget_finished(connection: Redis, identifier: str) -> None:
     with contextlib.suppress(NoSuchJobError):
         Job.fetch(identifier, connection=connection).delete()
+
+
+def store_jobs(
+    connection: Redis, store_slug: str, queue_name: str = INGEST_QUEUE
+) -> list[dict[str, Any]]:
+    """Queued, running and retrying jobs of one store, with their progress (for the Sync page)."""
+    queue = Queue(queue_name, connection=connection)
+    registries = {
+        "running": queue.started_job_registry,
+        "queued": None,
+        "retrying": queue.scheduled_job_registry,
+    }
+    found: list[dict[str, Any]] = []
+    prefixes = (f"sync-{store_slug}-", f"plan-{store_slug}-")
+    for state, registry in registries.items():
+        ids = queue.get_job_ids() if registry is None else registry.get_job_ids()
+        for identifier in ids:
+            if not identifier.startswith(prefixes):
+                continue
+            job = (
+                Job.fetch(identifier, connection=connection)
+                if Job.exists(identifier, connection)
+                else None
+            )
+            if job is None:
+                continue
+            found.append(
+                {
+                    "job": identifier,
+                    "state": state,
+                    "description": job.description,
+                    "progress": job.meta.get("progress", ""),
+                    "enqueued_at": job.enqueued_at,
+                }
+            )
+    return found

@@ -6,6 +6,8 @@ import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from amzinsight.db.tables import sync_runs
+
 FRESHNESS_SQL = sa.text(
     """
     WITH last_success AS (
@@ -65,3 +67,38 @@ def data_freshness(engine: Engine, store_id: int | None = None) -> pl.DataFrame:
     with engine.connect() as connection:
         rows = connection.execute(FRESHNESS_SQL, {"store_id": store_id}).mappings().all()
     return pl.DataFrame([dict(row) for row in rows], schema=FRESHNESS_SCHEMA, orient="row")
+
+
+RUNS_SCHEMA = pl.Schema(
+    {
+        "id": pl.Int64(),
+        "report_type": pl.String(),
+        "marketplace_id": pl.String(),
+        "source": pl.String(),
+        "status": pl.String(),
+        "window_start": pl.Date(),
+        "window_end": pl.Date(),
+        "rows_parsed": pl.Int64(),
+        "rows_upserted": pl.Int64(),
+        "requested_at": pl.Datetime("us", "UTC"),
+        "finished_at": pl.Datetime("us", "UTC"),
+        "duration_ms": pl.Int64(),
+        "triggered_by": pl.String(),
+        "job_id": pl.String(),
+        "error": pl.String(),
+    }
+)
+
+
+def recent_runs(engine: Engine, store_id: int, limit: int = 200) -> pl.DataFrame:
+    """The store's latest sync runs, newest first, with their errors: the Sync page's history."""
+    columns = [sync_runs.c[name] for name in RUNS_SCHEMA.names()]
+    query = (
+        sa.select(*columns)
+        .where(sync_runs.c.store_id == store_id)
+        .order_by(sync_runs.c.requested_at.desc(), sync_runs.c.id.desc())
+        .limit(limit)
+    )
+    with engine.connect() as connection:
+        rows = connection.execute(query).all()
+    return pl.DataFrame([tuple(row) for row in rows], schema=RUNS_SCHEMA, orient="row")

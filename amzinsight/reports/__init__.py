@@ -1,1 +1,58 @@
 """One module per report type; the registry below is the list a reader scans."""
+
+from __future__ import annotations
+
+from amzinsight.errors import ConfigError, ReportParseError
+from amzinsight.reports import (
+    catalog,
+    inventory,
+    inventory_summaries,
+    listings,
+    orders,
+    ratings,
+    sales_traffic,
+    settlement,
+)
+from amzinsight.reports.base import ReportSpec
+
+DETECT_BYTES = 64 * 1024
+"""How much of a decompressed document `detect_report` looks at."""
+
+REPORTS: dict[str, ReportSpec] = {
+    spec.key: spec
+    for spec in (
+        sales_traffic.SPEC,  # GET_SALES_AND_TRAFFIC_REPORT, one JSON report per day
+        orders.SPEC,  # GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL
+        settlement.SPEC,  # GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE_V2, listed, not requested
+        inventory.SPEC,  # GET_FBA_MYI_UNSUPPRESSED_INVENTORY_DATA
+        inventory_summaries.SPEC,  # FBA Inventory API getInventorySummaries
+        listings.SPEC,  # GET_MERCHANT_LISTINGS_ALL_DATA
+        catalog.SPEC,  # Catalog Items API getCatalogItem
+        ratings.SPEC,  # product ratings CSV a person provides
+    )
+}
+
+
+def get_report(key: str) -> ReportSpec:
+    """The spec registered under our key (e.g. from the CLI's --report)."""
+    try:
+        return REPORTS[key]
+    except KeyError:
+        known = ", ".join(REPORTS)
+        raise ConfigError(f"Unknown report type {key!r}: use one of {known}.") from None
+
+
+def detect_report(head: bytes) -> ReportSpec:
+    """The spec whose document this is, judged from its first bytes (a file a user uploads)."""
+    head = head[:DETECT_BYTES]
+    if not head.strip():
+        raise ReportParseError("The document is empty: there is nothing to import.")
+    for spec in REPORTS.values():
+        if spec.detect(head):
+            return spec
+    first_line = head.split(b"\n", 1)[0][:80].decode("utf-8", errors="replace")
+    known = ", ".join(REPORTS)
+    raise ReportParseError(
+        f"The document is not a report type AmzInsight knows (it starts {first_line!r}); "
+        f"import one of: {known}."
+    )

@@ -151,9 +151,7 @@ def read_json_document(path: Path, report_type: str) -> Any:
     except UnicodeDecodeError as error:
         raise fail(report_type, "byte " + str(error.start), "the document is not UTF-8") from None
     except json.JSONDecodeError as error:
-        raise fail(
-            report_type, f"line {error.lineno}", f"not valid JSON ({error.msg})"
-        ) from None
+        raise fail(report_type, f"line {error.lineno}", f"not valid JSON ({error.msg})") from None
 
 
 def json_head_declares(head: bytes, key: str, value: str) -> bool:

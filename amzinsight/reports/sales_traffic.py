@@ -1,0 +1,268 @@
+"""GET_SALES_AND_TRAFFIC_REPORT (JSON): store totals per day (`sales_traffic_by_date`) and one row
+per parent/child ASIN (and SKU) for the report's one day (`sales_traffic_by_asin`).
+
+The by-ASIN section has no date: Amazon sums it over the whole requested range (FORMATS.md 3.1),
+so per-ASIN-per-day data needs one report per day, and this parser refuses anything longer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from amzinsight.db import tables
+from amzinsight.errors import ReportParseError
+from amzinsight.reports.base import ParseContext, ParsedReport, ReportSpec, TableRows
+from amzinsight.reports.flatfile import (
+    Field,
+    ValueKind,
+    json_frame,
+    json_head_declares,
+    parse_values,
+    read_json_document,
+    require_unique,
+)
+
+REPORT_TYPE = "GET_SALES_AND_TRAFFIC_REPORT"
+
+BY_DATE_KEY = ("marketplace_id", "report_date")
+BY_ASIN_KEY = ("marketplace_id", "report_date", "parent_asin", "child_asin", "sku")
+
+# table column -> (section, Amazon key, kind). Amounts are {amount, currencyCode} objects.
+_BY_DATE: dict[str, tuple[str, str, ValueKind]] = {
+    "ordered_product_sales": ("salesByDate", "orderedProductSales", "money"),
+    "ordered_product_sales_b2b": ("salesByDate", "orderedProductSalesB2B", "money"),
+    "units_ordered": ("salesByDate", "unitsOrdered", "integer"),
+    "units_ordered_b2b": ("salesByDate", "unitsOrderedB2B", "integer"),
+    "total_order_items": ("salesByDate", "totalOrderItems", "integer"),
+    "total_order_items_b2b": ("salesByDate", "totalOrderItemsB2B", "integer"),
+    "units_refunded": ("salesByDate", "unitsRefunded", "integer"),
+    "refund_rate": ("salesByDate", "refundRate", "ratio"),
+    "units_shipped": ("salesByDate", "unitsShipped", "integer"),
+    "orders_shipped": ("salesByDate", "ordersShipped", "integer"),
+    "shipped_product_sales": ("salesByDate", "shippedProductSales", "money"),
+    "claims_granted": ("salesByDate", "claimsGranted", "integer"),
+    "claims_amount": ("salesByDate", "claimsAmount", "money"),
+    "page_views": ("trafficByDate", "pageViews", "integer"),
+    "page_views_b2b": ("trafficByDate", "pageViewsB2B", "integer"),
+    "browser_page_views": ("trafficByDate", "browserPageViews", "integer"),
+    "mobile_app_page_views": ("trafficByDate", "mobileAppPageViews", "integer"),
+    "sessions": ("trafficByDate", "sessions", "integer"),
+    "sessions_b2b": ("trafficByDate", "sessionsB2B", "integer"),
+    "browser_sessions": ("trafficByDate", "browserSessions", "integer"),
+    "mobile_app_sessions": ("trafficByDate", "mobileAppSessions", "integer"),
+    "buy_box_percentage": ("trafficByDate", "buyBoxPercentage", "ratio"),
+    "buy_box_percentage_b2b": ("trafficByDate", "buyBoxPercentageB2B", "ratio"),
+    "order_item_session_percentage": ("trafficByDate", "orderItemSessionPercentage", "ratio"),
+    "order_item_session_percentage_b2b": (
+        "trafficByDate",
+        "orderItemSessionPercentageB2B",
+        "ratio",
+    ),
+    "unit_session_percentage": ("trafficByDate", "unitSessionPercentage", "ratio"),
+    "unit_session_percentage_b2b": ("trafficByDate", "unitSessionPercentageB2B", "ratio"),
+    "average_offer_count": ("trafficByDate", "averageOfferCount", "integer"),
+    "average_parent_items": ("trafficByDate", "averageParentItems", "integer"),
+    "feedback_received": ("trafficByDate", "feedbackReceived", "integer"),
+    "negative_feedback_received": ("trafficByDate", "negativeFeedbackReceived", "integer"),
+    "received_negative_feedback_rate": ("trafficByDate", "receivedNegativeFeedbackRate", "ratio"),
+}
+_BY_ASIN: dict[str, tuple[str, str, ValueKind]] = {
+    "ordered_product_sales": ("salesByAsin", "orderedProductSales", "money"),
+    "ordered_product_sales_b2b": ("salesByAsin", "orderedProductSalesB2B", "money"),
+    "units_ordered": ("salesByAsin", "unitsOrdered", "integer"),
+    "units_ordered_b2b": ("salesByAsin", "unitsOrderedB2B", "integer"),
+    "total_order_items": ("salesByAsin", "totalOrderItems", "integer"),
+    "total_order_items_b2b": ("salesByAsin", "totalOrderItemsB2B", "integer"),
+    "sessions": ("trafficByAsin", "sessions", "integer"),
+    "sessions_b2b": ("trafficByAsin", "sessionsB2B", "integer"),
+    "browser_sessions": ("trafficByAsin", "browserSessions", "integer"),
+    "mobile_app_sessions": ("trafficByAsin", "mobileAppSessions", "integer"),
+    "session_percentage": ("trafficByAsin", "sessionPercentage", "ratio"),
+    "page_views": ("trafficByAsin", "pageViews", "integer"),
+    "page_views_b2b": ("trafficByAsin", "pageViewsB2B", "integer"),
+    "browser_page_views": ("trafficByAsin", "browserPageViews", "integer"),
+    "mobile_app_page_views": ("trafficByAsin", "mobileAppPageViews", "integer"),
+    "page_views_percentage": ("trafficByAsin", "pageViewsPercentage", "ratio"),
+    "buy_box_percentage": ("trafficByAsin", "buyBoxPercentage", "ratio"),
+    "buy_box_percentage_b2b": ("trafficByAsin", "buyBoxPercentageB2B", "ratio"),
+    "unit_session_percentage": ("trafficByAsin", "unitSessionPercentage", "ratio"),
+    "unit_session_percentage_b2b": ("trafficByAsin", "unitSessionPercentageB2B", "ratio"),
+}
+# Amazon's own schema example spells browserPageViews "browerPageViews" (FORMATS.md 3.1).
+_MISSPELLED = {"browserPageViews": "browerPageViews"}
+
+
+def parse(path: Path, context: ParseContext) -> ParsedReport:
+    """Both sections; percentages stay 0-100 as Amazon gives them."""
+    document = read_json_document(path, REPORT_TYPE)
+    if not isinstance(document, dict) or "reportSpecification" not in document:
+        raise ReportParseError(
+            f"{REPORT_TYPE}: not a Sales and Traffic document (no reportSpecification)"
+        )
+    specification = document.get("reportSpecification") or {}
+    granularity = (specification.get("reportOptions") or {}).get("dateGranularity", "DAY")
+    if granularity != "DAY":
+        raise ReportParseError(
+            f"{REPORT_TYPE}: dateGranularity is {granularity}; AmzInsight stores days, so "
+            "request the report with dateGranularity DAY"
+        )
+    marketplace_ids = specification.get("marketplaceIds") or [context.marketplace_id]
+    marketplace_id = marketplace_ids[0]
+    if not marketplace_id:
+        raise ReportParseError(f"{REPORT_TYPE}: the document names no marketplace")
+    by_date = _section(document, "salesAndTrafficByDate")
+    by_asin = _section(document, "salesAndTrafficByAsin")
+    by_date_rows = _rows(
+        by_date,
+        "salesAndTrafficByDate",
+        _BY_DATE,
+        {"report_date": Field("date", "date", required=True)},
+        {"date": [entry.get("date") for entry in by_date]},
+        context,
+    ).with_columns(pl.lit(marketplace_id).alias("marketplace_id"))
+    require_unique(
+        by_date_rows, BY_DATE_KEY, report_type=REPORT_TYPE, where=_where("salesAndTrafficByDate")
+    )
+    asin_day = _asin_day(specification, context) if by_asin else None
+    by_asin_rows = _rows(
+        by_asin,
+        "salesAndTrafficByAsin",
+        _BY_ASIN,
+        {
+            "parent_asin": Field("parentAsin", required=True),
+            "child_asin": Field("childAsin"),
+            "sku": Field("sku"),
+        },
+        {
+            name: [entry.get(name) for entry in by_asin]
+            for name in ("parentAsin", "childAsin", "sku")
+        },
+        context,
+    ).with_columns(
+        pl.lit(marketplace_id).alias("marketplace_id"),
+        pl.lit(asin_day, pl.Date).alias("report_date"),
+        # childAsin is only in CHILD and SKU reports, sku only in SKU reports: '' keys the rest.
+        pl.col("child_asin").fill_null(""),
+        pl.col("sku").fill_null(""),
+    )
+    require_unique(
+        by_asin_rows, BY_ASIN_KEY, report_type=REPORT_TYPE, where=_where("salesAndTrafficByAsin")
+    )
+    return ParsedReport(
+        [
+            TableRows(
+                tables.sales_traffic_by_date,
+                by_date_rows.select(*BY_DATE_KEY, "currency", *_BY_DATE),
+                BY_DATE_KEY,
+            ),
+            TableRows(
+                tables.sales_traffic_by_asin,
+                by_asin_rows.select(*BY_ASIN_KEY, "currency", *_BY_ASIN),
+                BY_ASIN_KEY,
+            ),
+        ]
+    )
+
+
+def detect(head: bytes) -> bool:
+    return json_head_declares(head, "reportType", REPORT_TYPE)
+
+
+def _section(document: Mapping[str, Any], name: str) -> list[dict[str, Any]]:
+    entries = document.get(name) or []
+    if not isinstance(entries, list) or not all(isinstance(entry, dict) for entry in entries):
+        raise ReportParseError(f"{REPORT_TYPE} {name}: expected a list of objects")
+    return entries
+
+
+def _asin_day(specification: Mapping[str, Any], context: ParseContext) -> date:
+    """The one day a by-ASIN section covers: dataStartTime, which must equal dataEndTime."""
+    start = _day(specification.get("dataStartTime")) or context.data_start
+    end = _day(specification.get("dataEndTime")) or context.data_end or start
+    if start is None:
+        raise ReportParseError(
+            f"{REPORT_TYPE}: the document has no dataStartTime, so its per-ASIN rows have no date"
+        )
+    if end != start:
+        raise ReportParseError(
+            f"{REPORT_TYPE}: the per-ASIN section covers {start} to {end}, summed over the whole "
+            "range (it has no dates); per-ASIN data needs one report per day"
+        )
+    return start
+
+
+def _day(value: Any) -> date | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        raise ReportParseError(
+            f"{REPORT_TYPE} reportSpecification: {value!r} is not a date"
+        ) from None
+
+
+def _rows(
+    entries: list[dict[str, Any]],
+    section_name: str,
+    metrics: Mapping[str, tuple[str, str, ValueKind]],
+    identity: Mapping[str, Field],
+    identity_values: Mapping[str, list[Any]],
+    context: ParseContext,
+) -> pl.DataFrame:
+    """One typed row per entry, built column by column from the JSON (no per-row frames)."""
+    sections = {section for section, _, _ in metrics.values()}
+    by_section = {section: [entry.get(section) or {} for entry in entries] for section in sections}
+    columns: dict[str, list[Any]] = dict(identity_values)
+    fields: dict[str, Field] = dict(identity)
+    currencies: list[Any] = [None] * len(entries)
+    for name, (section, key, kind) in metrics.items():
+        source = f"{section}.{key}"
+        values = [_value(part, key) for part in by_section[section]]
+        if kind == "money":
+            currencies = [
+                current or (value.get("currencyCode") if isinstance(value, dict) else None)
+                for current, value in zip(currencies, values, strict=True)
+            ]
+            values = [value.get("amount") if isinstance(value, dict) else value for value in values]
+        columns[source] = values
+        fields[name] = Field(source, kind)
+    columns["currencyCode"] = [currency or context.currency for currency in currencies]
+    fields["currency"] = Field("currencyCode")
+    return parse_values(
+        json_frame(columns, len(entries)),
+        fields,
+        report_type=REPORT_TYPE,
+        where=_where(section_name),
+    )
+
+
+def _value(part: Mapping[str, Any], key: str) -> Any:
+    value = part.get(key)
+    if value is None and key in _MISSPELLED:
+        return part.get(_MISSPELLED[key])
+    return value
+
+
+def _where(section_name: str) -> Callable[[int], str]:
+    return lambda index: f"{section_name}[{index}]"
+
+
+SPEC = ReportSpec(
+    key="sales_traffic",
+    amazon_report_type=REPORT_TYPE,
+    description="Sales and Traffic business report: daily totals and per child ASIN",
+    parse=parse,
+    detect=detect,
+    acquisition="create",
+    window="day",  # by-ASIN figures carry no date: one report per local day
+    extension="json",
+    lookback_days=3,  # Amazon restates the last days' sales and traffic
+    max_window_days=1,
+    report_options={"dateGranularity": "DAY", "asinGranularity": "CHILD"},
+)

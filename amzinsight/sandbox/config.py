@@ -1,0 +1,171 @@
+"""What a sandbox Amazon serves: its seller accounts, its pace, and the faults it injects."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from amzinsight.errors import ConfigError
+from amzinsight.marketplaces import MARKETPLACES, Marketplace
+
+REGIONS = ("na", "eu", "fe")
+
+FAULT_KINDS = (
+    "fatal",  # the report ends FATAL with a small JSON error document
+    "cancelled",  # the report ends CANCELLED, no document
+    "throttle",  # 429 QuotaExceeded on the operation
+    "server_error",  # 503/500 on the operation (or on "download")
+    "truncated_document",  # the gzip download is cut in half
+    "corrupt_document",  # the download is garbage bytes
+    "slow_document",  # the download trickles over delay_seconds
+)
+
+# Faults of these kinds decide a report's fate when it is created; the document kinds act on
+# downloads; the rest answer a request on the spot.
+REPORT_FAULT_KINDS = ("fatal", "cancelled")
+DOCUMENT_FAULT_KINDS = ("truncated_document", "corrupt_document", "slow_document")
+REQUEST_FAULT_KINDS = ("throttle", "server_error")
+
+
+@dataclass(frozen=True)
+class SandboxAccount:
+    """One fake seller account in one region; everything it serves is derived from `seed`."""
+
+    seller_id: str
+    name: str
+    region: str
+    marketplaces: tuple[str, ...]
+    lwa_client_id: str
+    lwa_client_secret: str
+    refresh_token: str
+    seed: int
+    asins: int = 40
+    days: int = 400
+    today: date = field(default_factory=lambda: datetime.now(UTC).date())
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "marketplaces", tuple(c.upper() for c in self.marketplaces))
+        if self.region not in REGIONS:
+            raise ConfigError(f"Sandbox region {self.region!r} is not one of {', '.join(REGIONS)}.")
+        if not self.marketplaces:
+            raise ConfigError(f"Sandbox account {self.seller_id} needs at least one marketplace.")
+        for code in self.marketplaces:
+            marketplace = MARKETPLACES.get(code)
+            if marketplace is None:
+                raise ConfigError(f"Unknown marketplace {code!r} for sandbox account.")
+            if marketplace.region != self.region:
+                raise ConfigError(
+                    f"Marketplace {code} is in region {marketplace.region}, "
+                    f"not {self.region}: one account is one region."
+                )
+        if self.asins < 1 or self.days < 1:
+            raise ConfigError("A sandbox account needs at least one ASIN and one day of history.")
+
+    @property
+    def marketplace_list(self) -> list[Marketplace]:
+        return [MARKETPLACES[code] for code in self.marketplaces]
+
+    @property
+    def marketplace_ids(self) -> list[str]:
+        return [m.marketplace_id for m in self.marketplace_list]
+
+
+@dataclass(frozen=True)
+class Fault:
+    """A misbehaviour to inject; `count=None` means every matching request, forever."""
+
+    kind: str
+    operation: str | None = None
+    report_type: str | None = None
+    count: int | None = None
+    seller_id: str | None = None
+    delay_seconds: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.kind not in FAULT_KINDS:
+            raise ConfigError(f"Unknown fault kind {self.kind!r}: use one of {FAULT_KINDS}.")
+        if self.count is not None and self.count < 0:
+            raise ConfigError("A fault's count cannot be negative.")
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> Fault:
+        known = {"kind", "operation", "report_type", "count", "seller_id", "delay_seconds"}
+        unknown = set(values) - known
+        if unknown:
+            raise ConfigError(f"Unknown fault fields: {', '.join(sorted(unknown))}.")
+        if "kind" not in values:
+            raise ConfigError("A fault needs a kind.")
+        return cls(**values)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class SandboxConfig:
+    """The whole sandbox: accounts, how long reports take, how generous the rate limits are."""
+
+    accounts: list[SandboxAccount]
+    processing_delay_seconds: float = 2.0
+    speed_factor: float = 1.0
+    faults: list[Fault] = field(default_factory=list)
+    next_token_ttl_seconds: float = 30.0
+    """Amazon expires getInventorySummaries nextTokens after 30 s; tests shorten it."""
+
+    def __post_init__(self) -> None:
+        seen: set[str] = set()
+        for account in self.accounts:
+            if account.seller_id in seen:
+                raise ConfigError(f"Sandbox seller id {account.seller_id} appears twice.")
+            seen.add(account.seller_id)
+        if self.speed_factor <= 0:
+            raise ConfigError("The sandbox speed factor must be positive.")
+
+
+# Sandbox-only demo credentials: they open nothing but a local sandbox, so they may be public.
+DEMO_SELLER_ID = "A1DEMOSELLER0001"
+DEMO_LWA_CLIENT_ID = "amzn1.application-oa2-client.sandboxdemo00000000000000000001"
+DEMO_LWA_CLIENT_SECRET = "amzn1.oa2-cs.v1.sandbox-demo-secret-not-a-real-credential"  # noqa: S105
+DEMO_REFRESH_TOKEN = "Atzr|sandbox-demo-refresh-token-not-a-real-credential"  # noqa: S105
+DEMO_SEED = 20240601
+
+
+def demo_account(
+    seed: int = DEMO_SEED, asins: int = 40, days: int = 400, today: date | None = None
+) -> SandboxAccount:
+    """The demo seller "Demo Kitchen Co." on amazon.com and amazon.ca."""
+    return SandboxAccount(
+        seller_id=DEMO_SELLER_ID,
+        name="Demo Kitchen Co.",
+        region="na",
+        marketplaces=("US", "CA"),
+        lwa_client_id=DEMO_LWA_CLIENT_ID,
+        lwa_client_secret=DEMO_LWA_CLIENT_SECRET,
+        refresh_token=DEMO_REFRESH_TOKEN,
+        seed=seed,
+        asins=asins,
+        days=days,
+        **({"today": today} if today is not None else {}),
+    )
+
+
+def default_demo_config() -> SandboxConfig:
+    """One demo account, Amazon's real rate limits, reports ready in two seconds."""
+    return SandboxConfig(accounts=[demo_account()])
+
+
+def demo_environment(account: SandboxAccount, slug: str = "demo") -> dict[str, str]:
+    """The AMZ_STORES__<SLUG>__* variables that let AmzInsight sign in to a sandbox account."""
+    prefix = f"AMZ_STORES__{slug.upper()}__"
+    return {
+        prefix + "SP_REFRESH_TOKEN": account.refresh_token,
+        prefix + "LWA_CLIENT_ID": account.lwa_client_id,
+        prefix + "LWA_CLIENT_SECRET": account.lwa_client_secret,
+    }
+
+
+def faults_from_json(items: Iterable[Mapping[str, Any]]) -> list[Fault]:
+    """Faults as posted to /_sandbox/faults: a JSON list of objects with Fault's fields."""
+    return [Fault.from_dict(item) for item in items]
