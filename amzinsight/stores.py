@@ -161,6 +161,19 @@ def list_stores(engine: Engine) -> list[Store]:
     ]
 
 
+def never_synced(engine: Engine) -> list[str]:
+    """Slugs of stores without a single sync run: they get a first sync right away."""
+    from amzinsight.db.tables import sync_runs
+
+    query = (
+        sa.select(stores.c.slug)
+        .where(~sa.exists().where(sync_runs.c.store_id == stores.c.id))
+        .order_by(stores.c.slug)
+    )
+    with engine.connect() as connection:
+        return list(connection.execute(query).scalars())
+
+
 def get_store(engine: Engine, slug: str) -> Store:
     for store in list_stores(engine):
         if store.slug == slug:

@@ -17,10 +17,10 @@ from amzinsight.ingest.sync import SyncTask, client_for, plan_tasks, run_task
 from amzinsight.ingest.windows import DateWindow
 from amzinsight.reports import get_report
 from amzinsight.runtime import build_runtime
-from amzinsight.stores import get_store, list_stores
+from amzinsight.stores import get_store, list_stores, never_synced
 from workers.connection import DEFAULT_QUEUE, redis_connection
 from workers.queueing import LIVE_STATUSES, enqueue_unique, job_id
-from workers.schedule import declared_schedule, register_schedule
+from workers.schedule import REPORT_SCHEDULE, declared_schedule, register_schedule
 
 logger = logging.getLogger(__name__)
 
@@ -110,12 +110,30 @@ def sync_window(
 
 def refresh_schedule() -> dict[str, int]:
     """Re-register the schedule so stores added or deleted since are picked up."""
-    settings = get_settings()
-    runtime = build_runtime(settings)
+    runtime = build_runtime(get_settings())
+    connection = redis_connection(runtime.settings)
     slugs = [store.slug for store in list_stores(runtime.engine)]
-    scheduler = Scheduler(queue_name=DEFAULT_QUEUE, connection=redis_connection(settings))
+    scheduler = Scheduler(queue_name=DEFAULT_QUEUE, connection=connection)
     report = register_schedule(scheduler, declared_schedule(slugs))
-    return {name: len(ids) for name, ids in report.items()}
+    summary = {name: len(ids) for name, ids in report.items()}
+    summary["first_syncs"] = enqueue_first_syncs(connection, never_synced(runtime.engine))
+    return summary
+
+
+def enqueue_first_syncs(connection: Any, store_slugs: list[str]) -> int:
+    """A store never synced gets every report type now, not at the next cron time."""
+    created = 0
+    for slug in store_slugs:
+        for report_key in REPORT_SCHEDULE:  # listings before catalog, which needs their ASINs
+            _job, is_new = enqueue_unique(
+                connection,
+                plan_sync,
+                plan_job_id(slug, report_key, "first"),
+                args=(slug, report_key, "first sync"),
+                retry=None,
+            )
+            created += is_new
+    return created
 
 
 def fail_abandoned_runs() -> dict[str, int]:

@@ -416,7 +416,7 @@ def _empty(report_type: str) -> ReportParseError:
 def _locate_unreadable(
     path: Path, report_type: str, separator: str, columns: int, error: Exception
 ) -> ReportParseError:
-    """Polars says what is wrong but not where: find the first bad line (only on this error path)."""
+    """Polars says what is wrong but not where: find the first bad line (error path only)."""
     with path.open("rb") as document:
         for number, line in enumerate(document, start=1):
             try:
