@@ -1,5 +1,6 @@
 """Ingest benchmark: a generated 1,000,000-line All Orders report through the whole pipeline,
-against pandas.to_sql and a bare COPY of the same rows, in the same run on the same server.
+against pandas.to_sql and a bare COPY of the same rows into the same tables (same indexes and
+constraints, emptied first), in the same run on the same server.
 
     .venv/bin/python -m bench.ingest [--lines 1000000] [--json bench/results/ingest.json]
 
@@ -92,9 +93,14 @@ def generate_orders_report(path: Path, lines: int, seed: int = 11) -> None:
             "sku": [f"SKU-{i:04d}" for i in asin_index],
             "asin": [f"B0{i:08d}" for i in asin_index],
             "quantity": np.where(is_cancelled, 0, quantity),
-            "item-price": np.where(is_cancelled, np.nan, np.round(price * quantity, 2)),
+            "item-price": np.round(price * quantity, 2),
+            "cancelled": is_cancelled,
             "order-status": np.where(is_cancelled, "Cancelled", "Shipped"),
         }
+    )
+    # Cancelled lines carry empty money cells, as in Amazon's files.
+    frame = frame.with_columns(
+        pl.when(pl.col("cancelled")).then(None).otherwise(pl.col("item-price")).alias("item-price")
     )
     frame = frame.with_columns(
         pl.col("purchase-date").alias("last-updated-date"),
@@ -169,17 +175,17 @@ def _parsed_frames(report: str) -> dict[str, pl.DataFrame]:
 def phase_to_sql(database_url: str, report: str) -> float:
     import sqlalchemy as sa
 
+    from amzinsight.db.tables import metadata
+
     frames = _parsed_frames(report)
     engine = sa.create_engine(database_url.replace("postgresql://", "postgresql+psycopg://"))
     started = time.perf_counter()
     for name, frame in frames.items():
         pandas_frame = frame.with_columns(pl.lit(1).alias("store_id")).to_pandas()
-        dtypes = {
-            c: sa.Numeric(14, 2) for c, t in frame.schema.items() if isinstance(t, pl.Decimal)
-        }
-        pandas_frame.to_sql(
-            f"baseline_{name}", engine, if_exists="append", index=False, dtype=dtypes
-        )
+        # pandas guesses VARCHAR for all-null and Decimal columns; give it the real types.
+        table = metadata.tables[name]
+        dtypes = {column: table.c[column].type for column in pandas_frame.columns}
+        pandas_frame.to_sql(name, engine, if_exists="append", index=False, dtype=dtypes)
     return time.perf_counter() - started
 
 
@@ -191,7 +197,7 @@ def phase_copy(database_url: str, report: str) -> float:
             frame = frame.with_columns(pl.lit(1).alias("store_id"))
             columns = sql.SQL(", ").join(map(sql.Identifier, frame.columns))
             statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT CSV)").format(
-                sql.Identifier(f"baseline_{name}"), columns
+                sql.Identifier(name), columns
             )
             with cursor.copy(statement) as copy:
                 buffer = io.BytesIO()
@@ -210,25 +216,15 @@ def _prepare_database(admin: psycopg.Connection, name: str) -> str:
     upgrade(url)
     add_store(get_engine(url), slug="bench", name="Bench", country_codes=["US"])
     dispose_engines()
-    with psycopg.connect(url, autocommit=True) as connection:
-        for table in ("orders", "order_items"):
-            # Same columns and defaults as the real table, without its keys: a plain load target.
-            connection.execute(
-                sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING DEFAULTS)").format(
-                    sql.Identifier(f"baseline_{table}"), sql.Identifier(table)
-                )
-            )
-            connection.execute(
-                sql.SQL(
-                    "ALTER TABLE {} ALTER COLUMN id DROP DEFAULT, ALTER COLUMN id DROP NOT NULL"
-                ).format(sql.Identifier(f"baseline_{table}"))
-            )
     return url
 
 
-def _clear_baselines(url: str) -> None:
+def _before_phase(url: str, empty: bool) -> None:
+    """Each phase starts after a checkpoint; baselines load into the ingest's tables, emptied."""
     with psycopg.connect(url, autocommit=True) as connection:
-        connection.execute("TRUNCATE baseline_orders, baseline_order_items")
+        if empty:
+            connection.execute("TRUNCATE orders, order_items")
+        connection.execute("CHECKPOINT")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -253,15 +249,14 @@ def main(argv: list[str] | None = None) -> int:
                 "lines": rows,
                 "report_mb": round(report.stat().st_size / 1e6, 1),
             }
-            for phase, function, phase_args in [
+            phases: list[tuple[str, Callable[..., float], tuple[str, ...]]] = [
                 ("ingest", phase_ingest, (url, data_dir, str(report))),
                 ("reingest", phase_ingest, (url, data_dir, str(report))),
                 ("pandas_to_sql", phase_to_sql, (url, str(report))),
-                ("bare_copy", None, None),
-            ]:
-                if phase == "bare_copy":
-                    _clear_baselines(url)
-                    function, phase_args = phase_copy, (url, str(report))
+                ("bare_copy", phase_copy, (url, str(report))),
+            ]
+            for phase, function, phase_args in phases:
+                _before_phase(url, empty=phase in ("pandas_to_sql", "bare_copy"))
                 print(f"{phase} ...", file=sys.stderr)
                 seconds, peak = _in_child(function, *phase_args)
                 results[phase] = {"seconds": round(seconds, 2), "peak_rss_mb": round(peak)}

@@ -226,9 +226,8 @@ def test_synced_tables_record_their_run() -> None:
     assert set(tables.metadata.tables) >= SYNCED_TABLES
     for name in SYNCED_TABLES:
         table = tables.metadata.tables[name]
-        (foreign_key,) = table.c.sync_run_id.foreign_keys
-        assert foreign_key.target_fullname == "sync_runs.id", name
-        assert foreign_key.ondelete == "SET NULL", name
+        # Lineage, not a foreign key: a key check per loaded row is too dear (bench/README.md).
+        assert not table.c.sync_run_id.foreign_keys, name
         assert table.c.sync_run_id.nullable, name
         assert table.c.loaded_at.server_default is not None, name
     for name in ADS_DAILY_TABLES:
@@ -281,7 +280,7 @@ def test_foreign_keys_in_the_database(database_url: str) -> None:
         assert by_column[(name, "store_id")] == ("stores", "c"), name
     assert by_column[("audit_log", "store_id")] == ("stores", "n")
     for name in SYNCED_TABLES:
-        assert by_column[(name, "sync_run_id")] == ("sync_runs", "n"), name
+        assert (name, "sync_run_id") not in by_column, name
 
 
 @pytest.mark.postgres
@@ -331,7 +330,10 @@ def test_deleting_a_store_deletes_its_rows(database_url: str) -> None:
         sales, status = connection.execute(
             sa.select(
                 tables.sales_traffic_by_date.c.ordered_product_sales, tables.sync_runs.c.status
-            ).join(tables.sync_runs)
+            ).join(
+                tables.sync_runs,
+                tables.sync_runs.c.id == tables.sales_traffic_by_date.c.sync_run_id,
+            )
         ).one()
     assert sales == Decimal("1234.56")
     assert status == "queued"

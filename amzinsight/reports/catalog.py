@@ -93,7 +93,8 @@ def _describe(item: Mapping[str, Any], marketplace_id: str, currency: str | None
     browse = summary.get("browseClassification") or _first_classification(
         _for_marketplace(item.get("classifications"), marketplace_id)
     )
-    images = _for_marketplace(item.get("images"), marketplace_id).get("images") or []
+    images_entry = _for_marketplace(item.get("images"), marketplace_id)
+    images = images_entry.get("images") or []
     rank, rank_category = _best_rank(_for_marketplace(item.get("salesRanks"), marketplace_id))
     price = _attribute(attributes, "list_price", marketplace_id)
     bullets = [
@@ -120,7 +121,7 @@ def _describe(item: Mapping[str, Any], marketplace_id: str, currency: str | None
         "bullet_points": json.dumps(bullets, ensure_ascii=False) if bullets else None,
         "description": _attribute_value(attributes, "product_description", marketplace_id),
         # Amazon lists each image variant at several sizes: count variants, keep MAIN's largest.
-        "images_count": len({image.get("variant") for image in images}),
+        "images_count": len({image.get("variant") for image in images}) if images_entry else None,
         "main_image_url": _main_image(images),
         "sales_rank": rank,
         "sales_rank_category": rank_category,
@@ -201,4 +202,5 @@ SPEC = ReportSpec(
     acquisition="api",
     window="snapshot",
     extension="json",
+    api_operation=SOURCE,
 )

@@ -138,4 +138,5 @@ SPEC = ReportSpec(
     acquisition="api",
     window="snapshot",
     extension="json",
+    api_operation=SOURCE,
 )

@@ -126,9 +126,13 @@ def parse(path: Path, context: ParseContext) -> ParsedReport:
         .cast(pl.Int32)
         .alias("line_no"),
     ).select(_ITEM_COLUMNS)
-    orders = lines.group_by("amazon_order_id", maintain_order=True).agg(
-        pl.col("last_updated_date").max(),
-        *[pl.col(name).drop_nulls().first() for name in _ORDER_COLUMNS],
+    orders = (
+        lines.group_by("amazon_order_id", maintain_order=True)
+        .agg(
+            pl.col("last_updated_date").max(),
+            *[pl.col(name).drop_nulls().first() for name in _ORDER_COLUMNS],
+        )
+        .select(*ORDER_KEY, *_ORDER_COLUMNS, "last_updated_date")
     )
     return ParsedReport(
         [
@@ -165,13 +169,9 @@ def _with_marketplace(lines: pl.DataFrame, context: ParseContext) -> pl.DataFram
     lines = lines.with_columns(
         # "Non-Amazon" (multi-channel fulfilment) or an unknown channel: the store's marketplace.
         pl.coalesce(market_id, pl.lit(context.marketplace_id, pl.String)).alias("marketplace_id"),
+        # Cancelled lines leave currency empty (FORMATS.md 3.2): the marketplace's is the order's.
         pl.coalesce(
-            pl.col("line_currency"),
-            # Cancelled lines leave currency empty (FORMATS.md 3.2): take the order's, then the
-            # marketplace's.
-            pl.col("line_currency").drop_nulls().first().over("amazon_order_id"),
-            market_currency,
-            pl.lit(context.currency, pl.String),
+            pl.col("line_currency"), market_currency, pl.lit(context.currency, pl.String)
         ).alias("currency"),
         pl.coalesce(market_zone, pl.lit(context.time_zone)).alias("_time_zone"),
     )
@@ -197,4 +197,7 @@ SPEC = ReportSpec(
     extension="tsv",
     lookback_days=3,  # orders change status for days after purchase
     max_window_days=30,
+    # The report ignores the marketplace filter inside a region (FORMATS.md 2.5): one request
+    # brings every marketplace's orders.
+    per_marketplace=False,
 )

@@ -54,7 +54,7 @@ def parse(path: Path, context: ParseContext) -> ParsedReport:
             pl.col("marketplace_id").str.strip_chars(), pl.lit(context.marketplace_id, pl.String)
         ).alias("marketplace_id"),
     )
-    _check_range(rows, context)
+    _check_range(rows)
     require_unique(rows, KEY, report_type=REPORT_TYPE)
     frame = rows.select(
         *KEY,
@@ -69,7 +69,7 @@ def detect(head: bytes) -> bool:
     return {"asin", "date", "rating", "review_count"} <= set(header_names(head, ","))
 
 
-def _check_range(rows: pl.DataFrame, context: ParseContext) -> None:
+def _check_range(rows: pl.DataFrame) -> None:
     out_of_range = rows.filter(
         ~pl.col("rating").is_between(_LOWEST_RATING, _HIGHEST_RATING)
         | (pl.col("review_count") < 0)

@@ -105,6 +105,10 @@ def parse(path: Path, context: ParseContext) -> ParsedReport:
             f"{REPORT_TYPE}: not a Sales and Traffic document (no reportSpecification)"
         )
     specification = document.get("reportSpecification") or {}
+    if specification.get("reportType", REPORT_TYPE) != REPORT_TYPE:
+        raise ReportParseError(
+            f"{REPORT_TYPE}: the document is a {specification.get('reportType')} report"
+        )
     granularity = (specification.get("reportOptions") or {}).get("dateGranularity", "DAY")
     if granularity != "DAY":
         raise ReportParseError(

@@ -179,4 +179,5 @@ SPEC = ReportSpec(
     window="none",
     extension="tsv",
     max_window_days=0,
+    per_marketplace=False,  # one settlement can cover a whole region account (FORMATS.md 2.4)
 )

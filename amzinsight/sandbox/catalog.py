@@ -10,6 +10,7 @@ import threading
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import cached_property
 
 import numpy as np
 
@@ -24,6 +25,11 @@ _PRICE_FACTOR = {
     "PLN": 4.0, "TRY": 32.0, "AED": 3.67, "INR": 83.0, "JPY": 150.0, "AUD": 1.5, "SGD": 1.35,
 }  # fmt: skip
 _WHOLE_UNIT_CURRENCIES = {"JPY"}
+
+
+def price_factor(currency: str) -> float:
+    """How many units of `currency` the sandbox prices at one US dollar."""
+    return _PRICE_FACTOR.get(currency, 1.0)
 
 
 @dataclass(frozen=True)
@@ -44,154 +50,297 @@ class ProductTemplate:
 
 _TEMPLATES = (
     ProductTemplate(
-        "Crème Brûlée Kitchen Torch", "TORCH", "KITCHEN", "Kitchen Torches", "3741271",
-        "COLOR_NAME", (("Matte Black", "BLK", 1.0), ("Brushed Silver", "SLV", 1.05),
-                       ("Copper Red", "RED", 1.1)),
+        "Crème Brûlée Kitchen Torch",
+        "TORCH",
+        "KITCHEN",
+        "Kitchen Torches",
+        "3741271",
+        "COLOR_NAME",
+        (("Matte Black", "BLK", 1.0), ("Brushed Silver", "SLV", 1.05), ("Copper Red", "RED", 1.1)),
         (21.0, 32.0),
-        ("Adjustable flame up to 1300 °C for caramelising sugar and searing",
-         "Safety lock and finger guard keep the flame off until you need it",
-         "Refillable with any standard butane can, no tools required"),
+        (
+            "Adjustable flame up to 1300 °C for caramelising sugar and searing",
+            "Safety lock and finger guard keep the flame off until you need it",
+            "Refillable with any standard butane can, no tools required",
+        ),
         "butane torch creme brulee blow torch cooking torch sous vide searing chef torch",
-        4.75, 0.09,
+        4.75,
+        0.09,
     ),
     ProductTemplate(
-        "Bamboo Cutting Board", "BOARD", "CUTTING_BOARD", "Cutting Boards", "289868",
-        "SIZE_NAME", (("Small 12 x 8 in", "S", 0.75), ("Medium 15 x 10 in", "M", 1.0),
-                      ("Large 18 x 12 in", "L", 1.25), ("XL 20 x 14 in", "XL", 1.45)),
+        "Bamboo Cutting Board",
+        "BOARD",
+        "CUTTING_BOARD",
+        "Cutting Boards",
+        "289868",
+        "SIZE_NAME",
+        (
+            ("Small 12 x 8 in", "S", 0.75),
+            ("Medium 15 x 10 in", "M", 1.0),
+            ("Large 18 x 12 in", "L", 1.25),
+            ("XL 20 x 14 in", "XL", 1.45),
+        ),
         (17.0, 26.0),
-        ("Deep drip channel keeps counters clean while carving roasts",
-         "Organic moso bamboo is gentle on knife edges and naturally sturdy",
-         "Built-in side handles make serving cheese and charcuterie easy"),
+        (
+            "Deep drip channel keeps counters clean while carving roasts",
+            "Organic moso bamboo is gentle on knife edges and naturally sturdy",
+            "Built-in side handles make serving cheese and charcuterie easy",
+        ),
         "wood chopping board butcher block carving board serving tray meal prep",
-        5.27, 0.21,
+        5.27,
+        0.21,
     ),
     ProductTemplate(
-        "Pre-Seasoned Cast Iron Skillet", "SKILLET", "SKILLET", "Skillets", "289814",
-        "SIZE_NAME", (("8 in", "08", 0.8), ("10 in", "10", 1.0), ("12 in", "12", 1.3)),
+        "Pre-Seasoned Cast Iron Skillet",
+        "SKILLET",
+        "SKILLET",
+        "Skillets",
+        "289814",
+        "SIZE_NAME",
+        (("8 in", "08", 0.8), ("10 in", "10", 1.0), ("12 in", "12", 1.3)),
         (24.0, 39.0),
-        ("Even heat retention for searing, frying, baking and braising",
-         "Oven, stovetop, grill and campfire safe",
-         "Pre-seasoned with vegetable oil and ready to use"),
+        (
+            "Even heat retention for searing, frying, baking and braising",
+            "Oven, stovetop, grill and campfire safe",
+            "Pre-seasoned with vegetable oil and ready to use",
+        ),
         "cast iron pan frying pan oven safe skillet camping cookware",
-        6.10, 0.32,
+        6.10,
+        0.32,
     ),
     ProductTemplate(
-        "Chef's Knife, High-Carbon German Steel", "KNIFE", "KITCHEN_KNIFE", "Chef's Knives",
-        "3743561", "SIZE_NAME", (("6 in", "06", 0.85), ("8 in", "08", 1.0), ("10 in", "10", 1.2)),
+        "Chef's Knife, High-Carbon German Steel",
+        "KNIFE",
+        "KITCHEN_KNIFE",
+        "Chef's Knives",
+        "3743561",
+        "SIZE_NAME",
+        (("6 in", "06", 0.85), ("8 in", "08", 1.0), ("10 in", "10", 1.2)),
         (29.0, 49.0),
-        ("Razor-sharp 15-degree edge holds its sharpness longer",
-         "Full tang and ergonomic handle for balanced, fatigue-free cutting",
-         "Stain resistant high-carbon steel"),
+        (
+            "Razor-sharp 15-degree edge holds its sharpness longer",
+            "Full tang and ergonomic handle for balanced, fatigue-free cutting",
+            "Stain resistant high-carbon steel",
+        ),
         "kitchen knife cooking knife gyuto santoku professional knife gift",
-        4.08, 0.05,
+        4.08,
+        0.05,
     ),
     ProductTemplate(
-        "Café Milk Frother, Rechargeable", "FROTH", "MILK_FROTHER", "Milk Frothers", "2231404011",
-        "COLOR_NAME", (("Black", "BLK", 1.0), ("White", "WHT", 1.0), ("Sage Green", "GRN", 1.05)),
+        "Café Milk Frother, Rechargeable",
+        "FROTH",
+        "MILK_FROTHER",
+        "Milk Frothers",
+        "2231404011",
+        "COLOR_NAME",
+        (("Black", "BLK", 1.0), ("White", "WHT", 1.0), ("Sage Green", "GRN", 1.05)),
         (15.0, 24.0),
-        ("Whips silky foam for lattes, cappuccinos and matcha in 15 seconds",
-         "USB-C rechargeable: one charge lasts a month of mornings",
-         "Stainless steel whisk detaches for easy cleaning"),
+        (
+            "Whips silky foam for lattes, cappuccinos and matcha in 15 seconds",
+            "USB-C rechargeable: one charge lasts a month of mornings",
+            "Stainless steel whisk detaches for easy cleaning",
+        ),
         "handheld frother electric whisk foam maker coffee latte matcha drink mixer",
-        3.22, 0.04,
+        3.22,
+        0.04,
     ),
     ProductTemplate(
-        "Silicone Spatula Set", "SPAT", "SPATULA", "Spatulas", "289782",
-        "COLOR_NAME", (("Charcoal", "CHR", 1.0), ("Coral", "CRL", 1.0), ("Ocean Blue", "BLU", 1.0)),
+        "Silicone Spatula Set",
+        "SPAT",
+        "SPATULA",
+        "Spatulas",
+        "289782",
+        "COLOR_NAME",
+        (("Charcoal", "CHR", 1.0), ("Coral", "CRL", 1.0), ("Ocean Blue", "BLU", 1.0)),
         (11.0, 18.0),
-        ("Heat resistant to 600 °F and safe for non-stick pans",
-         "Seamless one-piece design leaves no gaps for food to hide",
-         "Set of 4 sizes for scraping, folding and spreading"),
+        (
+            "Heat resistant to 600 °F and safe for non-stick pans",
+            "Seamless one-piece design leaves no gaps for food to hide",
+            "Set of 4 sizes for scraping, folding and spreading",
+        ),
         "rubber spatula baking scraper heat resistant utensils nonstick",
-        3.22, 0.06,
+        3.22,
+        0.06,
     ),
     ProductTemplate(
-        "Stainless Steel Mixing Bowls with Lids", "BOWLS", "MIXING_BOWL", "Mixing Bowls",
-        "289849", "SIZE_NAME", (("Set of 3", "3PC", 0.75), ("Set of 5", "5PC", 1.0),
-                                ("Set of 7", "7PC", 1.3)),
+        "Stainless Steel Mixing Bowls with Lids",
+        "BOWLS",
+        "MIXING_BOWL",
+        "Mixing Bowls",
+        "289849",
+        "SIZE_NAME",
+        (("Set of 3", "3PC", 0.75), ("Set of 5", "5PC", 1.0), ("Set of 7", "7PC", 1.3)),
         (22.0, 36.0),
-        ("Airtight lids keep prepped ingredients fresh in the fridge",
-         "Non-slip silicone bottoms stay put while whisking",
-         "Nesting design saves cabinet space"),
+        (
+            "Airtight lids keep prepped ingredients fresh in the fridge",
+            "Non-slip silicone bottoms stay put while whisking",
+            "Nesting design saves cabinet space",
+        ),
         "nesting bowls salad bowl prep bowls baking bowls with lids",
-        6.40, 0.45,
+        6.40,
+        0.45,
     ),
     ProductTemplate(
-        "Digital Kitchen Scale", "SCALE", "KITCHEN_SCALE", "Kitchen Scales", "3741411",
-        None, (), (14.0, 22.0),
-        ("Accurate to 1 g / 0.05 oz up to 5 kg",
-         "Tare function and five units for recipes from anywhere",
-         "Wipe-clean glass platform and backlit display"),
-        "food scale gram scale baking scale coffee scale weigh", 3.86, 0.09,
+        "Digital Kitchen Scale",
+        "SCALE",
+        "KITCHEN_SCALE",
+        "Kitchen Scales",
+        "3741411",
+        None,
+        (),
+        (14.0, 22.0),
+        (
+            "Accurate to 1 g / 0.05 oz up to 5 kg",
+            "Tare function and five units for recipes from anywhere",
+            "Wipe-clean glass platform and backlit display",
+        ),
+        "food scale gram scale baking scale coffee scale weigh",
+        3.86,
+        0.09,
     ),
     ProductTemplate(
-        "Jalapeño Corer and Seed Remover", "CORER", "KITCHEN_TOOL", "Specialty Tools", "289754",
-        None, (), (8.0, 13.0),
-        ("Serrated edge cores peppers in one twist",
-         "Keeps capsaicin off your fingers",
-         "Dishwasher safe stainless steel"),
-        "pepper corer chili seeder grill pepper rack tool", 3.06, 0.02,
+        "Jalapeño Corer and Seed Remover",
+        "CORER",
+        "KITCHEN_TOOL",
+        "Specialty Tools",
+        "289754",
+        None,
+        (),
+        (8.0, 13.0),
+        (
+            "Serrated edge cores peppers in one twist",
+            "Keeps capsaicin off your fingers",
+            "Dishwasher safe stainless steel",
+        ),
+        "pepper corer chili seeder grill pepper rack tool",
+        3.06,
+        0.02,
     ),
     ProductTemplate(
-        "Sauté Pan with Glass Lid", "SAUTE", "SAUTE_PAN", "Sauté Pans", "289824",
-        "SIZE_NAME", (("3 qt", "3Q", 0.85), ("5 qt", "5Q", 1.0)),
+        "Sauté Pan with Glass Lid",
+        "SAUTE",
+        "SAUTE_PAN",
+        "Sauté Pans",
+        "289824",
+        "SIZE_NAME",
+        (("3 qt", "3Q", 0.85), ("5 qt", "5Q", 1.0)),
         (34.0, 59.0),
-        ("Tri-ply base heats evenly on gas, electric and induction",
-         "Tempered glass lid with steam vent",
-         "Oven safe to 500 °F"),
-        "deep frying pan chef pan induction pan with lid jumbo cooker", 7.17, 0.55,
+        (
+            "Tri-ply base heats evenly on gas, electric and induction",
+            "Tempered glass lid with steam vent",
+            "Oven safe to 500 °F",
+        ),
+        "deep frying pan chef pan induction pan with lid jumbo cooker",
+        7.17,
+        0.55,
     ),
     ProductTemplate(
-        "Salad Spinner", "SPIN", "SALAD_SPINNER", "Salad Spinners", "289888",
-        None, (), (19.0, 29.0),
-        ("One-handed pump dries greens in seconds",
-         "Basket doubles as a colander",
-         "Brake button and non-slip base"),
-        "lettuce dryer vegetable washer colander spinner", 5.68, 0.38,
+        "Salad Spinner",
+        "SPIN",
+        "SALAD_SPINNER",
+        "Salad Spinners",
+        "289888",
+        None,
+        (),
+        (19.0, 29.0),
+        (
+            "One-handed pump dries greens in seconds",
+            "Basket doubles as a colander",
+            "Brake button and non-slip base",
+        ),
+        "lettuce dryer vegetable washer colander spinner",
+        5.68,
+        0.38,
     ),
     ProductTemplate(
-        "Gooseneck Pour-Over Kettle", "KETTLE", "KETTLE", "Tea Kettles", "289876",
-        "COLOR_NAME", (("Matte Black", "BLK", 1.0), ("Stainless", "SS", 0.95),
-                       ("Rose Gold", "RG", 1.1)),
+        "Gooseneck Pour-Over Kettle",
+        "KETTLE",
+        "KETTLE",
+        "Tea Kettles",
+        "289876",
+        "COLOR_NAME",
+        (("Matte Black", "BLK", 1.0), ("Stainless", "SS", 0.95), ("Rose Gold", "RG", 1.1)),
         (29.0, 45.0),
-        ("Precision spout for a steady, controlled pour",
-         "Built-in thermometer shows the perfect brewing temperature",
-         "Works on gas, electric and induction stoves"),
-        "pour over coffee kettle tea kettle stovetop gooseneck barista", 5.42, 0.28,
+        (
+            "Precision spout for a steady, controlled pour",
+            "Built-in thermometer shows the perfect brewing temperature",
+            "Works on gas, electric and induction stoves",
+        ),
+        "pour over coffee kettle tea kettle stovetop gooseneck barista",
+        5.42,
+        0.28,
     ),
     ProductTemplate(
-        "Garlic Press", "PRESS", "GARLIC_PRESS", "Garlic Presses", "289763",
-        None, (), (12.0, 19.0),
-        ("Crushes unpeeled cloves with little effort",
-         "Built-in cleaner pushes out the leftover skins",
-         "Solid zinc alloy body"),
-        "garlic crusher mincer ginger press kitchen gadget", 3.22, 0.03,
+        "Garlic Press",
+        "PRESS",
+        "GARLIC_PRESS",
+        "Garlic Presses",
+        "289763",
+        None,
+        (),
+        (12.0, 19.0),
+        (
+            "Crushes unpeeled cloves with little effort",
+            "Built-in cleaner pushes out the leftover skins",
+            "Solid zinc alloy body",
+        ),
+        "garlic crusher mincer ginger press kitchen gadget",
+        3.22,
+        0.03,
     ),
     ProductTemplate(
-        "Magnetic Measuring Spoons", "SPOON", "MEASURING_SPOON", "Measuring Spoons", "289740",
-        "SIZE_NAME", (("Set of 5", "5PC", 0.85), ("Set of 8", "8PC", 1.0)),
+        "Magnetic Measuring Spoons",
+        "SPOON",
+        "MEASURING_SPOON",
+        "Measuring Spoons",
+        "289740",
+        "SIZE_NAME",
+        (("Set of 5", "5PC", 0.85), ("Set of 8", "8PC", 1.0)),
         (10.0, 17.0),
-        ("Dual-sided: round end for liquids, oval end fits spice jars",
-         "Magnets keep the set together in the drawer",
-         "Laser-etched markings never wear off"),
-        "measuring spoons set baking tools teaspoon tablespoon", 3.22, 0.02,
+        (
+            "Dual-sided: round end for liquids, oval end fits spice jars",
+            "Magnets keep the set together in the drawer",
+            "Laser-etched markings never wear off",
+        ),
+        "measuring spoons set baking tools teaspoon tablespoon",
+        3.22,
+        0.02,
     ),
     ProductTemplate(
-        "Heat Resistant Oven Mitts", "MITT", "OVEN_MITT", "Oven Mitts", "289762",
-        "COLOR_NAME", (("Graphite", "GRY", 1.0), ("Terracotta", "TER", 1.0), ("Navy", "NAV", 1.0)),
+        "Heat Resistant Oven Mitts",
+        "MITT",
+        "OVEN_MITT",
+        "Oven Mitts",
+        "289762",
+        "COLOR_NAME",
+        (("Graphite", "GRY", 1.0), ("Terracotta", "TER", 1.0), ("Navy", "NAV", 1.0)),
         (12.0, 20.0),
-        ("Rated to 500 °F with a quilted cotton lining",
-         "Extra-long cuffs protect forearms at the oven",
-         "Silicone grip pattern for sure handling"),
-        "pot holders oven gloves kitchen mitts bbq gloves", 3.86, 0.07,
+        (
+            "Rated to 500 °F with a quilted cotton lining",
+            "Extra-long cuffs protect forearms at the oven",
+            "Silicone grip pattern for sure handling",
+        ),
+        "pot holders oven gloves kitchen mitts bbq gloves",
+        3.86,
+        0.07,
     ),
     ProductTemplate(
-        "Rotating Spice Rack Organizer", "SPICE", "SPICE_RACK", "Spice Racks", "289784",
-        None, (), (21.0, 34.0),
-        ("Holds 20 jars on a smooth rotating base",
-         "Includes labels for common herbs and spices",
-         "Fits in cabinets and on countertops"),
-        "spice carousel seasoning organizer jars lazy susan", 5.68, 0.41,
+        "Rotating Spice Rack Organizer",
+        "SPICE",
+        "SPICE_RACK",
+        "Spice Racks",
+        "289784",
+        None,
+        (),
+        (21.0, 34.0),
+        (
+            "Holds 20 jars on a smooth rotating base",
+            "Includes labels for common herbs and spices",
+            "Fits in cabinets and on countertops",
+        ),
+        "spice carousel seasoning organizer jars lazy susan",
+        5.68,
+        0.41,
     ),
 )
 
@@ -237,13 +386,13 @@ class Product:
 
     def price_cents(self, currency: str) -> int:
         """The base list price in a currency's minor units, ending in .99 like a seller's."""
-        local = self.list_price_usd * _PRICE_FACTOR.get(currency, 1.0)
+        local = self.list_price_usd * price_factor(currency)
         if currency in _WHOLE_UNIT_CURRENCIES:
             return int(round(local / 10.0) * 10) * 100
         return max(int(local), 1) * 100 - 1
 
     def fba_fee_cents(self, currency: str) -> int:
-        return int(round(self.fba_fee_usd * _PRICE_FACTOR.get(currency, 1.0) * 100))
+        return round(self.fba_fee_usd * price_factor(currency) * 100)
 
 
 @dataclass(frozen=True)
@@ -266,7 +415,9 @@ class Catalogue:
     products: tuple[Product, ...]
     parents: tuple[ParentItem, ...]
 
+    @cached_property
     def by_asin(self) -> dict[str, Product | ParentItem]:
+        """Every child and parent by ASIN."""
         items: dict[str, Product | ParentItem] = {p.asin: p for p in self.products}
         items.update({p.asin: p for p in self.parents})
         return items
@@ -437,7 +588,7 @@ def catalogue_for(account: SandboxAccount) -> Catalogue:
 def unit_costs(account: SandboxAccount) -> list[UnitCost]:
     """Each SKU's unit cost in the account's first marketplace currency (for demo COGS)."""
     currency = MARKETPLACES[account.marketplaces[0]].currency
-    factor = _PRICE_FACTOR.get(currency, 1.0)
+    factor = price_factor(currency)
     return [
         UnitCost(
             seller_sku=product.sku,

@@ -74,7 +74,15 @@ class SandboxAccount:
 
 @dataclass(frozen=True)
 class Fault:
-    """A misbehaviour to inject; `count=None` means every matching request, forever."""
+    """A misbehaviour to inject.
+
+    `operation` is an SP-API operation name (createReport, getReport, getReports, cancelReport,
+    getReportDocument, getInventorySummaries, getCatalogItem), "token" for Login with Amazon or
+    "download" for report documents; None matches every operation. `report_type` narrows the
+    report and document kinds. `count=None` means every matching request, forever.
+    `delay_seconds` is how long a slow_document trickles, and a wait before a throttle or
+    server_error answer.
+    """
 
     kind: str
     operation: str | None = None
@@ -147,7 +155,7 @@ def demo_account(
         seed=seed,
         asins=asins,
         days=days,
-        **({"today": today} if today is not None else {}),
+        today=today or datetime.now(UTC).date(),
     )
 
 

@@ -198,7 +198,9 @@ def _marketplace_truth(
     change_asin = np.repeat(np.arange(n), change_count)
     change_day = rng.integers(0, days, change_asin.size)
     log_step = np.zeros((n, days))
-    np.add.at(log_step, (change_asin, change_day), np.log(rng.uniform(0.88, 1.12, change_asin.size)))
+    np.add.at(
+        log_step, (change_asin, change_day), np.log(rng.uniform(0.88, 1.12, change_asin.size))
+    )
     price_factor = np.exp(np.cumsum(log_step, axis=1))
     whole_units = base_price % 100 == 0
     raw_price = base_price[:, None] * price_factor
@@ -232,9 +234,7 @@ def _marketplace_truth(
         conversion[:, None] * price_effect * (buy_box / 100.0) * (1.0 + 1.5 * promo_pct), 0, 0.6
     )
     demand_items = rng.binomial(sessions, item_probability)
-    demand_units = (
-        demand_items + rng.binomial(demand_items, 0.1) + rng.binomial(demand_items, 0.02)
-    )
+    demand_units = demand_items + rng.binomial(demand_items, 0.1) + rng.binomial(demand_items, 0.02)
 
     # FBA stock: reorder at a cover point; late inbound shipments and peaks cause stockouts.
     daily_rate = base_sessions * conversion * 1.15

@@ -302,18 +302,12 @@ def upgrade() -> None:
         sa.Column(
             "loaded_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
         ),
-        sa.Column("sync_run_id", sa.BigInteger(), nullable=True),
+        sa.Column("sync_run_id", sa.BigInteger(), nullable=True, comment="the run that wrote it"),
         sa.ForeignKeyConstraint(
             ["store_id"],
             ["stores.id"],
             name=op.f("fk_sales_traffic_by_date_store_id_stores"),
             ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["sync_run_id"],
-            ["sync_runs.id"],
-            name=op.f("fk_sales_traffic_by_date_sync_run_id_sync_runs"),
-            ondelete="SET NULL",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sales_traffic_by_date")),
         sa.UniqueConstraint(
@@ -328,12 +322,6 @@ def upgrade() -> None:
         op.f("ix_sales_traffic_by_date_store_id_report_date"),
         "sales_traffic_by_date",
         ["store_id", "report_date"],
-        unique=False,
-    )
-    op.create_index(
-        op.f("ix_sales_traffic_by_date_sync_run_id"),
-        "sales_traffic_by_date",
-        ["sync_run_id"],
         unique=False,
     )
     op.create_table(
@@ -391,18 +379,12 @@ def upgrade() -> None:
         sa.Column(
             "loaded_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
         ),
-        sa.Column("sync_run_id", sa.BigInteger(), nullable=True),
+        sa.Column("sync_run_id", sa.BigInteger(), nullable=True, comment="the run that wrote it"),
         sa.ForeignKeyConstraint(
             ["store_id"],
             ["stores.id"],
             name=op.f("fk_sales_traffic_by_asin_store_id_stores"),
             ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["sync_run_id"],
-            ["sync_runs.id"],
-            name=op.f("fk_sales_traffic_by_asin_sync_run_id_sync_runs"),
-            ondelete="SET NULL",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sales_traffic_by_asin")),
         sa.UniqueConstraint(
@@ -432,12 +414,6 @@ def upgrade() -> None:
         op.f("ix_sales_traffic_by_asin_store_id_report_date"),
         "sales_traffic_by_asin",
         ["store_id", "report_date"],
-        unique=False,
-    )
-    op.create_index(
-        op.f("ix_sales_traffic_by_asin_sync_run_id"),
-        "sales_traffic_by_asin",
-        ["sync_run_id"],
         unique=False,
     )
     op.create_table(
@@ -476,15 +452,9 @@ def upgrade() -> None:
         sa.Column(
             "loaded_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
         ),
-        sa.Column("sync_run_id", sa.BigInteger(), nullable=True),
+        sa.Column("sync_run_id", sa.BigInteger(), nullable=True, comment="the run that wrote it"),
         sa.ForeignKeyConstraint(
             ["store_id"], ["stores.id"], name=op.f("fk_orders_store_id_stores"), ondelete="CASCADE"
-        ),
-        sa.ForeignKeyConstraint(
-            ["sync_run_id"],
-            ["sync_runs.id"],
-            name=op.f("fk_orders_sync_run_id_sync_runs"),
-            ondelete="SET NULL",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_orders")),
         sa.UniqueConstraint(
@@ -498,7 +468,6 @@ def upgrade() -> None:
         ["store_id", "purchase_local_date"],
         unique=False,
     )
-    op.create_index(op.f("ix_orders_sync_run_id"), "orders", ["sync_run_id"], unique=False)
     op.create_table(
         "order_items",
         sa.Column("id", sa.BigInteger(), nullable=False),
@@ -540,19 +509,13 @@ def upgrade() -> None:
         sa.Column(
             "loaded_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
         ),
-        sa.Column("sync_run_id", sa.BigInteger(), nullable=True),
+        sa.Column("sync_run_id", sa.BigInteger(), nullable=True, comment="the run that wrote it"),
         sa.CheckConstraint("line_no >= 1", name=op.f("ck_order_items_line_no_positive")),
         sa.ForeignKeyConstraint(
             ["store_id"],
             ["stores.id"],
             name=op.f("fk_order_items_store_id_stores"),
             ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["sync_run_id"],
-            ["sync_runs.id"],
-            name=op.f("fk_order_items_sync_run_id_sync_runs"),
-            ondelete="SET NULL",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_order_items")),
         sa.UniqueConstraint(
@@ -564,15 +527,6 @@ def upgrade() -> None:
             name=op.f("uq_order_items_store_id_amazon_order_id_sku_asin_line_no"),
         ),
         comment="one order line (sku) of an Amazon order",
-    )
-    op.create_index(
-        op.f("ix_order_items_store_id_asin"), "order_items", ["store_id", "asin"], unique=False
-    )
-    op.create_index(
-        op.f("ix_order_items_store_id_sku"), "order_items", ["store_id", "sku"], unique=False
-    )
-    op.create_index(
-        op.f("ix_order_items_sync_run_id"), "order_items", ["sync_run_id"], unique=False
     )
     op.create_table(
         "settlements",
@@ -601,7 +555,7 @@ def upgrade() -> None:
         sa.Column(
             "loaded_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
         ),
-        sa.Column("sync_run_id", sa.BigInteger(), nullable=True),
+        sa.Column("sync_run_id", sa.BigInteger(), nullable=True, comment="the run that wrote it"),
         sa.ForeignKeyConstraint(
             ["raw_report_id"],
             ["raw_reports.id"],
@@ -613,12 +567,6 @@ def upgrade() -> None:
             ["stores.id"],
             name=op.f("fk_settlements_store_id_stores"),
             ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["sync_run_id"],
-            ["sync_runs.id"],
-            name=op.f("fk_settlements_sync_run_id_sync_runs"),
-            ondelete="SET NULL",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_settlements")),
         sa.UniqueConstraint(
@@ -634,9 +582,6 @@ def upgrade() -> None:
         "settlements",
         ["store_id", "deposit_date"],
         unique=False,
-    )
-    op.create_index(
-        op.f("ix_settlements_sync_run_id"), "settlements", ["sync_run_id"], unique=False
     )
     op.create_table(
         "settlement_lines",
@@ -668,19 +613,13 @@ def upgrade() -> None:
         sa.Column(
             "loaded_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
         ),
-        sa.Column("sync_run_id", sa.BigInteger(), nullable=True),
+        sa.Column("sync_run_id", sa.BigInteger(), nullable=True, comment="the run that wrote it"),
         sa.CheckConstraint("line_no >= 1", name=op.f("ck_settlement_lines_line_no_positive")),
         sa.ForeignKeyConstraint(
             ["store_id"],
             ["stores.id"],
             name=op.f("fk_settlement_lines_store_id_stores"),
             ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["sync_run_id"],
-            ["sync_runs.id"],
-            name=op.f("fk_settlement_lines_sync_run_id_sync_runs"),
-            ondelete="SET NULL",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_settlement_lines")),
         sa.UniqueConstraint(
@@ -708,9 +647,6 @@ def upgrade() -> None:
         "settlement_lines",
         ["store_id", "sku"],
         unique=False,
-    )
-    op.create_index(
-        op.f("ix_settlement_lines_sync_run_id"), "settlement_lines", ["sync_run_id"], unique=False
     )
     op.create_table(
         "inventory_snapshots",
@@ -749,18 +685,12 @@ def upgrade() -> None:
         sa.Column(
             "loaded_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
         ),
-        sa.Column("sync_run_id", sa.BigInteger(), nullable=True),
+        sa.Column("sync_run_id", sa.BigInteger(), nullable=True, comment="the run that wrote it"),
         sa.ForeignKeyConstraint(
             ["store_id"],
             ["stores.id"],
             name=op.f("fk_inventory_snapshots_store_id_stores"),
             ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["sync_run_id"],
-            ["sync_runs.id"],
-            name=op.f("fk_inventory_snapshots_sync_run_id_sync_runs"),
-            ondelete="SET NULL",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_inventory_snapshots")),
         sa.UniqueConstraint(
@@ -782,12 +712,6 @@ def upgrade() -> None:
         op.f("ix_inventory_snapshots_store_id_snapshot_date"),
         "inventory_snapshots",
         ["store_id", "snapshot_date"],
-        unique=False,
-    )
-    op.create_index(
-        op.f("ix_inventory_snapshots_sync_run_id"),
-        "inventory_snapshots",
-        ["sync_run_id"],
         unique=False,
     )
     op.create_table(
@@ -860,18 +784,12 @@ def upgrade() -> None:
         sa.Column(
             "loaded_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
         ),
-        sa.Column("sync_run_id", sa.BigInteger(), nullable=True),
+        sa.Column("sync_run_id", sa.BigInteger(), nullable=True, comment="the run that wrote it"),
         sa.ForeignKeyConstraint(
             ["store_id"],
             ["stores.id"],
             name=op.f("fk_listings_store_id_stores"),
             ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["sync_run_id"],
-            ["sync_runs.id"],
-            name=op.f("fk_listings_sync_run_id_sync_runs"),
-            ondelete="SET NULL",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_listings")),
         sa.UniqueConstraint(
@@ -885,7 +803,6 @@ def upgrade() -> None:
     op.create_index(
         op.f("ix_listings_store_id_asin"), "listings", ["store_id", "asin"], unique=False
     )
-    op.create_index(op.f("ix_listings_sync_run_id"), "listings", ["sync_run_id"], unique=False)
     op.create_table(
         "catalog_items",
         sa.Column("id", sa.BigInteger(), nullable=False),
@@ -936,18 +853,12 @@ def upgrade() -> None:
         sa.Column(
             "loaded_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
         ),
-        sa.Column("sync_run_id", sa.BigInteger(), nullable=True),
+        sa.Column("sync_run_id", sa.BigInteger(), nullable=True, comment="the run that wrote it"),
         sa.ForeignKeyConstraint(
             ["store_id"],
             ["stores.id"],
             name=op.f("fk_catalog_items_store_id_stores"),
             ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["sync_run_id"],
-            ["sync_runs.id"],
-            name=op.f("fk_catalog_items_sync_run_id_sync_runs"),
-            ondelete="SET NULL",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_catalog_items")),
         sa.UniqueConstraint(
@@ -963,9 +874,6 @@ def upgrade() -> None:
         "catalog_items",
         ["store_id", "parent_asin"],
         unique=False,
-    )
-    op.create_index(
-        op.f("ix_catalog_items_sync_run_id"), "catalog_items", ["sync_run_id"], unique=False
     )
     op.create_table(
         "product_ratings",
@@ -988,7 +896,7 @@ def upgrade() -> None:
         sa.Column(
             "loaded_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
         ),
-        sa.Column("sync_run_id", sa.BigInteger(), nullable=True),
+        sa.Column("sync_run_id", sa.BigInteger(), nullable=True, comment="the run that wrote it"),
         sa.CheckConstraint(
             "rating >= 0 AND rating <= 5", name=op.f("ck_product_ratings_rating_range")
         ),
@@ -1001,12 +909,6 @@ def upgrade() -> None:
             name=op.f("fk_product_ratings_store_id_stores"),
             ondelete="CASCADE",
         ),
-        sa.ForeignKeyConstraint(
-            ["sync_run_id"],
-            ["sync_runs.id"],
-            name=op.f("fk_product_ratings_sync_run_id_sync_runs"),
-            ondelete="SET NULL",
-        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_product_ratings")),
         sa.UniqueConstraint(
             "store_id",
@@ -1016,9 +918,6 @@ def upgrade() -> None:
             name=op.f("uq_product_ratings_store_id_marketplace_id_asin_snapshot_date"),
         ),
         comment="one ASIN's star rating and review count per marketplace per day",
-    )
-    op.create_index(
-        op.f("ix_product_ratings_sync_run_id"), "product_ratings", ["sync_run_id"], unique=False
     )
     op.create_table(
         "cogs",
@@ -1076,18 +975,12 @@ def upgrade() -> None:
         sa.Column(
             "loaded_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
         ),
-        sa.Column("sync_run_id", sa.BigInteger(), nullable=True),
+        sa.Column("sync_run_id", sa.BigInteger(), nullable=True, comment="the run that wrote it"),
         sa.ForeignKeyConstraint(
             ["store_id"],
             ["stores.id"],
             name=op.f("fk_ads_campaigns_store_id_stores"),
             ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["sync_run_id"],
-            ["sync_runs.id"],
-            name=op.f("fk_ads_campaigns_sync_run_id_sync_runs"),
-            ondelete="SET NULL",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ads_campaigns")),
         sa.UniqueConstraint(
@@ -1097,9 +990,6 @@ def upgrade() -> None:
             name=op.f("uq_ads_campaigns_store_id_profile_id_campaign_id"),
         ),
         comment="one Sponsored Products campaign (latest state)",
-    )
-    op.create_index(
-        op.f("ix_ads_campaigns_sync_run_id"), "ads_campaigns", ["sync_run_id"], unique=False
     )
     op.create_table(
         "ads_ad_groups",
@@ -1116,18 +1006,12 @@ def upgrade() -> None:
         sa.Column(
             "loaded_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
         ),
-        sa.Column("sync_run_id", sa.BigInteger(), nullable=True),
+        sa.Column("sync_run_id", sa.BigInteger(), nullable=True, comment="the run that wrote it"),
         sa.ForeignKeyConstraint(
             ["store_id"],
             ["stores.id"],
             name=op.f("fk_ads_ad_groups_store_id_stores"),
             ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["sync_run_id"],
-            ["sync_runs.id"],
-            name=op.f("fk_ads_ad_groups_sync_run_id_sync_runs"),
-            ondelete="SET NULL",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ads_ad_groups")),
         sa.UniqueConstraint(
@@ -1143,9 +1027,6 @@ def upgrade() -> None:
         "ads_ad_groups",
         ["store_id", "campaign_id"],
         unique=False,
-    )
-    op.create_index(
-        op.f("ix_ads_ad_groups_sync_run_id"), "ads_ad_groups", ["sync_run_id"], unique=False
     )
     op.create_table(
         "ads_targets",
@@ -1173,7 +1054,7 @@ def upgrade() -> None:
         sa.Column(
             "loaded_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
         ),
-        sa.Column("sync_run_id", sa.BigInteger(), nullable=True),
+        sa.Column("sync_run_id", sa.BigInteger(), nullable=True, comment="the run that wrote it"),
         sa.CheckConstraint(
             "kind IN ('keyword', 'product_target', 'negative_keyword', "
             "'campaign_negative_keyword', 'negative_product_target')",
@@ -1184,12 +1065,6 @@ def upgrade() -> None:
             ["stores.id"],
             name=op.f("fk_ads_targets_store_id_stores"),
             ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["sync_run_id"],
-            ["sync_runs.id"],
-            name=op.f("fk_ads_targets_sync_run_id_sync_runs"),
-            ondelete="SET NULL",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ads_targets")),
         sa.UniqueConstraint(
@@ -1211,9 +1086,6 @@ def upgrade() -> None:
         "ads_targets",
         ["store_id", "campaign_id"],
         unique=False,
-    )
-    op.create_index(
-        op.f("ix_ads_targets_sync_run_id"), "ads_targets", ["sync_run_id"], unique=False
     )
     op.create_table(
         "ads_campaign_daily",
@@ -1281,18 +1153,12 @@ def upgrade() -> None:
         sa.Column(
             "loaded_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
         ),
-        sa.Column("sync_run_id", sa.BigInteger(), nullable=True),
+        sa.Column("sync_run_id", sa.BigInteger(), nullable=True, comment="the run that wrote it"),
         sa.ForeignKeyConstraint(
             ["store_id"],
             ["stores.id"],
             name=op.f("fk_ads_campaign_daily_store_id_stores"),
             ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["sync_run_id"],
-            ["sync_runs.id"],
-            name=op.f("fk_ads_campaign_daily_sync_run_id_sync_runs"),
-            ondelete="SET NULL",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ads_campaign_daily")),
         sa.UniqueConstraint(
@@ -1315,12 +1181,6 @@ def upgrade() -> None:
         op.f("ix_ads_campaign_daily_store_id_report_date"),
         "ads_campaign_daily",
         ["store_id", "report_date"],
-        unique=False,
-    )
-    op.create_index(
-        op.f("ix_ads_campaign_daily_sync_run_id"),
-        "ads_campaign_daily",
-        ["sync_run_id"],
         unique=False,
     )
     op.create_table(
@@ -1389,18 +1249,12 @@ def upgrade() -> None:
         sa.Column(
             "loaded_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
         ),
-        sa.Column("sync_run_id", sa.BigInteger(), nullable=True),
+        sa.Column("sync_run_id", sa.BigInteger(), nullable=True, comment="the run that wrote it"),
         sa.ForeignKeyConstraint(
             ["store_id"],
             ["stores.id"],
             name=op.f("fk_ads_target_daily_store_id_stores"),
             ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["sync_run_id"],
-            ["sync_runs.id"],
-            name=op.f("fk_ads_target_daily_sync_run_id_sync_runs"),
-            ondelete="SET NULL",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ads_target_daily")),
         sa.UniqueConstraint(
@@ -1429,9 +1283,6 @@ def upgrade() -> None:
         "ads_target_daily",
         ["store_id", "target_id", "report_date"],
         unique=False,
-    )
-    op.create_index(
-        op.f("ix_ads_target_daily_sync_run_id"), "ads_target_daily", ["sync_run_id"], unique=False
     )
     op.create_table(
         "ads_search_term_daily",
@@ -1496,18 +1347,12 @@ def upgrade() -> None:
         sa.Column(
             "loaded_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
         ),
-        sa.Column("sync_run_id", sa.BigInteger(), nullable=True),
+        sa.Column("sync_run_id", sa.BigInteger(), nullable=True, comment="the run that wrote it"),
         sa.ForeignKeyConstraint(
             ["store_id"],
             ["stores.id"],
             name=op.f("fk_ads_search_term_daily_store_id_stores"),
             ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["sync_run_id"],
-            ["sync_runs.id"],
-            name=op.f("fk_ads_search_term_daily_sync_run_id_sync_runs"),
-            ondelete="SET NULL",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ads_search_term_daily")),
         sa.UniqueConstraint(
@@ -1532,12 +1377,6 @@ def upgrade() -> None:
         op.f("ix_ads_search_term_daily_store_id_search_term"),
         "ads_search_term_daily",
         ["store_id", "search_term"],
-        unique=False,
-    )
-    op.create_index(
-        op.f("ix_ads_search_term_daily_sync_run_id"),
-        "ads_search_term_daily",
-        ["sync_run_id"],
         unique=False,
     )
     op.create_table(
@@ -1597,18 +1436,12 @@ def upgrade() -> None:
         sa.Column(
             "loaded_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
         ),
-        sa.Column("sync_run_id", sa.BigInteger(), nullable=True),
+        sa.Column("sync_run_id", sa.BigInteger(), nullable=True, comment="the run that wrote it"),
         sa.ForeignKeyConstraint(
             ["store_id"],
             ["stores.id"],
             name=op.f("fk_ads_advertised_product_daily_store_id_stores"),
             ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["sync_run_id"],
-            ["sync_runs.id"],
-            name=op.f("fk_ads_advertised_product_daily_sync_run_id_sync_runs"),
-            ondelete="SET NULL",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ads_advertised_product_daily")),
         sa.UniqueConstraint(
@@ -1632,12 +1465,6 @@ def upgrade() -> None:
         op.f("ix_ads_advertised_product_daily_store_id_report_date"),
         "ads_advertised_product_daily",
         ["store_id", "report_date"],
-        unique=False,
-    )
-    op.create_index(
-        op.f("ix_ads_advertised_product_daily_sync_run_id"),
-        "ads_advertised_product_daily",
-        ["sync_run_id"],
         unique=False,
     )
     op.create_table(
@@ -1686,18 +1513,12 @@ def upgrade() -> None:
         sa.Column(
             "loaded_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
         ),
-        sa.Column("sync_run_id", sa.BigInteger(), nullable=True),
+        sa.Column("sync_run_id", sa.BigInteger(), nullable=True, comment="the run that wrote it"),
         sa.ForeignKeyConstraint(
             ["store_id"],
             ["stores.id"],
             name=op.f("fk_ads_purchased_product_daily_store_id_stores"),
             ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["sync_run_id"],
-            ["sync_runs.id"],
-            name=op.f("fk_ads_purchased_product_daily_sync_run_id_sync_runs"),
-            ondelete="SET NULL",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ads_purchased_product_daily")),
         sa.UniqueConstraint(
@@ -1723,12 +1544,6 @@ def upgrade() -> None:
         op.f("ix_ads_purchased_product_daily_store_id_report_date"),
         "ads_purchased_product_daily",
         ["store_id", "report_date"],
-        unique=False,
-    )
-    op.create_index(
-        op.f("ix_ads_purchased_product_daily_sync_run_id"),
-        "ads_purchased_product_daily",
-        ["sync_run_id"],
         unique=False,
     )
     op.create_table(
