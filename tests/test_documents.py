@@ -43,7 +43,7 @@ def test_concatenated_gzip_members_are_read_whole(tmp_path: Path) -> None:
         (gzip.compress(TEXT.encode())[:-400], "truncated"),
         (b"\x1f\x8b" + b"garbage" * 100, "not valid gzip"),
         (b"", "empty"),
-        (gzip.compress("K\u00e4se".encode("cp1252")), "not valid utf-8"),
+        (gzip.compress("K\u00e4se".encode("cp1252")), "not valid UTF-8"),
     ],
     ids=["truncated", "corrupt", "empty", "wrong charset"],
 )

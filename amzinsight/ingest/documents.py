@@ -22,8 +22,18 @@ def is_gzip(path: Path) -> bool:
         return handle.read(2) == GZIP_MAGIC
 
 
-def decode_document(raw: Path, destination: Path, charset: str | None, label: str) -> Path:
-    """Decompress (when gzip, by its magic bytes) and transcode raw into UTF-8 at destination."""
+def decode_document(
+    raw: Path,
+    destination: Path,
+    charset: str | None,
+    label: str,
+    compression: str | None = None,
+) -> Path:
+    """Decompress and transcode raw into UTF-8 at destination.
+
+    Gzip is recognised by its magic bytes (files people upload say nothing); when Amazon declared
+    GZIP, a document without them is corrupt rather than plain text.
+    """
     try:
         decoder = codecs.getincrementaldecoder(_codec_name(charset))(errors="strict")
     except LookupError:
@@ -31,6 +41,8 @@ def decode_document(raw: Path, destination: Path, charset: str | None, label: st
             f"{label}: Amazon declared an unknown charset {charset!r}."
         ) from None
     compressed = is_gzip(raw)
+    if not compressed and (compression or "").upper() == "GZIP" and raw.stat().st_size:
+        raise ReportParseError(f"{label}: the document is not valid gzip (corrupt).")
     inflater = zlib.decompressobj(wbits=47) if compressed else None
     written = 0
     try:
@@ -57,7 +69,7 @@ def decode_document(raw: Path, destination: Path, charset: str | None, label: st
         raise ReportParseError(f"{label}: the document is not valid gzip (corrupt).") from None
     except UnicodeDecodeError as error:
         raise ReportParseError(
-            f"{label}: the document is not valid {_codec_name(charset)} text "
+            f"{label}: the document is not valid {charset or 'UTF-8'} text "
             f"(byte {error.start} of a block cannot be decoded)."
         ) from None
     if written == 0:

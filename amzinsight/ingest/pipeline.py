@@ -54,6 +54,7 @@ class RawDocument:
 
     path: Path
     charset: str | None = None
+    compression: str | None = None
     content_type: str | None = None
     amazon_report_id: str | None = None
     amazon_document_id: str | None = None
@@ -132,9 +133,12 @@ def ingest_document(
         update_run(engine, run_id, raw_report_id=raw_report_id)
         with tempfile.TemporaryDirectory(prefix="amz-doc-") as scratch:
             decoded = decode_document(
-                document.path, Path(scratch) / f"document.{request.spec.extension}",
-                document.charset, label,
-            )  # fmt: skip
+                document.path,
+                Path(scratch) / f"document.{request.spec.extension}",
+                document.charset,
+                label,
+                document.compression,
+            )
             parsed = request.spec.parse(decoded, context)
         with engine.begin() as connection:
             upserted = sum(

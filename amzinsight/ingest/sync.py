@@ -225,6 +225,7 @@ def _document_for(
     return RawDocument(
         path=downloaded.path,
         charset=downloaded.charset,
+        compression=downloaded.compression,
         content_type=downloaded.content_type,
         amazon_report_id=status.report_id,
         amazon_document_id=status.document_id,

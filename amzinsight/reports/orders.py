@@ -105,14 +105,14 @@ _BY_DOMAIN = {market.domain: market for market in MARKETPLACES.values()}
 
 def parse(path: Path, context: ParseContext) -> ParsedReport:
     """Orders and their lines; an order's fields come from its first line that has them."""
-    raw = read_flat_file(
-        path,
-        REPORT_TYPE,
-        required=_REQUIRED,
-        optional=[field.source for field in _LINE_FIELDS.values() if field.source not in _REQUIRED],
-    )
+    # Read and parse in one expression: the raw strings are freed once parsed (1M-line files).
     lines = parse_values(
-        raw,
+        read_flat_file(
+            path,
+            REPORT_TYPE,
+            required=_REQUIRED,
+            optional=[f.source for f in _LINE_FIELDS.values() if f.source not in _REQUIRED],
+        ),
         _LINE_FIELDS,
         report_type=REPORT_TYPE,
         day_first=slash_dates_day_first(context.marketplace_id, context.currency),

@@ -23,7 +23,7 @@ import httpx
 from sp_api.api import CatalogItems, Inventories, ReportsV2
 from sp_api.auth import AccessTokenClient
 from sp_api.auth.exceptions import AuthorizationError
-from sp_api.base import (
+from sp_api.base.exceptions import (
     SellingApiException,
     SellingApiForbiddenException,
     SellingApiGatewayTimeoutException,
