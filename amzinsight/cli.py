@@ -15,6 +15,7 @@ from typing import Any
 from amzinsight.config import Settings, encrypt_value, generate_secret_key, get_settings
 from amzinsight.errors import AmzInsightError, ConfigError
 from amzinsight.logs import configure_logging
+from amzinsight.sandbox.config import DEMO_SEED
 
 EXIT_USER_ERROR = 2
 DEFAULT_SANDBOX_URL = "http://127.0.0.1:8765"
@@ -131,10 +132,15 @@ def _build_parser() -> argparse.ArgumentParser:
     serve = sandbox.add_parser("serve", help="serve the sandbox Amazon until Ctrl-C")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8765)
-    serve.add_argument("--seed", type=int, default=7)
+    serve.add_argument("--seed", type=int, default=DEMO_SEED)
     serve.add_argument("--asins", type=int, default=40)
     serve.add_argument("--days", type=int, default=400)
-    serve.add_argument("--speed-factor", type=float, default=1.0)
+    serve.add_argument(
+        "--speed-factor", type=float, default=1.0, help="multiplies Amazon's rate limits"
+    )
+    serve.add_argument(
+        "--processing-delay", type=float, default=2.0, help="seconds until a report is DONE"
+    )
     serve.set_defaults(handler=_sandbox_serve)
 
     store_list = store.add_parser("list", help="list registered stores")
@@ -197,7 +203,6 @@ def _exec_module(module: str) -> int:
 
 def _up(args: argparse.Namespace) -> int:
     from amzinsight.stack import run_up
-    from amzinsight.stores import register_demo_store
 
     settings = _settings()
     print("Starting AmzInsight (embedded services start on first use; this can take a minute)...")
@@ -205,7 +210,10 @@ def _up(args: argparse.Namespace) -> int:
     def on_ready(url: str) -> None:
         print(f"AmzInsight is running at {url}  (Ctrl-C stops everything)", flush=True)
 
-    return run_up(settings, args.host, args.port, args.demo, on_ready, register_demo_store)
+    def on_progress(message: str) -> None:
+        print(message, flush=True)
+
+    return run_up(settings, args.host, args.port, args.demo, on_ready, on_progress)
 
 
 def _db_upgrade(args: argparse.Namespace) -> int:
@@ -401,8 +409,15 @@ def _sandbox_serve(args: argparse.Namespace) -> int:
     from amzinsight.sandbox.server import serve_from_args
 
     _settings()
-    serve_from_args(args.host, args.port, args.seed, args.asins, args.days, args.speed_factor)
-    return 0
+    return serve_from_args(
+        args.host,
+        args.port,
+        args.seed,
+        args.asins,
+        args.days,
+        args.speed_factor,
+        args.processing_delay,
+    )
 
 
 def _store_list(args: argparse.Namespace) -> int:

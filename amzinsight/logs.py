@@ -66,3 +66,6 @@ def configure_logging(level: str = "INFO", known_secrets: Iterable[str] = ()) ->
         )
         root.addHandler(handler)
     handler.filters = [RedactSecretsFilter(known_secrets)]
+    # One INFO line per HTTP request (with pre-signed URLs) drowns the log; keep their warnings.
+    for chatty in ("httpx", "httpcore", "botocore", "urllib3"):
+        logging.getLogger(chatty).setLevel(max(logging.WARNING, root.level))

@@ -53,4 +53,3 @@ def marketplace_for(code: str) -> Marketplace:
             return marketplace
     known = ", ".join(sorted(MARKETPLACES))
     raise ConfigError(f"Unknown marketplace {code!r}: use a country code ({known}) or its id.")
-

@@ -11,6 +11,7 @@ import contextlib
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -19,6 +20,7 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from amzinsight.config import Settings
 from amzinsight.db.engine import dispose_engines
@@ -30,8 +32,10 @@ logger = logging.getLogger(__name__)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 APP_ENTRY = PROJECT_ROOT / "app" / "main.py"
-STOP_GRACE_SECONDS = 15.0
+WARM_STOP_SECONDS = 10.0  # a job in flight gets this long to finish
+COLD_STOP_SECONDS = 5.0
 STREAMLIT_START_TIMEOUT = 60.0
+DEMO_SANDBOX_PORT = 8765
 
 
 @dataclass
@@ -49,9 +53,10 @@ class Stack:
     postgres: EmbeddedPostgres | None = None
     redis: EmbeddedRedis | None = None
     children: list[Child] = field(default_factory=list)
+    extra_environment: dict[str, str] = field(default_factory=dict)
 
     def child_environment(self) -> dict[str, str]:
-        env = dict(os.environ)
+        env = dict(os.environ) | self.extra_environment
         env["AMZ_DATABASE_URL"] = self.database_url
         env["AMZ_REDIS_URL"] = self.redis_url
         env["PYTHONUNBUFFERED"] = "1"
@@ -70,18 +75,10 @@ class Stack:
         return child
 
     def stop(self) -> None:
-        """SIGTERM every child group, wait, SIGKILL stragglers, then the embedded services."""
+        """Stop children newest first, each fully before the next (the worker may still need
+        the sandbox to finish its job), then the embedded services."""
         for child in reversed(self.children):
-            _signal_group(child.process, signal.SIGTERM)
-        deadline = time.monotonic() + STOP_GRACE_SECONDS
-        for child in reversed(self.children):
-            try:
-                child.process.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                logger.warning("%s did not stop in time; killing it", child.name)
-                _signal_group(child.process, signal.SIGKILL)
-                child.process.wait()
-            _signal_group(child.process, signal.SIGKILL)  # anything its group left behind
+            _stop_child(child)
         self.children.clear()
         dispose_engines()
         if self.redis is not None:
@@ -91,6 +88,29 @@ class Stack:
             self.postgres.stop()
             self.postgres = None
         logger.info("stopped")
+
+
+def _stop_child(child: Child) -> None:
+    """SIGTERM to the process (RQ: warm shutdown, the job in flight finishes), then SIGTERM to
+    its whole group (RQ: the work horse too), then SIGKILL to the group."""
+    steps = (
+        (lambda: _signal_process(child.process, signal.SIGTERM), WARM_STOP_SECONDS),
+        (lambda: _signal_group(child.process, signal.SIGTERM), COLD_STOP_SECONDS),
+        (lambda: _signal_group(child.process, signal.SIGKILL), COLD_STOP_SECONDS),
+    )
+    for send, grace in steps:
+        send()
+        try:
+            child.process.wait(timeout=grace)
+            break
+        except subprocess.TimeoutExpired:
+            logger.warning("%s is still running; insisting", child.name)
+    _signal_group(child.process, signal.SIGKILL)  # anything its group left behind
+
+
+def _signal_process(process: subprocess.Popen[bytes], signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        process.send_signal(signum)
 
 
 def _signal_group(process: subprocess.Popen[bytes], signum: int) -> None:
@@ -130,13 +150,78 @@ def wait_for_http(url: str, timeout: float, alive: Callable[[], bool]) -> None:
     raise ServiceUnavailableError(f"Streamlit did not answer on {url} within {timeout:.0f} s.")
 
 
+def _start_demo(stack: Stack, python: str, alive: Callable[[], bool]) -> Callable[[], str | None]:
+    """Serve the sandbox Amazon, register its demo seller and hand its credentials to the
+    children; the scheduler then gives the never-synced store its first sync through the jobs."""
+    from amzinsight.db.engine import get_engine
+    from amzinsight.sandbox.config import demo_account, demo_environment
+    from amzinsight.stores import register_demo_store
+
+    port = _free_port(DEMO_SANDBOX_PORT)
+    stack.spawn(
+        "sandbox",
+        [
+            python, "-m", "amzinsight.cli", "sandbox", "serve",
+            "--port", str(port),
+            # Amazon's own pace (1 report a minute) would take hours; the demo takes minutes.
+            "--speed-factor", "60",
+            "--processing-delay", "0.5",
+        ],
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    wait_for_http(f"{url}/_sandbox/faults", 60, alive)
+    engine = get_engine(stack.database_url)
+    store = register_demo_store(engine, url)
+    stack.extra_environment.update(demo_environment(demo_account(), store.slug))
+    logger.info("demo store %r registered against the sandbox at %s", store.slug, url)
+    return DemoProgress(engine, store.id)
+
+
+class DemoProgress:
+    """A line for the terminal whenever the demo store's sync runs move on."""
+
+    def __init__(self, engine: Any, store_id: int, every_seconds: float = 5.0) -> None:
+        self.engine = engine
+        self.store_id = store_id
+        self.every_seconds = every_seconds
+        self.last_check = 0.0
+        self.last_line: str | None = None
+
+    def __call__(self) -> str | None:
+        if time.monotonic() - self.last_check < self.every_seconds:
+            return None
+        self.last_check = time.monotonic()
+        from amzinsight.analytics.freshness import run_counts
+
+        counts = run_counts(self.engine, self.store_id)
+        done = counts.get("succeeded", 0) + counts.get("cancelled", 0)
+        line = (
+            f"demo sync: {done} report windows loaded, {counts.get('running', 0)} running, "
+            f"{counts.get('failed', 0)} failed (the Sync page shows each one)"
+        )
+        if line == self.last_line:
+            return None
+        self.last_line = line
+        return line
+
+
+def _free_port(preferred: int) -> int:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", preferred))
+            return preferred
+        except OSError:
+            probe.bind(("127.0.0.1", 0))
+            return int(probe.getsockname()[1])
+
+
 def run_up(
     settings: Settings,
     host: str,
     port: int,
     demo: bool,
     on_ready: Callable[[str], None],
-    register_demo: Callable[[str], str] | None = None,
+    on_progress: Callable[[str], None] | None = None,
 ) -> int:
     """Start everything, report the URL through on_ready, and block until a signal or a crash."""
     stop_requested = threading.Event()
@@ -152,11 +237,12 @@ def run_up(
     exit_code = 0
     try:
         upgrade(stack.database_url)
-        if demo and register_demo is not None:
-            logger.info(register_demo(stack.database_url))
+        python = sys.executable
+        demo_progress = None
+        if demo:
+            demo_progress = _start_demo(stack, python, lambda: not stop_requested.is_set())
         if stop_requested.is_set():
             return 0
-        python = sys.executable
         stack.spawn("worker", [python, "-m", "workers.worker"])
         stack.spawn("scheduler", [python, "-m", "workers.scheduler"])
         streamlit = stack.spawn(
@@ -178,6 +264,10 @@ def run_up(
         )
         on_ready(url)
         while not stop_requested.wait(0.5):
+            if demo_progress is not None and on_progress is not None:
+                message = demo_progress()
+                if message:
+                    on_progress(message)
             crashed = [c for c in stack.children if c.process.poll() is not None]
             if crashed:
                 names = ", ".join(f"{c.name} (exit {c.process.returncode})" for c in crashed)

@@ -1,4 +1,4 @@
-"""The sync engine end to end: sandbox Amazon -> real SP-API client -> moto S3 archive -> PostgreSQL.
+"""The sync engine end to end: sandbox Amazon -> real SP-API client -> moto S3 -> PostgreSQL.
 
 Every report type is pulled through the real python-amazon-sp-api client over HTTP, archived in
 a moto S3 server over HTTP, parsed and upserted into the machine's PostgreSQL; totals are checked
@@ -179,7 +179,9 @@ def test_orders_window_loads_every_line_of_the_region_wide_report(
     orders = _rows(runtime, tables.orders)
     assert len(items) == len(body)
     assert len(orders) == len({line[order_id] for line in body})
-    assert sum(i["item_price"] or 0 for i in items) == sum(Decimal(l[price] or "0") for l in body)
+    assert sum(i["item_price"] or 0 for i in items) == sum(
+        Decimal(line[price] or "0") for line in body
+    )
     assert {o["marketplace_id"] for o in orders} == {"ATVPDKIKX0DER", "A2EUQ1WTGCTBG2"}
 
 

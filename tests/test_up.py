@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -32,24 +33,25 @@ def _free_port() -> int:
 class RunningUp:
     """One `amzinsight up` process, its output collected on a thread."""
 
-    def __init__(self, data_dir: Path, port: int) -> None:
+    def __init__(self, data_dir: Path, port: int, demo: bool = False) -> None:
         self.port = port
+        self.demo = demo
         self.env = {
             key: value
             for key, value in os.environ.items()
             if not key.startswith("AMZ_") or key == "AMZ_REQUIRE_SERVICES"
         }
         self.env["AMZ_DATA_DIR"] = str(data_dir)
-        self.process = subprocess.Popen(
-            [AMZINSIGHT, "up", "--port", str(port)],
-            env=self.env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
         self.lines: list[str] = []
         self.ready = threading.Event()
+
+    def start(self) -> RunningUp:
+        command = [AMZINSIGHT, "up", "--port", str(self.port), *(["--demo"] if self.demo else [])]
+        self.process = subprocess.Popen(
+            command, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
         threading.Thread(target=self._read, daemon=True).start()
+        return self
 
     def _read(self) -> None:
         assert self.process.stdout is not None
@@ -102,7 +104,7 @@ def data_dir() -> Iterator[Path]:
 
 
 def test_up_serves_stops_cleanly_and_reuses_its_data(data_dir: Path) -> None:
-    first = RunningUp(data_dir, _free_port())
+    first = RunningUp(data_dir, _free_port()).start()
     first.wait_ready()
     with urllib.request.urlopen(f"http://127.0.0.1:{first.port}/", timeout=10) as response:
         assert response.status == 200
@@ -131,7 +133,7 @@ def test_up_serves_stops_cleanly_and_reuses_its_data(data_dir: Path) -> None:
     assert _alive(started) == []
     assert _alive(_processes_in(data_dir)) == []
 
-    second = RunningUp(data_dir, _free_port())
+    second = RunningUp(data_dir, _free_port()).start()
     try:
         second.wait_ready()
         listed = subprocess.run(
@@ -147,3 +149,39 @@ def test_up_serves_stops_cleanly_and_reuses_its_data(data_dir: Path) -> None:
     finally:
         assert second.terminate() == 0
     assert _alive(_processes_in(data_dir)) == []
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+def test_up_demo_syncs_the_sandbox_store_through_the_jobs(
+    data_dir: Path, migrated_database_url: str, redis_url: str
+) -> None:
+    running = RunningUp(data_dir, _free_port(), demo=True)
+    running.env.update(
+        {
+            "AMZ_DATABASE_URL": migrated_database_url,
+            "AMZ_REDIS_URL": redis_url,
+            "AMZ_SYNC_INITIAL_DAYS": "3",
+        }
+    )
+    running.start()
+    try:
+        running.wait_ready()
+        deadline = time.monotonic() + 150
+        while time.monotonic() < deadline and not any(
+            "demo sync: " in line and " 0 report windows" not in line for line in running.lines
+        ):
+            time.sleep(1)
+        metrics = subprocess.run(
+            [AMZINSIGHT, "metrics", "demo", "--marketplace", "US", "--json",
+             "--from", "2020-01-01", "--to", "2030-12-31"],
+            env=running.env, capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        assert metrics.returncode == 0, metrics.stderr
+    finally:
+        assert running.terminate() == 0
+    progress = [line for line in running.lines if line.startswith("demo sync: ")]
+    assert progress, "".join(running.lines[-30:])
+    result = json.loads(metrics.stdout)
+    assert result["store"] == "demo" and result["currency"] == "USD"
+    assert result["orders"]["orders"] > 0 or result["sales"]["units_ordered"] > 0

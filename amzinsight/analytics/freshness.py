@@ -102,3 +102,14 @@ def recent_runs(engine: Engine, store_id: int, limit: int = 200) -> pl.DataFrame
     with engine.connect() as connection:
         rows = connection.execute(query).all()
     return pl.DataFrame([tuple(row) for row in rows], schema=RUNS_SCHEMA, orient="row")
+
+
+def run_counts(engine: Engine, store_id: int) -> dict[str, int]:
+    """How many of a store's sync runs are in each status."""
+    query = (
+        sa.select(sync_runs.c.status, sa.func.count())
+        .where(sync_runs.c.store_id == store_id)
+        .group_by(sync_runs.c.status)
+    )
+    with engine.connect() as connection:
+        return {status: int(count) for status, count in connection.execute(query)}

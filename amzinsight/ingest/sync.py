@@ -66,6 +66,8 @@ def client_for(
         lwa_token_url=store.endpoints.lwa_token_url,
         retry=retry
         or RetryPolicy(
+            # The sandbox finishes reports in about a second; Amazon takes minutes.
+            poll_initial_seconds=0.5 if store.is_sandbox else 5.0,
             poll_timeout_seconds=settings.sync.poll_timeout_seconds,
             max_backoff_seconds=settings.sync.max_backoff_seconds,
         ),

@@ -346,10 +346,13 @@ def serve_from_args(
     asins: int = 40,
     days: int = 400,
     speed_factor: float = 1.0,
+    processing_delay: float = 2.0,
 ) -> int:
     """`amzinsight sandbox serve`: the demo account until Ctrl+C; prints how to connect."""
     account = demo_account(seed=seed, asins=asins, days=days)
-    config = SandboxConfig(accounts=[account], speed_factor=speed_factor)
+    config = SandboxConfig(
+        accounts=[account], speed_factor=speed_factor, processing_delay_seconds=processing_delay
+    )
 
     def announce(sandbox: RunningSandbox) -> None:
         marketplaces = ", ".join(account.marketplaces)
