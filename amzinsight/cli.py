@@ -346,10 +346,12 @@ def _enqueue(settings: Settings, slug: str, tasks: list[Any]) -> int:
     # The CLI is an entry point like the app: handing work to the queue is its job here.
     from workers.connection import redis_connection
     from workers.jobs import enqueue_window
+    from workers.queueing import sync_retry
 
     connection = redis_connection(settings)
+    retry = sync_retry(settings.sync.retry_delays_seconds)
     for task in tasks:
-        job, created = enqueue_window(connection, slug, task, "cli")
+        job, created = enqueue_window(connection, slug, task, "cli", retry)
         print(f"{'enqueued' if created else 'already queued'}: {job.id}")
     return 0
 

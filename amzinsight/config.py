@@ -74,6 +74,10 @@ class SyncSettings(BaseSettings):
     initial_days: int = Field(default=90, ge=1, le=730)
     poll_timeout_seconds: float = 2 * 3600.0
     max_backoff_seconds: float = 60.0
+    retry_delays_seconds: list[int] = Field(
+        default=[60, 300, 900],
+        description="A failed sync job is retried after each of these delays, in turn.",
+    )
 
 
 class StoreCredentials(BaseModel):

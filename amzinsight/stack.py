@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 from amzinsight.config import Settings
 from amzinsight.db.engine import dispose_engines
 from amzinsight.db.migrate import upgrade
@@ -92,13 +94,16 @@ class Stack:
 
 def _stop_child(child: Child) -> None:
     """SIGTERM to the process (RQ: warm shutdown, the job in flight finishes), then SIGTERM to
-    its whole group (RQ: the work horse too), then SIGKILL to the group."""
+    its whole group (RQ: cold shutdown), then SIGKILL; descendants that left the group (RQ's
+    work horse calls setpgrp) are killed at the end too."""
+    descendants = _descendants(child.process.pid)
     steps = (
         (lambda: _signal_process(child.process, signal.SIGTERM), WARM_STOP_SECONDS),
         (lambda: _signal_group(child.process, signal.SIGTERM), COLD_STOP_SECONDS),
         (lambda: _signal_group(child.process, signal.SIGKILL), COLD_STOP_SECONDS),
     )
     for send, grace in steps:
+        descendants |= _descendants(child.process.pid)
         send()
         try:
             child.process.wait(timeout=grace)
@@ -106,6 +111,16 @@ def _stop_child(child: Child) -> None:
         except subprocess.TimeoutExpired:
             logger.warning("%s is still running; insisting", child.name)
     _signal_group(child.process, signal.SIGKILL)  # anything its group left behind
+    for process in descendants:
+        with contextlib.suppress(psutil.Error):
+            process.kill()
+
+
+def _descendants(pid: int) -> set[psutil.Process]:
+    try:
+        return set(psutil.Process(pid).children(recursive=True))
+    except psutil.Error:
+        return set()
 
 
 def _signal_process(process: subprocess.Popen[bytes], signum: int) -> None:

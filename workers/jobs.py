@@ -6,7 +6,7 @@ import logging
 from datetime import date
 from typing import Any
 
-from rq import get_current_job
+from rq import Retry, get_current_job
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
 from rq_scheduler import Scheduler
@@ -19,7 +19,7 @@ from amzinsight.reports import get_report
 from amzinsight.runtime import build_runtime
 from amzinsight.stores import get_store, list_stores, never_synced
 from workers.connection import DEFAULT_QUEUE, redis_connection
-from workers.queueing import LIVE_STATUSES, enqueue_unique, job_id
+from workers.queueing import LIVE_STATUSES, enqueue_unique, job_id, sync_retry
 from workers.schedule import REPORT_SCHEDULE, declared_schedule, register_schedule
 
 logger = logging.getLogger(__name__)
@@ -33,8 +33,9 @@ def plan_sync(store_slug: str, report_key: str, triggered_by: str = "schedule") 
     tasks = plan_tasks(runtime.engine, store, spec, runtime.settings.sync.initial_days)
     connection = redis_connection(runtime.settings)
     created = 0
+    retry = sync_retry(runtime.settings.sync.retry_delays_seconds)
     for task in tasks:
-        _job, is_new = enqueue_window(connection, store_slug, task, triggered_by)
+        _job, is_new = enqueue_window(connection, store_slug, task, triggered_by, retry)
         created += is_new
     return {"windows": len(tasks), "enqueued": created}
 
@@ -44,7 +45,7 @@ def plan_job_id(store_slug: str, report_key: str, trigger: str) -> str:
 
 
 def enqueue_window(
-    connection: Any, store_slug: str, task: SyncTask, triggered_by: str
+    connection: Any, store_slug: str, task: SyncTask, triggered_by: str, retry: Retry | None
 ) -> tuple[Job, bool]:
     start = task.window.start.isoformat() if task.window else None
     end = task.window.end.isoformat() if task.window else None
@@ -56,6 +57,7 @@ def enqueue_window(
         sync_window,
         identifier,
         args=(store_slug, task.spec.key, task.marketplace.marketplace_id, start, end, triggered_by),
+        retry=retry,
         description=f"{task.spec.key} for {store_slug} {start or 'snapshot'}..{end or ''}",
     )
 

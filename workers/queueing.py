@@ -17,8 +17,6 @@ from workers.connection import INGEST_QUEUE
 
 LIVE_STATUSES = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
-# Amazon's throttles and transient failures clear within minutes; a FATAL report rarely repeats.
-SYNC_RETRY = Retry(max=3, interval=[60, 300, 900])
 SYNC_JOB_TIMEOUT = 3 * 3600  # a report can stay IN_PROGRESS for a long time at Amazon
 
 
@@ -27,13 +25,18 @@ def job_id(*parts: str | date | None) -> str:
     return "-".join(_UNSAFE.sub("_", str(part)) for part in parts if part is not None)
 
 
+def sync_retry(delays_seconds: list[int]) -> Retry | None:
+    """Amazon's throttles and outages clear within minutes: retry after each delay in turn."""
+    return Retry(max=len(delays_seconds), interval=delays_seconds) if delays_seconds else None
+
+
 def enqueue_unique(
     connection: Redis,
     func: Callable[..., Any] | str,
     identifier: str,
     args: tuple[str | int | None, ...] = (),
     queue_name: str = INGEST_QUEUE,
-    retry: Retry | None = SYNC_RETRY,
+    retry: Retry | None = None,
     description: str | None = None,
 ) -> tuple[Job, bool]:
     """The live job with this id, or a newly enqueued one; the flag says which."""

@@ -13,6 +13,7 @@ from typing import Any
 import polars as pl
 import sqlalchemy as sa
 from psycopg import sql
+from psycopg.errors import DataError
 
 from amzinsight.errors import ReportParseError
 
@@ -65,10 +66,16 @@ def upsert_frame(
             )
         )
         copy_sql = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT CSV)").format(stage, column_list)
-        with cursor.copy(copy_sql) as copy:
-            for start in range(0, frame.height, COPY_CHUNK_ROWS):
-                chunk = _csv_ready(frame.slice(start, COPY_CHUNK_ROWS).select(columns))
-                copy.write(chunk.write_csv(include_header=False, quote_style="non_numeric"))
+        try:
+            with cursor.copy(copy_sql) as copy:
+                for start in range(0, frame.height, COPY_CHUNK_ROWS):
+                    chunk = _csv_ready(frame.slice(start, COPY_CHUNK_ROWS).select(columns))
+                    copy.write(chunk.write_csv(include_header=False, quote_style="non_numeric"))
+        except DataError as error:  # a value the column cannot hold: the file's fault, not ours
+            detail = (str(error).strip().splitlines() or ["a value does not fit its column"])[0]
+            raise ReportParseError(
+                f"{table.name}: {detail}; the document holds a value this table cannot store."
+            ) from None
         data = [c for c in columns if c not in conflict_key and c not in constants]
         cursor.execute(_merge_sql(target, stage, columns, conflict_key, data))
         return cursor.rowcount

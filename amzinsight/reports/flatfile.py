@@ -466,7 +466,10 @@ def _normalise_header(name: str) -> str:
 def _split_header(line: str, separator: str) -> list[str]:
     if separator == "\t":
         return line.split("\t")
-    return next(csv.reader([line], delimiter=separator), [])
+    try:
+        return next(csv.reader([line], delimiter=separator), [])
+    except csv.Error:  # a bare \r inside the line (binary data, old Mac line ends): no header
+        return []
 
 
 def _read_header(path: Path, report_type: str, separator: str) -> list[str]:
