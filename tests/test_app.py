@@ -91,3 +91,39 @@ def test_custom_date_range_is_offered(app_database: str) -> None:
     at.sidebar.selectbox(key="filters_preset").set_value("Custom").run()
     assert not at.exception
     assert at.sidebar.date_input(key="filters_custom_range") is not None
+
+
+@pytest.mark.redis
+def test_sync_page_queues_once_and_shows_history(
+    app_database: str, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from redis import Redis
+    from rq import Queue
+
+    monkeypatch.setenv("AMZ_REDIS_URL", redis_url)
+    engine = get_engine(app_database)
+    store = add_store(engine, slug="acme_us", name="Acme US", country_codes=["US"])
+    with engine.begin() as connection:
+        connection.execute(
+            sa.insert(sync_runs).values(
+                store_id=store.id,
+                source="upload",
+                report_type="settlement",
+                status="failed",
+                error="GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE_V2 line 7: amount 'abc' is not a number",
+                started_at=NOW,
+                finished_at=NOW,
+            )
+        )
+    at = _run()
+    at.switch_page("../pages/sync.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("amount 'abc'" in block.value for block in at.error)
+
+    at.button(key="sync_now_orders").click().run()
+    at.button(key="sync_now_orders").click().run()
+
+    queued = Queue("ingest", connection=Redis.from_url(redis_url)).get_job_ids()
+    assert queued == ["plan-acme_us-orders-now"]
+    history = at.dataframe[-1].value
+    assert list(history["report_type"]) == ["settlement"]

@@ -130,7 +130,10 @@ def assert_shape(result: dict[str, Any]) -> None:
     ):
         assert value is None or (isinstance(value, float) and round(value, 4) == value), value
     counts = [
-        *(result["sales"][k] for k in SALES_KEYS - {"ordered_product_sales", "unit_session_percentage"}),
+        *(
+            result["sales"][k]
+            for k in SALES_KEYS - {"ordered_product_sales", "unit_session_percentage"}
+        ),
         *(result["orders"][k] for k in ORDERS_KEYS - {"item_price"}),
         result["ads"]["impressions"],
         result["ads"]["clicks"],
@@ -298,7 +301,9 @@ def test_sales_are_the_sum_of_the_by_date_totals(
     assert metrics(runtime, us_store, start, end)["sales"] == expected_sales(start, end)
 
 
-def test_sales_for_the_fixture_day_are_the_readme_figures(runtime: Runtime, us_store: Store) -> None:
+def test_sales_for_the_fixture_day_are_the_readme_figures(
+    runtime: Runtime, us_store: Store
+) -> None:
     sales = metrics(runtime, us_store, "2026-03-10", "2026-03-10")["sales"]
     assert sales == {
         "ordered_product_sales": "511.36",
@@ -339,9 +344,7 @@ def test_cad_orders_are_not_in_the_us_marketplace(runtime: Runtime, us_store: St
     assert (everything["orders"], block["orders"]) == (10, 9)
 
 
-def test_a_cancelled_order_counts_only_as_cancelled(
-    runtime: Runtime, tmp_path: Path
-) -> None:
+def test_a_cancelled_order_counts_only_as_cancelled(runtime: Runtime, tmp_path: Path) -> None:
     """Amazon leaves a cancelled line at 0 units; give it units and money to see they stay out."""
     store = add_store(runtime.engine, slug="brewlane", name="Brewlane", country_codes=["US"])
     lines = read_tsv("all_orders.tsv")
@@ -364,7 +367,9 @@ def test_a_cancelled_order_counts_only_as_cancelled(
 
 
 def test_a_store_with_two_currencies_needs_a_marketplace(runtime: Runtime) -> None:
-    store = add_store(runtime.engine, slug="brewlane_na", name="Brewlane", country_codes=["US", "CA"])
+    store = add_store(
+        runtime.engine, slug="brewlane_na", name="Brewlane", country_codes=["US", "CA"]
+    )
     load_fixtures(runtime, store, ["all_orders.tsv", "sales_and_traffic_2026-03-10.json"])
 
     with pytest.raises(ConfigError) as raised:
@@ -440,16 +445,16 @@ def test_the_deposit_day_does_not_depend_on_the_database_time_zone(
     assert metrics(runtime, store, "2026-03-20", "2026-03-20")["settlements"] == []
 
 
-def test_inventory_is_the_latest_snapshot_on_or_before_to(
-    runtime: Runtime, tmp_path: Path
-) -> None:
+def test_inventory_is_the_latest_snapshot_on_or_before_to(runtime: Runtime, tmp_path: Path) -> None:
     store = add_store(runtime.engine, slug="brewlane", name="Brewlane", country_codes=["US"])
     earlier = read_tsv("fba_inventory.tsv")[:4]
     for line in earlier:
         for column in ("afn-fulfillable-quantity", "afn-inbound-shipped-quantity"):
             line[column] = str(int(line[column]) + 5)
     path = write_tsv(tmp_path / "fba_inventory_0305.tsv", earlier)
-    import_file(runtime.engine, runtime.archive, store, path, now=datetime(2026, 3, 5, 20, tzinfo=UTC))
+    import_file(
+        runtime.engine, runtime.archive, store, path, now=datetime(2026, 3, 5, 20, tzinfo=UTC)
+    )
     load_fixtures(runtime, store, ["fba_inventory.tsv"])  # snapshot 2026-03-11
 
     at_eleven = metrics(runtime, store, "2026-03-01", "2026-03-11")["inventory"]

@@ -131,3 +131,29 @@ def test_timestamps_booleans_and_json_lists_round_trip(engine: sa.Engine, store_
     assert order["purchase_date"] == purchase and order["is_business_order"] is True
     assert listing["item_name"] == "Käse board — large"
     assert listing["bullet_points"] == ["Solid bamboo", "Juice groove"]
+
+
+@pytest.mark.parametrize("direct_min_rows", [0, 10**9], ids=["direct-copy-first", "stage-only"])
+def test_both_load_paths_give_the_same_rows(
+    engine: sa.Engine, store_id: int, direct_min_rows: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Big first loads COPY straight into the table; a conflict falls back to the staged merge."""
+    from amzinsight.db import upsert
+
+    monkeypatch.setattr(upsert, "DIRECT_COPY_MIN_ROWS", direct_min_rows)
+    with engine.begin() as connection:
+        assert (
+            upsert_frame(
+                connection, sales_traffic_by_asin, _asin_rows([3, 1]), KEY, {"store_id": store_id}
+            )
+            == 2
+        )
+    first = _stored(engine)
+    with engine.begin() as connection:  # one row changed, one new, one the same
+        changed = upsert_frame(
+            connection, sales_traffic_by_asin, _asin_rows([3, 2, 5]), KEY, {"store_id": store_id}
+        )
+    after = _stored(engine)
+    assert changed == 2
+    assert after[0] == first[0]
+    assert [row["units_ordered"] for row in after] == [3, 2, 5]

@@ -7,7 +7,7 @@ dates: orders count on their purchase date in the marketplace's time zone.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -188,7 +188,8 @@ def _settlements(
     connection: sa.Connection, store_id: int, currency: str, start: date, end: date
 ) -> list[dict[str, Any]]:
     """Settlements whose deposit falls in the range (the deposit date as Amazon states it, UTC)."""
-    deposit_day = sa.func.date(settlements.c.deposit_date)
+    # date() of a timestamptz uses the session's time zone: take the UTC day explicitly.
+    deposit_day = sa.func.date(sa.func.timezone("UTC", settlements.c.deposit_date))
     rows = connection.execute(
         sa.select(settlements)
         .where(
@@ -249,4 +250,6 @@ def _inventory(
 
 
 def _iso(value: Any) -> str | None:
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        value = value.astimezone(UTC)  # the same text whatever the session's time zone
     return value.isoformat() if value is not None else None
