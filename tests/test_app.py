@@ -110,7 +110,7 @@ def test_sync_page_queues_once_and_shows_history(
                 source="upload",
                 report_type="settlement",
                 status="failed",
-                error="GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE_V2 line 7: amount 'abc' is not a number",
+                error="settlement line 7: amount 'abc' is not a number",
                 started_at=NOW,
                 finished_at=NOW,
             )

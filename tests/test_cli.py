@@ -195,9 +195,11 @@ def test_import_of_a_bad_file_is_a_clear_error(
     result = cli("import", "brewlane", path, *extra)
 
     assert_user_error(result, *phrases)
-    if extra[-1:] != ["nosuch"]:  # the file reached the pipeline: it is kept, byte for byte
-        kept = [p for p in (cli.data_dir / "archive").rglob("*") if p.is_file()]
-        assert [p.read_bytes() for p in kept] == [path.read_bytes()]
+    kept = [p.read_bytes() for p in (cli.data_dir / "archive").rglob("*") if p.is_file()]
+    if extra[-1:] == ["nosuch"]:  # refused before the pipeline: nothing to keep
+        assert kept == []
+    else:  # the file reached the pipeline: it is kept, byte for byte
+        assert kept == [path.read_bytes()]
 
 
 def test_import_into_an_unknown_store_or_of_a_missing_file(cli: Cli, tmp_path: Path) -> None:
