@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 
 .DEFAULT_GOAL := help
-.PHONY: help install dev up test test-fast lint format typecheck ci clean
+.PHONY: help install dev up demo bench test test-fast lint format typecheck ci clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-10s %s\n", $$1, $$2}'
@@ -19,6 +19,12 @@ dev: $(PY) ## install the app with test and lint tools
 
 up: install ## start everything on the embedded defaults
 	$(VENV)/bin/amzinsight up
+
+demo: install ## the same, with the sandbox demo store
+	$(VENV)/bin/amzinsight up --demo
+
+bench: dev ## the ingest benchmark (see bench/README.md)
+	$(PY) -m bench.ingest
 
 test: dev ## run every test (PostgreSQL and Redis on 127.0.0.1)
 	$(PY) -m pytest
