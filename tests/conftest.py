@@ -39,6 +39,8 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory) -> 
             monkeypatch.delenv(name)
     monkeypatch.delenv("SP_API_DEFAULT_MARKETPLACE", raising=False)
     monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
+    # Nothing a test starts may fall back to the developer's ~/.amzinsight.
+    monkeypatch.setenv("AMZ_DATA_DIR", str(tmp_path_factory.mktemp("data")))
     from amzinsight.config import get_settings
 
     get_settings.cache_clear()

@@ -637,12 +637,21 @@ def _unknown_text(tmp_path: Path) -> Path:
     return path
 
 
+def _carriage_returns_only(tmp_path: Path) -> Path:
+    """A CSV saved with classic Mac line ends: one "line" full of bare \r for csv to choke on."""
+    path = tmp_path / "ratings_mac.csv"
+    path.write_bytes(fixture_path("ratings").read_bytes().replace(b"\n", b"\r"))
+    return path
+
+
 BAD_INPUTS = {
     "truncated gzip": (_truncated_gzip, None, r"gzip.*truncated"),
     "wrong --type": (_settlement_as_orders, "orders", r"missing column 'amazon-order-id'"),
     "empty file": (_empty, None, r"empty"),
     "garbage bytes": (_garbage, None, r"not valid UTF-8"),
     "unknown report": (_unknown_text, None, r"not a report type AmzInsight knows.*--type"),
+    "bare CRs": (_carriage_returns_only, None, r"not a report type AmzInsight knows.*--type"),
+    "bare CRs as ratings": (_carriage_returns_only, "ratings", r"missing column 'asin'"),
 }
 
 

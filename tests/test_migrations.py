@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import multiprocessing
+import subprocess
+import sys
 from datetime import date
 from decimal import Decimal
 
@@ -140,14 +141,16 @@ def test_concurrent_upgrades_wait_for_each_other(database_url: str) -> None:
     Separate processes, as in production. Without the lock, this fails with a duplicate
     pg_type row (two CREATE TABLE of the same table).
     """
-    spawn = multiprocessing.get_context("spawn")
-    processes = [spawn.Process(target=upgrade, args=(database_url,)) for _ in range(3)]
-    for process in processes:
-        process.start()
-    for process in processes:
-        process.join(timeout=120)
+    # Plain interpreters, not multiprocessing: a spawned child re-imports the parent's __main__,
+    # which AppTest tests earlier in the session leave pointing at the Streamlit app.
+    code = "import sys; from amzinsight.db.migrate import upgrade; upgrade(sys.argv[1])"
+    processes = [
+        subprocess.Popen([sys.executable, "-c", code, database_url], stderr=subprocess.PIPE)
+        for _ in range(3)
+    ]
+    results = [(process.wait(timeout=120), process.stderr.read()) for process in processes]  # type: ignore[union-attr]
 
-    assert [process.exitcode for process in processes] == [0, 0, 0]
+    assert [code for code, _ in results] == [0, 0, 0], [err[-500:] for _, err in results]
     assert current_revision(database_url) == "0001"
 
 

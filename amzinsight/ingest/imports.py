@@ -92,7 +92,7 @@ def _unrecognised(reason: str) -> ReportSpec:
     """A stand-in spec whose parse fails with the detection error, so the file is archived first."""
 
     def parse(_path: Path, _context: ParseContext) -> ParsedReport:
-        raise ReportParseError(f"{reason} Pass --type with one of: {', '.join(sorted(REPORTS))}.")
+        raise ReportParseError(reason.rstrip(".") + "; name its type with --type.")
 
     return ReportSpec(
         key="unrecognised",

@@ -163,7 +163,8 @@ def ingest_document(
                     duration_ms=int((time.monotonic() - started) * 1000),
                 )
             )
-            bump_data_version(connection, request.store.id)
+            if upserted:
+                bump_data_version(connection, request.store.id)
     except Exception as error:
         message = str(error) if isinstance(error, AmzInsightError) else _describe(error)
         finish_run(engine, run_id, "failed", message)
