@@ -7,7 +7,7 @@ import getpass
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -173,6 +173,9 @@ class ProgressLine:
         else:
             print(line, file=sys.stderr, flush=True)
 
+    def prefixed(self, label: str) -> Callable[[str], None]:
+        return lambda message: self.show(f"{label}: {message}")
+
     def advance(self, message: str) -> None:
         self.done += 1
         self.show(message)
@@ -323,7 +326,7 @@ def _sync(args: argparse.Namespace) -> int:
                 store,
                 task,
                 triggered_by="cli",
-                progress=lambda message, label=label: progress.show(f"{label}: {message}"),
+                progress=progress.prefixed(label),
             )
             loaded += sum(outcome.rows_upserted for outcome in outcomes)
             progress.advance(f"{label}: done")

@@ -32,7 +32,7 @@ def sync_retry(delays_seconds: list[int]) -> Retry | None:
 
 def enqueue_unique(
     connection: Redis,
-    func: Callable[..., Any] | str,
+    func: Callable[..., Any],
     identifier: str,
     args: tuple[str | int | None, ...] = (),
     queue_name: str = INGEST_QUEUE,

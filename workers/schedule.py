@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rq.job import Job
 from rq_scheduler import Scheduler
 
 from workers.connection import DEFAULT_QUEUE, INGEST_QUEUE
@@ -95,7 +96,7 @@ def register_schedule(scheduler: Scheduler, declared: list[ScheduledJob]) -> dic
     return report
 
 
-def _same(job, spec: ScheduledJob) -> bool:  # type: ignore[no-untyped-def]
+def _same(job: Job, spec: ScheduledJob) -> bool:
     return (
         job.meta.get("cron_string") == spec.cron
         and job.func_name == spec.func
