@@ -80,6 +80,22 @@ class SyncSettings(BaseSettings):
     )
 
 
+class AdsSettings(BaseSettings):
+    """Amazon Ads: how far back each sync re-pulls, and when a day counts as settled."""
+
+    model_config = _env_config("AMZ_ADS_")
+
+    lookback_days: int = Field(
+        default=14, ge=1, le=31, description="Every sync pulls these last days again."
+    )
+    settle_days: int = Field(
+        default=3,
+        ge=0,
+        le=31,
+        description="Rows younger than this are flagged settling; the bidder ignores them.",
+    )
+
+
 class StoreCredentials(BaseModel):
     """One seller account's Amazon credentials, from AMZ_STORES__<SLUG>__<FIELD> variables."""
 
@@ -122,6 +138,7 @@ class Settings(BaseSettings):
     llm: LlmSettings = Field(default_factory=LlmSettings)
     cache: CacheSettings = Field(default_factory=CacheSettings)
     sync: SyncSettings = Field(default_factory=SyncSettings)
+    ads: AdsSettings = Field(default_factory=AdsSettings)
     stores: dict[str, StoreCredentials] = Field(default_factory=dict)
 
     @model_validator(mode="after")
@@ -227,9 +244,13 @@ def get_settings() -> Settings:
 
 def describe_validation_error(error: ValidationError) -> str:
     """One sentence naming each bad variable, without echoing values (they may be secrets)."""
-    prefix = {"s3": "AMZ_S3_", "llm": "AMZ_LLM_", "cache": "AMZ_CACHE_", "sync": "AMZ_SYNC_"}.get(
-        error.title.removesuffix("Settings").lower(), "AMZ_"
-    )
+    prefix = {
+        "s3": "AMZ_S3_",
+        "llm": "AMZ_LLM_",
+        "cache": "AMZ_CACHE_",
+        "sync": "AMZ_SYNC_",
+        "ads": "AMZ_ADS_",
+    }.get(error.title.removesuffix("Settings").lower(), "AMZ_")
     problems = [
         prefix + "__".join(str(part) for part in problem["loc"]).upper() + ": " + problem["msg"]
         for problem in error.errors(include_input=False, include_url=False)

@@ -31,43 +31,10 @@ import polars as pl
 import psycopg
 from psycopg import sql
 
+from amzinsight.sandbox.orders_report import ORDER_COLUMNS
+
 ADMIN_DSN = os.environ.get("AMZ_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
-HEADER = [
-    "amazon-order-id",
-    "merchant-order-id",
-    "purchase-date",
-    "last-updated-date",
-    "order-status",
-    "fulfillment-channel",
-    "sales-channel",
-    "order-channel",
-    "url",
-    "ship-service-level",
-    "product-name",
-    "sku",
-    "asin",
-    "item-status",
-    "quantity",
-    "currency",
-    "item-price",
-    "item-tax",
-    "shipping-price",
-    "shipping-tax",
-    "gift-wrap-price",
-    "gift-wrap-tax",
-    "item-promotion-discount",
-    "ship-promotion-discount",
-    "ship-city",
-    "ship-state",
-    "ship-postal-code",
-    "ship-country",
-    "promotion-ids",
-    "cpf",
-    "is-business-order",
-    "purchase-order-number",
-    "price-designation",
-    "signature-confirmation-recommended",
-]
+HEADER = list(ORDER_COLUMNS)  # the sandbox writes Amazon's observed US layout
 
 
 def generate_orders_report(path: Path, lines: int, seed: int = 11) -> None:

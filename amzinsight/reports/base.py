@@ -21,7 +21,8 @@ import sqlalchemy as sa
 #   api      - assembled by the client from JSON API calls into one document (inventory
 #              summaries, catalog items), so it is archived and replayed like a report
 #   file     - only ever imported from a file a person provides (product ratings)
-Acquisition = Literal["create", "list", "api", "file"]
+#   ads      - Amazon Ads reporting v3: create, poll, download a gzip JSON array (per profile)
+Acquisition = Literal["create", "list", "api", "file", "ads"]
 
 # What the window means:
 #   day      - one report per local day (sales and traffic: per-ASIN figures have no date)
@@ -43,6 +44,22 @@ class ParseContext:
     data_start: date | None = None
     data_end: date | None = None
     snapshot_date: date | None = None
+    profile_id: str | None = None
+    """The Amazon Ads profile (one per marketplace) a document belongs to."""
+    settling_from: date | None = None
+    """Ads rows dated on or after this day are still being restated by Amazon (is_settling)."""
+
+
+@dataclass(frozen=True)
+class AdsReportRequest:
+    """The `configuration` of an Amazon Ads reporting v3 request (FORMATS.md 4.1, 4.2)."""
+
+    report_type_id: str
+    group_by: tuple[str, ...]
+    columns: tuple[str, ...]
+    filters: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    ad_product: str = "SPONSORED_PRODUCTS"
+    time_unit: str = "DAILY"
 
 
 @dataclass(frozen=True)
@@ -88,6 +105,8 @@ class ReportSpec:
     """Days before the cursor pulled again on every sync (Amazon restates recent days)."""
     max_window_days: int = 1
     """The longest window one request may cover."""
+    ads_report: AdsReportRequest | None = None
+    """For acquisition "ads": what to ask Amazon Ads reporting v3 for."""
     api_operation: str | None = None
     """For acquisition "api": the SP-API operation whose answers make up the document."""
     per_marketplace: bool = True
