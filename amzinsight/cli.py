@@ -111,6 +111,7 @@ def _build_parser() -> argparse.ArgumentParser:
     load.add_argument("path", type=Path)
     load.add_argument("--type", dest="report", metavar="KEY", help="default: detected")
     load.add_argument("--marketplace", metavar="ID", help="for files that do not say")
+    load.add_argument("--profile", metavar="ID", help="the Ads profile of an Amazon Ads report")
     load.set_defaults(handler=_import)
 
     replay = commands.add_parser("replay", help="rebuild tables from the raw archive")
@@ -291,7 +292,7 @@ def _store_add(args: argparse.Namespace) -> int:
 
 
 def _sync(args: argparse.Namespace) -> int:
-    from amzinsight.ingest.sync import client_for, plan_tasks, run_task
+    from amzinsight.ingest.sync import client_for, is_ads, plan_tasks, prepare_ads, run_task
     from amzinsight.reports import REPORTS, get_report
     from amzinsight.runtime import build_runtime
     from amzinsight.stores import get_store
@@ -302,11 +303,23 @@ def _sync(args: argparse.Namespace) -> int:
     specs = [get_report(key) for key in keys]
     if args.report is None:  # catalog looks up the ASINs that listings and sales found
         specs.sort(key=lambda spec: spec.key == "catalog")
+    if any(is_ads(spec) for spec in specs) and not prepare_ads(
+        runtime.engine, runtime.settings, store
+    ):
+        if args.report:
+            raise ConfigError(f"Store {store.slug} has no Amazon Ads credentials (AMZ_STORES__*).")
+        specs = [spec for spec in specs if not is_ads(spec)]
     tasks = [
         task
         for spec in specs
         for task in plan_tasks(
-            runtime.engine, store, spec, runtime.settings.sync.initial_days, args.start, args.end
+            runtime.engine,
+            store,
+            spec,
+            runtime.settings.sync.initial_days,
+            args.start,
+            args.end,
+            ads_lookback_days=runtime.settings.ads.lookback_days,
         )
     ]
     if args.enqueue:
@@ -317,7 +330,7 @@ def _sync(args: argparse.Namespace) -> int:
     for task in tasks:
         label = f"{task.spec.key} {task.marketplace.country_code or ''} {_window_label(task)}"
         progress.show(label)
-        client = client_for(runtime.settings, store, task.marketplace.marketplace_id)
+        client = client_for(runtime.settings, store, task)
         try:
             outcomes = run_task(
                 runtime.engine,
@@ -327,6 +340,7 @@ def _sync(args: argparse.Namespace) -> int:
                 task,
                 triggered_by="cli",
                 progress=progress.prefixed(label),
+                settle_days=runtime.settings.ads.settle_days,
             )
             loaded += sum(outcome.rows_upserted for outcome in outcomes)
             progress.advance(f"{label}: done")
@@ -367,7 +381,14 @@ def _import(args: argparse.Namespace) -> int:
     runtime = build_runtime(_settings())
     store = get_store(runtime.engine, args.slug)
     outcome = import_file(
-        runtime.engine, runtime.archive, store, args.path, args.report, args.marketplace
+        runtime.engine,
+        runtime.archive,
+        store,
+        args.path,
+        args.report,
+        args.marketplace,
+        profile_id=args.profile,
+        settle_days=runtime.settings.ads.settle_days,
     )
     print(
         f"loaded {args.path.name}: {outcome.rows_parsed} rows parsed, "

@@ -93,7 +93,7 @@ def _sync(
     spec = get_report(key)
     outcomes = []
     for task in plan_tasks(runtime.engine, store, spec, 30, start, end):
-        client = client_for(runtime.settings, store, task.marketplace.marketplace_id, FAST)
+        client = client_for(runtime.settings, store, task, FAST)
         outcomes.extend(run_task(runtime.engine, runtime.archive, client, store, task))
     return outcomes
 

@@ -13,7 +13,15 @@ from rq_scheduler import Scheduler
 
 from amzinsight.config import get_settings
 from amzinsight.ingest import runs
-from amzinsight.ingest.sync import SyncTask, client_for, plan_tasks, run_task
+from amzinsight.ingest.sync import (
+    SyncTask,
+    ads_profiles_by_marketplace,
+    client_for,
+    is_ads,
+    plan_tasks,
+    prepare_ads,
+    run_task,
+)
 from amzinsight.ingest.windows import DateWindow
 from amzinsight.reports import get_report
 from amzinsight.runtime import build_runtime
@@ -30,7 +38,15 @@ def plan_sync(store_slug: str, report_key: str, triggered_by: str = "schedule") 
     runtime = build_runtime()
     store = get_store(runtime.engine, store_slug)
     spec = get_report(report_key)
-    tasks = plan_tasks(runtime.engine, store, spec, runtime.settings.sync.initial_days)
+    if is_ads(spec) and not prepare_ads(runtime.engine, runtime.settings, store):
+        return {"windows": 0, "enqueued": 0, "skipped": "no Amazon Ads credentials"}
+    tasks = plan_tasks(
+        runtime.engine,
+        store,
+        spec,
+        runtime.settings.sync.initial_days,
+        ads_lookback_days=runtime.settings.ads.lookback_days,
+    )
     connection = redis_connection(runtime.settings)
     created = 0
     retry = sync_retry(runtime.settings.sync.retry_delays_seconds)
@@ -85,7 +101,8 @@ def sync_window(
     window = (
         DateWindow(date.fromisoformat(start), date.fromisoformat(end)) if start and end else None
     )
-    task = SyncTask(spec, store.marketplace(marketplace_id), window)
+    profile_id = ads_profiles_by_marketplace(runtime.engine, store.id).get(marketplace_id)
+    task = SyncTask(spec, store.marketplace(marketplace_id), window, profile_id)
     job = get_current_job()
 
     def progress(message: str) -> None:
@@ -96,12 +113,13 @@ def sync_window(
     outcomes = run_task(
         runtime.engine,
         runtime.archive,
-        client_for(runtime.settings, store, marketplace_id),
+        client_for(runtime.settings, store, task),
         store,
         task,
         job_id=job.id if job else None,
         triggered_by=triggered_by,
         progress=progress,
+        settle_days=runtime.settings.ads.settle_days,
     )
     return {
         "runs": [outcome.run_id for outcome in outcomes],

@@ -10,7 +10,7 @@ import logging
 import tempfile
 import zlib
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -18,10 +18,11 @@ from sqlalchemy.engine import Engine
 
 from amzinsight.analytics.periods import local_today
 from amzinsight.db.tables import raw_reports
-from amzinsight.errors import AmzInsightError, ReportParseError
+from amzinsight.errors import AmzInsightError, ConfigError, ReportParseError
 from amzinsight.ingest.archive import RawArchive
 from amzinsight.ingest.documents import HEAD_BYTES, is_gzip
 from amzinsight.ingest.pipeline import RawDocument, RunOutcome, RunRequest, ingest_document
+from amzinsight.ingest.sync import ads_profiles_by_marketplace, is_ads
 from amzinsight.reports import REPORTS, detect_report, get_report
 from amzinsight.reports.base import ParseContext, ParsedReport, ReportSpec
 from amzinsight.stores import Store, StoreMarketplace
@@ -37,6 +38,8 @@ def import_file(
     report_key: str | None = None,
     marketplace_id: str | None = None,
     now: datetime | None = None,
+    profile_id: str | None = None,
+    settle_days: int = 3,
 ) -> RunOutcome:
     """Load a report file; its type comes from --type or from its header or JSON shape."""
     if not path.is_file():
@@ -57,11 +60,20 @@ def import_file(
         window_end=snapshot,
         triggered_by="import",
     )
+    if is_ads(spec) and profile_id is None:
+        profile_id = ads_profiles_by_marketplace(engine, store.id).get(market.marketplace_id)
+        if profile_id is None:
+            raise ConfigError(
+                f"Store {store.slug} has no Amazon Ads profile for {market.marketplace_id}: "
+                "pass --profile with the profile id the report belongs to."
+            )
     context = ParseContext(
         marketplace_id=market.marketplace_id,
         currency=market.currency,
         time_zone=market.time_zone,
         snapshot_date=snapshot,
+        profile_id=profile_id,
+        settling_from=local_today(market.time_zone, now) - timedelta(days=settle_days),
     )
     return ingest_document(engine, archive, request, RawDocument(path=path), context)
 
@@ -112,8 +124,10 @@ def replay(
     store: Store,
     report_key: str | None = None,
     progress: Callable[[str], None] | None = None,
+    settle_days: int = 3,
 ) -> list[RunOutcome]:
     """Rebuild tables from the archive, oldest document first, without calling Amazon."""
+    profiles = ads_profiles_by_marketplace(engine, store.id)
     query = (
         sa.select(raw_reports)
         .where(raw_reports.c.store_id == store.id)
@@ -148,6 +162,8 @@ def replay(
             data_start=row["data_start"],
             data_end=row["data_end"],
             snapshot_date=snapshot,
+            profile_id=profiles.get(market.marketplace_id),
+            settling_from=local_today(market.time_zone) - timedelta(days=settle_days),
         )
         with tempfile.TemporaryDirectory(prefix="amz-replay-") as scratch:
             local = Path(scratch) / "document"

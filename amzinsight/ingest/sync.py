@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
@@ -36,6 +37,7 @@ from amzinsight.ingest.pipeline import (
 )
 from amzinsight.ingest.windows import DateWindow, plan_windows, split_window
 from amzinsight.reports.base import ParseContext, ReportSpec
+from amzinsight.sources.ads_api import ENTITY_ENDPOINTS, AdsClient
 from amzinsight.sources.sp_api import ReportStatus, RetryPolicy, SpApiClient
 from amzinsight.stores import Store, StoreMarketplace
 
@@ -43,34 +45,51 @@ logger = logging.getLogger(__name__)
 
 Progress = Callable[[str], None]
 SETTLEMENT_LOOKBACK_DAYS = 90  # getReports keeps reports for 90 days
+ADS_RETENTION_DAYS = 90  # Sponsored Products report data is kept for 95 days (FORMATS.md 4.1)
 
 
 @dataclass(frozen=True)
 class SyncTask:
-    """One unit of work: a report type, for a marketplace (None: region-wide), for a window."""
+    """One unit of work: a report type, for a marketplace (and its Ads profile), for a window."""
 
     spec: ReportSpec
     marketplace: StoreMarketplace
     window: DateWindow | None
+    profile_id: str | None = None
 
 
 def client_for(
-    settings: Settings, store: Store, marketplace_id: str, retry: RetryPolicy | None = None
-) -> SpApiClient:
+    settings: Settings, store: Store, task: SyncTask, retry: RetryPolicy | None = None
+) -> SpApiClient | AdsClient:
+    """The client a task needs: Amazon Ads for ads reports and entities, else the SP-API."""
+    retry = retry or RetryPolicy(
+        # The sandbox finishes reports in about a second; Amazon takes minutes.
+        poll_initial_seconds=0.5 if store.is_sandbox else 5.0,
+        poll_timeout_seconds=settings.sync.poll_timeout_seconds,
+        max_backoff_seconds=settings.sync.max_backoff_seconds,
+    )
+    if is_ads(task.spec):
+        return ads_client_for(settings, store, retry)
     return SpApiClient(
         credentials=settings.credentials_for(store.slug),
         credentials_name=store.slug,
-        marketplace_id=marketplace_id,
+        marketplace_id=task.marketplace.marketplace_id,
         region=store.region,
         endpoint=store.endpoints.sp_api_endpoint,
         lwa_token_url=store.endpoints.lwa_token_url,
-        retry=retry
-        or RetryPolicy(
-            # The sandbox finishes reports in about a second; Amazon takes minutes.
-            poll_initial_seconds=0.5 if store.is_sandbox else 5.0,
-            poll_timeout_seconds=settings.sync.poll_timeout_seconds,
-            max_backoff_seconds=settings.sync.max_backoff_seconds,
-        ),
+        retry=retry,
+    )
+
+
+def ads_client_for(settings: Settings, store: Store, retry: RetryPolicy | None = None) -> AdsClient:
+    return AdsClient(
+        credentials=settings.credentials_for(store.slug),
+        credentials_name=store.slug,
+        region=store.region,
+        endpoint=store.endpoints.ads_api_endpoint,
+        # A custom token URL (the sandbox) serves both APIs; Amazon's Ads hosts are regional.
+        token_url=store.endpoints.lwa_token_url,
+        retry=retry or RetryPolicy(),
     )
 
 
@@ -82,17 +101,25 @@ def plan_tasks(
     start: date | None = None,
     end: date | None = None,
     now: datetime | None = None,
+    ads_lookback_days: int = 14,
 ) -> list[SyncTask]:
     """The windows to pull for one report type: explicit dates, or from the cursor onwards."""
+    profiles = ads_profiles_by_marketplace(engine, store.id) if is_ads(spec) else {}
     markets = store.marketplaces if spec.per_marketplace else store.marketplaces[:1]
+    if is_ads(spec):  # Ads data lives per advertising profile: marketplaces without one have none
+        markets = [m for m in markets if m.marketplace_id in profiles]
+    lookback = ads_lookback_days if spec.acquisition == "ads" else spec.lookback_days
+    if spec.acquisition == "ads":  # Sponsored Products data is kept for 95 days
+        initial_days = min(initial_days, ADS_RETENTION_DAYS)
     tasks = []
     for market in markets:
+        profile_id = profiles.get(market.marketplace_id)
         today = local_today(market.time_zone, now)
         if spec.window in ("snapshot", "none"):
-            tasks.append(SyncTask(spec, market, None))
+            tasks.append(SyncTask(spec, market, None, profile_id))
             continue
-        # Sales and traffic for today are incomplete; orders for today are worth having.
-        last_day = today - timedelta(days=1) if spec.window == "day" else today
+        # Today's sales, traffic and ad figures are incomplete; orders for today are worth having.
+        last_day = today if spec.key == "orders" else today - timedelta(days=1)
         if start is not None or end is not None:
             window = DateWindow(start or last_day, min(end or last_day, last_day))
             windows = split_window(window, spec.max_window_days)
@@ -100,28 +127,28 @@ def plan_tasks(
             cursor = _cursor(
                 engine, store.id, spec.key, market.marketplace_id if spec.per_marketplace else None
             )
-            windows = plan_windows(
-                cursor, last_day, spec.max_window_days, spec.lookback_days, initial_days
-            )
-        tasks.extend(SyncTask(spec, market, window) for window in windows)
+            windows = plan_windows(cursor, last_day, spec.max_window_days, lookback, initial_days)
+        tasks.extend(SyncTask(spec, market, window, profile_id) for window in windows)
     return tasks
 
 
 def run_task(
     engine: Engine,
     archive: RawArchive,
-    client: SpApiClient,
+    client: SpApiClient | AdsClient,
     store: Store,
     task: SyncTask,
     job_id: str | None = None,
     triggered_by: str | None = None,
     progress: Progress | None = None,
     now: datetime | None = None,
+    settle_days: int = 3,
 ) -> list[RunOutcome]:
     """Pull and load one task; returns one outcome per document loaded (settlements: several)."""
     spec = task.spec
     report = progress or (lambda _message: None)
     if spec.acquisition == "list":
+        assert isinstance(client, SpApiClient)  # noqa: S101 (client_for picks it)
         return _sync_listed(engine, archive, client, store, task, job_id, triggered_by, report)
     market = task.marketplace
     snapshot = local_today(market.time_zone, now) if spec.window == "snapshot" else None
@@ -143,11 +170,15 @@ def run_task(
         data_start=window.start if window else None,
         data_end=window.end if window else None,
         snapshot_date=snapshot,
+        profile_id=task.profile_id,
+        settling_from=local_today(market.time_zone, now) - timedelta(days=settle_days),
     )
     run_id = start_run(engine, request)
     with tempfile.TemporaryDirectory(prefix="amz-sync-") as scratch:
         try:
-            if spec.acquisition == "api":
+            if isinstance(client, AdsClient):
+                document = _ads_document(client, task, run_id, engine, Path(scratch), report)
+            elif spec.acquisition == "api":
                 report(f"{spec.key}: calling the API")
                 document = _assemble_api_document(
                     engine, client, store, spec, market, snapshot, Path(scratch)
@@ -232,6 +263,115 @@ def _document_for(
         amazon_report_id=status.report_id,
         amazon_document_id=status.document_id,
     )
+
+
+def _ads_document(
+    client: AdsClient,
+    task: SyncTask,
+    run_id: int,
+    engine: Engine,
+    scratch: Path,
+    report: Progress,
+) -> RawDocument:
+    """An Ads report (create, poll, download) or the profile's entities as one JSON document."""
+    spec, window = task.spec, task.window
+    if not task.profile_id:
+        raise ConfigError(f"{spec.key}: the marketplace has no Amazon Ads profile.")
+    if spec.api_operation == "spEntities":
+        report(f"{spec.key}: listing campaigns, ad groups and targets")
+        body: dict[str, Any] = {
+            "source": "spEntities",
+            "profileId": task.profile_id,
+            "snapshotDate": (window.start if window else date.today()).isoformat(),
+            "currency": task.marketplace.currency,
+        }
+        for kind in ENTITY_ENDPOINTS:
+            body[kind] = list(client.list_entities(task.profile_id, kind))
+        path = scratch / "sp_entities.json.gz"
+        with gzip.open(path, "wt", encoding="utf-8") as handle:
+            json.dump(body, handle)
+        return RawDocument(path=path, charset="utf-8", content_type="application/json")
+    if spec.ads_report is None or window is None:
+        raise ConfigError(f"{spec.key} is not an Amazon Ads report with a window.")
+    report_id = client.create_report(
+        task.profile_id,
+        f"AmzInsight {spec.key} {window.start}..{window.end}",
+        window.start,
+        window.end,
+        spec.ads_report,
+    )
+    update_run(engine, run_id, amazon_report_id=report_id)
+    finished = client.wait_for_report(
+        task.profile_id,
+        report_id,
+        on_poll=lambda r: report(f"{spec.key}: Amazon Ads says {r.status}"),
+    )
+    if not finished.url:
+        raise AmazonApiError(f"Amazon Ads completed report {report_id} without a download URL.")
+    downloaded = client.download(finished.url, scratch / "report.json.gz")
+    return RawDocument(
+        path=downloaded.path,
+        charset="utf-8",
+        compression="GZIP",
+        content_type=downloaded.content_type,
+        amazon_report_id=report_id,
+    )
+
+
+def sync_ads_profiles(engine: Engine, client: AdsClient, store: Store) -> dict[str, str]:
+    """Record the store's Amazon Ads profiles (one per marketplace); marketplace -> profile."""
+    known = {m.marketplace_id for m in store.marketplaces}
+    rows = []
+    for profile in client.profiles():
+        account = profile.get("accountInfo") or {}
+        marketplace_id = account.get("marketplaceStringId")
+        if marketplace_id not in known:
+            continue
+        rows.append(
+            {
+                "profile_id": str(profile["profileId"]),
+                "marketplace_id": marketplace_id,
+                "country_code": profile.get("countryCode"),
+                "currency": profile.get("currencyCode"),
+                "time_zone": profile.get("timezone"),
+                "account_type": account.get("type"),
+                "account_name": account.get("name"),
+                "account_id": account.get("id"),
+                "updated_at": datetime.now(UTC),
+            }
+        )
+    if rows:
+        from amzinsight.db.tables import ads_profiles
+        from amzinsight.db.upsert import upsert_frame
+
+        frame = pl.DataFrame(rows, schema_overrides={"updated_at": pl.Datetime("us", "UTC")})
+        with engine.begin() as connection:
+            upsert_frame(connection, ads_profiles, frame, ("profile_id",), {"store_id": store.id})
+    return {row["marketplace_id"]: row["profile_id"] for row in rows}
+
+
+def prepare_ads(engine: Engine, settings: Settings, store: Store) -> bool:
+    """Refresh the store's Ads profiles before planning ads work; False when Ads is not set up."""
+    credentials = settings.credentials_for(store.slug)
+    if not (credentials.ads_client_id and credentials.ads_refresh_token):
+        logger.info("store %s has no Amazon Ads credentials; skipping Ads", store.slug)
+        return False
+    sync_ads_profiles(engine, ads_client_for(settings, store), store)
+    return True
+
+
+def is_ads(spec: ReportSpec) -> bool:
+    return spec.acquisition == "ads" or spec.api_operation == "spEntities"
+
+
+def ads_profiles_by_marketplace(engine: Engine, store_id: int) -> dict[str, str]:
+    from amzinsight.db.tables import ads_profiles
+
+    query = sa.select(ads_profiles.c.marketplace_id, ads_profiles.c.profile_id).where(
+        ads_profiles.c.store_id == store_id, ads_profiles.c.is_enabled
+    )
+    with engine.connect() as connection:
+        return {m: p for m, p in connection.execute(query) if m}
 
 
 def _amazon_type(spec: ReportSpec) -> str:
