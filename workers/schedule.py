@@ -36,6 +36,15 @@ REPORT_SCHEDULE = {
     "settlement": "37 9 * * *",  # daily: Amazon publishes settlements every 14 days
     "listings": "47 9 * * *",  # daily
     "catalog": "57 10 * * *",  # daily, after listings (it looks up their ASINs)
+    # Amazon Ads: entities first (bids and states), then the daily reports; each sync re-pulls
+    # the last AMZ_ADS_LOOKBACK_DAYS days, which Amazon restates.
+    "sp_entities": "3 */4 * * *",
+    "sp_campaigns": "13 7 * * *",
+    "sp_ad_groups": "23 7 * * *",
+    "sp_targeting": "33 7 * * *",
+    "sp_search_term": "43 7 * * *",
+    "sp_advertised_product": "53 7 * * *",
+    "sp_purchased_product": "3 8 * * *",
 }
 
 
