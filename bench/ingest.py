@@ -12,28 +12,17 @@ peak memory < 1.5 GB.
 from __future__ import annotations
 
 import argparse
-import io
-import json
-import multiprocessing
-import os
-import resource
 import sys
 import tempfile
-import time
-import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import polars as pl
-import psycopg
-from psycopg import sql
 
 from amzinsight.sandbox.orders_report import ORDER_COLUMNS
+from bench.harness import LoadCase, compare_loads, report_results
 
-ADMIN_DSN = os.environ.get("AMZ_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 HEADER = list(ORDER_COLUMNS)  # the sandbox writes Amazon's observed US layout
 
 
@@ -100,158 +89,18 @@ def generate_orders_report(path: Path, lines: int, seed: int = 11) -> None:
     frame.select(HEADER).write_csv(path, separator="\t", null_value="", quote_style="never")
 
 
-def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def _in_child(function: Callable[..., float], *args: Any) -> tuple[float, float]:
-    """Run function(*args) in a fresh process; returns (seconds, peak RSS MB of that process)."""
-    context = multiprocessing.get_context("spawn")
-    with context.Pool(1) as pool:
-        return pool.apply(_timed, (function, *args))
-
-
-def _timed(function: Callable[..., float], *args: Any) -> tuple[float, float]:
-    seconds = function(*args)
-    return seconds, _peak_rss_mb()
-
-
-def phase_ingest(database_url: str, data_dir: str, report: str) -> float:
-    from amzinsight.config import Settings
-    from amzinsight.ingest.imports import import_file
-    from amzinsight.runtime import build_runtime
-    from amzinsight.stores import get_store
-
-    runtime = build_runtime(Settings(database_url=database_url, data_dir=Path(data_dir)))
-    store = get_store(runtime.engine, "bench")
-    started = time.perf_counter()
-    import_file(runtime.engine, runtime.archive, store, Path(report), "orders")
-    return time.perf_counter() - started
-
-
-def _parsed_frames(report: str) -> dict[str, pl.DataFrame]:
-    from amzinsight.reports import orders
-    from amzinsight.reports.base import ParseContext
-
-    parsed = orders.parse(
-        Path(report), ParseContext(marketplace_id="ATVPDKIKX0DER", currency="USD")
-    )
-    return {part.table.name: part.frame for part in parsed.tables}
-
-
-def phase_to_sql(database_url: str, report: str) -> float:
-    import sqlalchemy as sa
-
-    from amzinsight.db.tables import metadata
-
-    frames = _parsed_frames(report)
-    engine = sa.create_engine(database_url.replace("postgresql://", "postgresql+psycopg://"))
-    started = time.perf_counter()
-    for name, frame in frames.items():
-        pandas_frame = frame.with_columns(pl.lit(1).alias("store_id")).to_pandas()
-        # pandas guesses VARCHAR for all-null and Decimal columns; give it the real types.
-        table = metadata.tables[name]
-        dtypes = {column: table.c[column].type for column in pandas_frame.columns}
-        pandas_frame.to_sql(name, engine, if_exists="append", index=False, dtype=dtypes)
-    return time.perf_counter() - started
-
-
-def phase_copy(database_url: str, report: str) -> float:
-    frames = _parsed_frames(report)
-    started = time.perf_counter()
-    with psycopg.connect(database_url) as connection, connection.cursor() as cursor:
-        for name, frame in frames.items():
-            frame = frame.with_columns(pl.lit(1).alias("store_id"))
-            columns = sql.SQL(", ").join(map(sql.Identifier, frame.columns))
-            statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT CSV)").format(
-                sql.Identifier(name), columns
-            )
-            with cursor.copy(statement) as copy:
-                buffer = io.BytesIO()
-                frame.write_csv(buffer, include_header=False, quote_style="non_numeric")
-                copy.write(buffer.getvalue())
-    return time.perf_counter() - started
-
-
-def _prepare_database(admin: psycopg.Connection, name: str) -> str:
-    admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = ADMIN_DSN.rsplit("/", 1)[0] + "/" + name
-    from amzinsight.db.engine import dispose_engines, get_engine
-    from amzinsight.db.migrate import upgrade
-    from amzinsight.stores import add_store
-
-    upgrade(url)
-    add_store(get_engine(url), slug="bench", name="Bench", country_codes=["US"])
-    dispose_engines()
-    return url
-
-
-def _before_phase(url: str, empty: bool) -> None:
-    """Each phase starts after a checkpoint; baselines load into the ingest's tables, emptied."""
-    with psycopg.connect(url, autocommit=True) as connection:
-        if empty:
-            connection.execute("TRUNCATE orders, order_items")
-        connection.execute("CHECKPOINT")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--lines", type=int, default=1_000_000)
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
-
-    name = f"amz_bench_{uuid.uuid4().hex[:8]}"
-    with (
-        tempfile.TemporaryDirectory(prefix="amz-bench-") as scratch,
-        psycopg.connect(ADMIN_DSN, autocommit=True) as admin,
-    ):
+    with tempfile.TemporaryDirectory(prefix="amz-bench-") as scratch:
         report = Path(scratch) / "all_orders.tsv"
         print(f"generating {args.lines:,} lines ...", file=sys.stderr)
         generate_orders_report(report, args.lines)
-        rows = sum(1 for _ in report.open("rb")) - 1
-        url = _prepare_database(admin, name)
-        try:
-            data_dir = str(Path(scratch) / "data")
-            results: dict[str, Any] = {
-                "lines": rows,
-                "report_mb": round(report.stat().st_size / 1e6, 1),
-            }
-            phases: list[tuple[str, Callable[..., float], tuple[str, ...]]] = [
-                ("ingest", phase_ingest, (url, data_dir, str(report))),
-                ("reingest", phase_ingest, (url, data_dir, str(report))),
-                ("pandas_to_sql", phase_to_sql, (url, str(report))),
-                ("bare_copy", phase_copy, (url, str(report))),
-            ]
-            for phase, function, phase_args in phases:
-                _before_phase(url, empty=phase in ("pandas_to_sql", "bare_copy"))
-                print(f"{phase} ...", file=sys.stderr)
-                seconds, peak = _in_child(function, *phase_args)
-                results[phase] = {"seconds": round(seconds, 2), "peak_rss_mb": round(peak)}
-        finally:
-            from amzinsight.db.engine import dispose_engines
-
-            dispose_engines()
-            admin.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
-    ingest = results["ingest"]["seconds"]
-    results["ratios"] = {
-        "ingest_speedup_vs_pandas_to_sql": round(results["pandas_to_sql"]["seconds"] / ingest, 2),
-        "ingest_speed_vs_bare_copy": round(results["bare_copy"]["seconds"] / ingest, 2),
-        "reingest_over_ingest": round(results["reingest"]["seconds"] / ingest, 2),
-    }
-    results["targets_met"] = {
-        ">=3x pandas.to_sql": results["ratios"]["ingest_speedup_vs_pandas_to_sql"] >= 3,
-        ">=0.5x bare COPY": results["ratios"]["ingest_speed_vs_bare_copy"] >= 0.5,
-        "reingest <=1.5x": results["ratios"]["reingest_over_ingest"] <= 1.5,
-        "peak <1.5 GB": max(results[p]["peak_rss_mb"] for p in ("ingest", "reingest")) < 1536,
-    }
-    text = json.dumps(results, indent=2)
-    print(text)
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(text)
-    return 0 if all(results["targets_met"].values()) else 1
+        lines = sum(1 for _ in report.open("rb")) - 1
+        case = LoadCase(report, "orders", ("orders", "order_items"), lines)
+        return report_results(compare_loads(case, Path(scratch)), args.json)
 
 
 if __name__ == "__main__":

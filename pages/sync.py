@@ -76,7 +76,7 @@ def live_jobs() -> None:
         running / len(jobs) if jobs else 0.0,
         text=f"{running} running, {len(jobs) - running} waiting",
     )
-    st.dataframe(jobs, hide_index=True, use_container_width=True)
+    st.dataframe(jobs, hide_index=True, width="stretch")
 
 
 live_jobs()
@@ -86,7 +86,7 @@ runs = recent_runs(services.engine, store.id)
 if runs.is_empty():
     st.caption("No runs yet.")
 else:
-    st.dataframe(runs, hide_index=True, use_container_width=True)
+    st.dataframe(runs, hide_index=True, width="stretch")
     st.download_button(
         "Download history (CSV)",
         runs.write_csv(),
