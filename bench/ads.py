@@ -1,0 +1,151 @@
+"""Amazon Ads benchmarks: a generated 1,000,000-row spSearchTerm report through the pipeline
+(same phases and targets as bench/ingest.py), and the bid engine over 100,000 targets x 60 days.
+
+    .venv/bin/python -m bench.ads [--rows 1000000] [--targets 100000] [--json FILE]
+
+Targets (issue #4): the load targets of the SP-API ingest benchmark; the engine in under 10 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import shutil
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from bench.harness import LoadCase, compare_loads, in_child, report_results
+
+ENGINE_LIMIT_SECONDS = 10.0
+WORDS = [
+    "bamboo",
+    "cutting",
+    "board",
+    "large",
+    "small",
+    "set",
+    "kitchen",
+    "wood",
+    "chopping",
+    "organic",
+    "thick",
+    "juice",
+    "groove",
+    "knife",
+    "sharpener",
+    "cheap",
+    "free",
+    "used",
+    "gift",
+    "premium",
+    "best",
+    "for",
+    "meat",
+    "vegetables",
+    "bread",
+    "cheese",
+    "serving",
+]
+
+
+def generate_search_term_report(path: Path, rows: int, seed: int = 5) -> None:
+    """A DAILY spSearchTerm GZIP_JSON document: a JSON array of flat objects, ids as numbers."""
+    rng = np.random.default_rng(seed)
+    days = 30
+    keywords = max(1, rows // (days * 4))
+    keyword = rng.integers(0, keywords, rows)
+    day = rng.integers(0, days, rows)
+    term_words = rng.integers(0, len(WORDS), (rows, 3))
+    clicks = rng.poisson(1.5, rows)
+    cost = np.round(clicks * rng.uniform(0.3, 2.0, rows), 2)
+    purchases = rng.binomial(clicks, 0.08)
+    sales = np.round(purchases * rng.uniform(12, 60, rows), 2)
+    frame = pl.DataFrame(
+        {
+            "date": [(date(2026, 10, 1) + timedelta(days=int(d))).isoformat() for d in day],
+            "campaignId": 100_000_000_000 + keyword // 40,
+            "campaignName": [f"SP - Campaign {k // 40}" for k in keyword],
+            "adGroupId": 200_000_000_000 + keyword // 8,
+            "adGroupName": [f"Ad group {k // 8}" for k in keyword],
+            "keywordId": 300_000_000_000 + keyword,
+            "keyword": [f"{WORDS[k % len(WORDS)]} board" for k in keyword],
+            "keywordType": "BROAD",
+            "matchType": "BROAD",
+            "targeting": [f"{WORDS[k % len(WORDS)]} board" for k in keyword],
+            # several rows per keyword and day: each a different customer search term
+            "searchTerm": [
+                f"{WORDS[a]} {WORDS[b]} {WORDS[c]} {i}"
+                for i, (a, b, c) in enumerate(term_words.tolist())
+            ],
+            "keywordBid": np.round(0.5 + (keyword % 7) * 0.15, 2),
+            "impressions": clicks * 40 + rng.integers(0, 30, rows),
+            "clicks": clicks,
+            "cost": cost,
+            "purchases1d": purchases,
+            "purchases7d": purchases,
+            "purchases14d": purchases,
+            "purchases30d": purchases,
+            "sales1d": sales,
+            "sales7d": sales,
+            "sales14d": sales,
+            "sales30d": sales,
+            "unitsSoldClicks1d": purchases,
+            "unitsSoldClicks7d": purchases,
+            "unitsSoldClicks14d": purchases,
+            "unitsSoldClicks30d": purchases,
+            "campaignBudgetCurrencyCode": "USD",
+        }
+    )
+    frame = frame.with_columns(  # null when there were no clicks, as Amazon leaves it
+        pl.when(pl.col("clicks") > 0)
+        .then((pl.col("cost") / pl.col("clicks")).round(2))
+        .alias("costPerClick")
+    )
+    plain = path.with_suffix("")
+    frame.write_json(plain)
+    with plain.open("rb") as source, gzip.open(path, "wb", compresslevel=1) as target:
+        shutil.copyfileobj(source, target, 1024 * 1024)
+    plain.unlink()
+
+
+def phase_engine(targets: int, days: int) -> float:
+    from bench.engine_inputs import run_engine
+
+    started = time.perf_counter()
+    run_engine(targets, days)
+    return time.perf_counter() - started
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--targets", type=int, default=100_000)
+    parser.add_argument("--days", type=int, default=60)
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="amz-bench-") as scratch:
+        report = Path(scratch) / "sp_search_term.json.gz"
+        print(f"generating {args.rows:,} search-term rows ...", file=sys.stderr)
+        generate_search_term_report(report, args.rows)
+        case = LoadCase(report, "sp_search_term", ("ads_search_term_daily",), args.rows)
+        results = compare_loads(case, Path(scratch))
+    print(f"engine over {args.targets:,} targets x {args.days} days ...", file=sys.stderr)
+    seconds, peak = in_child(phase_engine, args.targets, args.days)
+    results["engine"] = {
+        "targets": args.targets,
+        "days": args.days,
+        "seconds": round(seconds, 2),
+        "peak_rss_mb": round(peak),
+    }
+    results["targets_met_engine"] = {"engine < 10 s": seconds < ENGINE_LIMIT_SECONDS}
+    return report_results(results, args.json)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
