@@ -4,6 +4,13 @@ from __future__ import annotations
 
 from amzinsight.errors import ConfigError, ReportParseError
 from amzinsight.reports import (
+    ads_ad_groups,
+    ads_advertised_products,
+    ads_campaigns,
+    ads_entities,
+    ads_purchased_products,
+    ads_search_terms,
+    ads_targeting,
     catalog,
     inventory,
     inventory_summaries,
@@ -29,6 +36,13 @@ REPORTS: dict[str, ReportSpec] = {
         listings.SPEC,  # GET_MERCHANT_LISTINGS_ALL_DATA
         catalog.SPEC,  # Catalog Items API getCatalogItem
         ratings.SPEC,  # product ratings CSV a person provides
+        ads_campaigns.SPEC,  # Amazon Ads spCampaigns by campaign, per profile and day
+        ads_ad_groups.SPEC,  # Amazon Ads spCampaigns by campaign and ad group
+        ads_targeting.SPEC,  # Amazon Ads spTargeting: keywords and product targets
+        ads_search_terms.SPEC,  # Amazon Ads spSearchTerm: clicked customer search terms
+        ads_advertised_products.SPEC,  # Amazon Ads spAdvertisedProduct: product ads
+        ads_purchased_products.SPEC,  # Amazon Ads spPurchasedProduct: other ASINs bought
+        ads_entities.SPEC,  # SP v3 campaign management list calls, one document per profile
     )
 }
 

@@ -20,6 +20,8 @@ FAULT_KINDS = (
     "truncated_document",  # the gzip download is cut in half
     "corrupt_document",  # the download is garbage bytes
     "slow_document",  # the download trickles over delay_seconds
+    "ads_failed",  # an Amazon Ads report ends FAILED with a failureReason (report_type: its
+    # reportTypeId, e.g. spTargeting); SP-API "fatal" faults never touch Ads reports
 )
 
 # Faults of these kinds decide a report's fate when it is created; the document kinds act on
@@ -27,6 +29,7 @@ FAULT_KINDS = (
 REPORT_FAULT_KINDS = ("fatal", "cancelled")
 DOCUMENT_FAULT_KINDS = ("truncated_document", "corrupt_document", "slow_document")
 REQUEST_FAULT_KINDS = ("throttle", "server_error")
+ADS_REPORT_FAULT_KINDS = ("ads_failed",)
 
 
 @dataclass(frozen=True)
@@ -44,9 +47,21 @@ class SandboxAccount:
     asins: int = 40
     days: int = 400
     today: date = field(default_factory=lambda: datetime.now(UTC).date())
+    ads_client_id: str = ""
+    """The Amazon Ads API's LWA app, refresh token and secret; empty means the SP-API ones
+    (`lwa_client_id`, `lwa_client_secret`, `refresh_token`), as when one LWA app has both."""
+    ads_client_secret: str = ""
+    ads_refresh_token: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "marketplaces", tuple(c.upper() for c in self.marketplaces))
+        for name, default in (
+            ("ads_client_id", self.lwa_client_id),
+            ("ads_client_secret", self.lwa_client_secret),
+            ("ads_refresh_token", self.refresh_token),
+        ):
+            if not getattr(self, name):
+                object.__setattr__(self, name, default)
         if self.region not in REGIONS:
             raise ConfigError(f"Sandbox region {self.region!r} is not one of {', '.join(REGIONS)}.")
         if not self.marketplaces:
@@ -81,7 +96,11 @@ class Fault:
     "download" for report documents; None matches every operation. `report_type` narrows the
     report and document kinds. `count=None` means every matching request, forever.
     `delay_seconds` is how long a slow_document trickles, and a wait before a throttle or
-    server_error answer.
+    server_error answer. Amazon Ads operations (listProfiles, createAsyncReport,
+    getAsyncReport, ListSponsoredProductsKeywords, UpdateSponsoredProductsKeywords, ...; see
+    ads_api.py) take the same faults. `retry_after` (Amazon Ads only) is the Retry-After header,
+    in seconds, of a throttle fault's 429; None sends none. Amazon sends whole seconds; a
+    fraction is allowed here to keep tests fast.
     """
 
     kind: str
@@ -90,16 +109,27 @@ class Fault:
     count: int | None = None
     seller_id: str | None = None
     delay_seconds: float = 0.0
+    retry_after: float | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in FAULT_KINDS:
             raise ConfigError(f"Unknown fault kind {self.kind!r}: use one of {FAULT_KINDS}.")
         if self.count is not None and self.count < 0:
             raise ConfigError("A fault's count cannot be negative.")
+        if self.retry_after is not None and self.retry_after < 0:
+            raise ConfigError("A fault's retry_after cannot be negative.")
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> Fault:
-        known = {"kind", "operation", "report_type", "count", "seller_id", "delay_seconds"}
+        known = {
+            "kind",
+            "operation",
+            "report_type",
+            "count",
+            "seller_id",
+            "delay_seconds",
+            "retry_after",
+        }
         unknown = set(values) - known
         if unknown:
             raise ConfigError(f"Unknown fault fields: {', '.join(sorted(unknown))}.")

@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from amzinsight.sandbox import (
+    ads_api,
     catalog_api,
     control,
     downloads,
@@ -47,6 +48,7 @@ logger = logging.getLogger(__name__)
 
 # Each module registers its own routes; the Ads API joins as one more module here.
 ROUTE_MODULES: tuple[ModuleType, ...] = (
+    ads_api,  # first: its token route takes Ads-only credentials, then defers to selling_partner
     selling_partner,
     reports_api,
     inventory_api,

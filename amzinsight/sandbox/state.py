@@ -174,11 +174,15 @@ class SandboxState:
         self._report_numbers = itertools.count(50_100_000_000)
         self.faults: list[ActiveFault] = []
         self.server_errors_sent = 0
+        self.ads: dict[str, Any] = {}
+        """The Amazon Ads side's mutable state (ads_store.py): bids and states changed over the
+        API, created keywords and negatives, reports, restatement pull counts."""
         self.reset()
 
     def reset(self) -> None:
         """Back to the start: the configured faults, no requested reports, full buckets, an
-        empty log. Access tokens survive: clients cache them for an hour."""
+        empty log, the Ads entities as generated. Access tokens survive: clients cache them for
+        an hour."""
         with self.lock:
             self.set_faults(self.config.faults)
             self.request_log.clear()
@@ -186,6 +190,7 @@ class SandboxState:
             self.rendered.clear()
             self.reports.clear()
             self.documents.clear()
+            self.ads.clear()
             for state in self.accounts.values():
                 state.buckets.clear()
                 for period in state.settlements:

@@ -1,0 +1,223 @@
+"""Approved recommendations as an Amazon Ads bulk-operations file (XLSX, Sponsored Products sheet).
+
+One upload applies them all in the Ads console (Bulk operations > Upload). Rows follow Amazon's
+"Sponsored Products Campaigns" layout: each row is one entity (Entity) and what to do with it
+(Operation); columns an entity does not use stay blank, and blank means "unchanged" on Update.
+IDs are written as text: as numbers, Excel would round 15+ digit IDs.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from typing import Any
+
+import polars as pl
+from openpyxl import Workbook
+
+from amzinsight.errors import ConfigError
+
+logger = logging.getLogger(__name__)
+
+SHEET_NAME = "Sponsored Products Campaigns"
+PRODUCT = "Sponsored Products"
+BULK_COLUMNS = (
+    "Product",
+    "Entity",
+    "Operation",
+    "Campaign ID",
+    "Ad Group ID",
+    "Portfolio ID",
+    "Ad ID",
+    "Keyword ID",
+    "Product Targeting ID",
+    "Campaign Name",
+    "Ad Group Name",
+    "Start Date",
+    "End Date",
+    "Targeting Type",
+    "State",
+    "Daily Budget",
+    "SKU",
+    "Ad Group Default Bid",
+    "Bid",
+    "Keyword Text",
+    "Match Type",
+    "Bidding Strategy",
+    "Placement",
+    "Percentage",
+    "Product Targeting Expression",
+)
+_BULK_MATCH_TYPES = {
+    "EXACT": "exact",
+    "PHRASE": "phrase",
+    "BROAD": "broad",
+    "NEGATIVE_EXACT": "negativeExact",
+    "NEGATIVEEXACT": "negativeExact",
+    "NEGATIVE_PHRASE": "negativePhrase",
+    "NEGATIVEPHRASE": "negativePhrase",
+}
+
+
+def bulk_sheet(recommendations: pl.DataFrame | Iterable[Mapping[str, Any]], currency: str) -> bytes:
+    """An XLSX with one "Sponsored Products Campaigns" sheet holding the approved recommendations.
+
+    - bid: Keyword (or Product Targeting) Update with the new Bid;
+    - harvest: Keyword Create (exact, starting Bid) in the destination ad group
+      (evidence.destination_*), and Negative Keyword Create (negativeExact) in every source ad
+      group (evidence.negate_in); a harvest without a destination is left out whole, since
+      negating the source alone would lose the converting term;
+    - negative: Negative Keyword Create (ad group) or Campaign Negative Keyword Create, with
+      negativeExact or negativePhrase.
+    Rows must be one Ads profile in `currency` (one upload is one advertiser account).
+    """
+    rows = _as_rows(recommendations)
+    approved = [row for row in rows if row.get("status") == "approved"]
+    _check_one_account(approved, currency)
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = SHEET_NAME
+    sheet.append(list(BULK_COLUMNS))
+    bid_column = BULK_COLUMNS.index("Bid") + 1
+    for row in approved:
+        for cells in _bulk_rows(row):
+            sheet.append([cells.get(column) for column in BULK_COLUMNS])
+            bid_cell = sheet.cell(row=sheet.max_row, column=bid_column)
+            if bid_cell.value is not None:
+                bid_cell.number_format = "0.00"
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def _as_rows(recommendations: pl.DataFrame | Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    rows = (
+        recommendations.to_dicts()
+        if isinstance(recommendations, pl.DataFrame)
+        else [dict(row) for row in recommendations]
+    )
+    for row in rows:
+        evidence = row.get("evidence")
+        if isinstance(evidence, str):
+            row["evidence"] = json.loads(evidence)
+        elif evidence is None:
+            row["evidence"] = {}
+    return rows
+
+
+def _check_one_account(rows: list[dict[str, Any]], currency: str) -> None:
+    currencies = {row["currency"] for row in rows if row.get("currency")}
+    if currencies - {currency}:
+        raise ConfigError(
+            f"The recommendations are in {', '.join(sorted(currencies))}, not {currency}: "
+            "export one Ads profile at a time."
+        )
+    profiles = {row["profile_id"] for row in rows if row.get("profile_id")}
+    if len(profiles) > 1:
+        raise ConfigError(
+            f"The recommendations span Ads profiles {', '.join(sorted(profiles))}: "
+            "a bulk file is for one advertiser account; export one profile at a time."
+        )
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None or value == "" else str(value)
+
+
+def _bid(value: Any) -> float | None:
+    """Bids as numbers with two decimals, the cell type Amazon's sheet uses."""
+    if value is None:
+        return None
+    return float(Decimal(str(value)).quantize(Decimal("0.01")))
+
+
+def _bulk_rows(row: Mapping[str, Any]) -> list[dict[str, Any]]:
+    kind = row.get("kind")
+    evidence: Mapping[str, Any] = row.get("evidence") or {}
+    if kind == "bid":
+        return [_bid_update(row, evidence)]
+    if kind == "harvest":
+        return _harvest(row, evidence)
+    if kind == "negative":
+        return [_negative(row, evidence)]
+    logger.warning("bulk sheet: recommendation kind %r is not exported", kind)
+    return []
+
+
+def _common(entity: str, operation: str) -> dict[str, Any]:
+    return {"Product": PRODUCT, "Entity": entity, "Operation": operation}
+
+
+def _bid_update(row: Mapping[str, Any], evidence: Mapping[str, Any]) -> dict[str, Any]:
+    is_product_target = evidence.get("entity_type") == "product_target"
+    cells = _common("Product Targeting" if is_product_target else "Keyword", "Update")
+    cells |= {
+        "Campaign ID": _text(row.get("campaign_id")),
+        "Ad Group ID": _text(row.get("ad_group_id")),
+        "Campaign Name": _text(evidence.get("campaign_name")),
+        "Ad Group Name": _text(evidence.get("ad_group_name")),
+        "Bid": _bid(row.get("recommended_bid")),
+    }
+    if is_product_target:
+        cells["Product Targeting ID"] = _text(row.get("target_id"))
+        cells["Product Targeting Expression"] = _text(evidence.get("expression"))
+    else:
+        cells["Keyword ID"] = _text(row.get("target_id"))
+        cells["Keyword Text"] = _text(evidence.get("keyword_text"))
+        cells["Match Type"] = _BULK_MATCH_TYPES.get(str(row.get("match_type") or "").upper())
+    return cells
+
+
+def _harvest(row: Mapping[str, Any], evidence: Mapping[str, Any]) -> list[dict[str, Any]]:
+    term = _text(row.get("search_term"))
+    campaign_id = evidence.get("destination_campaign_id")
+    ad_group_id = evidence.get("destination_ad_group_id")
+    if not campaign_id or not ad_group_id:
+        logger.warning(
+            "bulk sheet: harvest of %r has no destination ad group; left out (create a manual "
+            "ad group for the product first)",
+            term,
+        )
+        return []
+    keyword = _common("Keyword", "Create") | {
+        "Campaign ID": _text(campaign_id),
+        "Ad Group ID": _text(ad_group_id),
+        "Campaign Name": _text(evidence.get("destination_campaign_name")),
+        "Ad Group Name": _text(evidence.get("destination_ad_group_name")),
+        "State": "enabled",
+        "Bid": _bid(row.get("recommended_bid")),
+        "Keyword Text": term,
+        "Match Type": "exact",
+    }
+    negatives = [
+        _common("Negative Keyword", "Create")
+        | {
+            "Campaign ID": _text(source.get("campaign_id")),
+            "Ad Group ID": _text(source.get("ad_group_id")),
+            "Campaign Name": _text(source.get("campaign_name")),
+            "Ad Group Name": _text(source.get("ad_group_name")),
+            "State": "enabled",
+            "Keyword Text": term,
+            "Match Type": "negativeExact",
+        }
+        for source in evidence.get("negate_in")
+        or [{"campaign_id": row.get("campaign_id"), "ad_group_id": row.get("ad_group_id")}]
+    ]
+    return [keyword, *negatives]
+
+
+def _negative(row: Mapping[str, Any], evidence: Mapping[str, Any]) -> dict[str, Any]:
+    in_ad_group = bool(row.get("ad_group_id"))
+    entity = "Negative Keyword" if in_ad_group else "Campaign Negative Keyword"
+    return _common(entity, "Create") | {
+        "Campaign ID": _text(row.get("campaign_id")),
+        "Ad Group ID": _text(row.get("ad_group_id")) if in_ad_group else None,
+        "Campaign Name": _text(evidence.get("campaign_name")),
+        "Ad Group Name": _text(evidence.get("ad_group_name")) if in_ad_group else None,
+        "State": "enabled",
+        "Keyword Text": _text(row.get("search_term")),
+        "Match Type": _BULK_MATCH_TYPES.get(str(row.get("match_type") or "").upper()),
+    }
