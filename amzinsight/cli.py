@@ -127,6 +127,12 @@ def _build_parser() -> argparse.ArgumentParser:
     metrics.add_argument("--json", action="store_true", help="JSON (the only format for now)")
     metrics.set_defaults(handler=_metrics)
 
+    bids = commands.add_parser("bids", help="bid, harvest and negative recommendations")
+    bids.add_argument("slug")
+    bids.add_argument("--target-acos", type=float, metavar="X", help="e.g. 0.25 for 25%%")
+    bids.add_argument("--json", action="store_true", help="JSON (the only format for now)")
+    bids.set_defaults(handler=_bids)
+
     sandbox = commands.add_parser("sandbox", help="the local fake Amazon").add_subparsers(
         metavar="ACTION"
     )
@@ -428,6 +434,29 @@ def _metrics(args: argparse.Namespace) -> int:
     store = get_store(runtime.engine, args.slug)
     result = store_metrics(runtime.engine, store, args.start, args.end, args.marketplace)
     print(json.dumps(result, indent=2))
+    return 0
+
+
+def _bids(args: argparse.Namespace) -> int:
+    """Compute today's recommendations, store them as proposed, print them with their reasons."""
+    from amzinsight.analytics.ads_policy import BidPolicy
+    from amzinsight.analytics.advertising import stored_recommendations
+    from amzinsight.analytics.bids import recommend, save_recommendations
+    from amzinsight.runtime import build_runtime
+    from amzinsight.stores import get_store
+
+    if args.target_acos is not None and not 0 < args.target_acos < 1:
+        raise ConfigError("--target-acos is a fraction between 0 and 1, e.g. 0.25 for 25%.")
+    runtime = build_runtime(_settings())
+    store = get_store(runtime.engine, args.slug)
+    recs = recommend(runtime.engine, store, BidPolicy(), date.today(), args.target_acos)
+    save_recommendations(runtime.engine, store.id, recs, recs.data_through)
+    stored = stored_recommendations(runtime.engine, store.id)
+    rows = [
+        {**row, "evidence": json.loads(row["evidence"]) if row["evidence"] else None}
+        for row in stored.to_dicts()
+    ]
+    print(json.dumps({"store": store.slug, "recommendations": rows}, indent=2, default=str))
     return 0
 
 

@@ -18,6 +18,7 @@ configure_logging(settings().log_level, settings().secret_values())
 navigation = st.navigation(
     [
         st.Page(PAGES_DIR / "home.py", title="Home", icon=":material/home:", default=True),
+        st.Page(PAGES_DIR / "advertising.py", title="Advertising", icon=":material/campaign:"),
         st.Page(PAGES_DIR / "sync.py", title="Sync", icon=":material/sync:"),
     ]
 )

@@ -413,8 +413,9 @@ def test_reports_add_up_at_every_level_and_to_the_truth(sandbox: RunningSandbox)
     assert _totals(groups, ("adGroupId", "date")) == by_group
     assert _totals(products, ("adGroupId", "date")) == by_group
 
+    by_target = _totals(targeting, ("keywordId", "date"))
     for key, term_sums in _totals(terms, ("keywordId", "date")).items():
-        target = _totals(targeting, ("keywordId", "date"))[key]
+        target = by_target[key]
         assert term_sums["clicks"] <= target["clicks"]
         assert term_sums["cost"] <= target["cost"]
         assert term_sums["sales7d"] <= target["sales7d"]
