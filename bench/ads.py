@@ -114,12 +114,59 @@ def generate_search_term_report(path: Path, rows: int, seed: int = 5) -> None:
     plain.unlink()
 
 
-def phase_engine(targets: int, days: int) -> float:
-    from bench.engine_inputs import run_engine
+def engine_frames(n_targets: int, days: int, seed: int = 7) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Targets and their daily performance (n_targets x days rows), the last 3 days settling."""
+    today = date(2026, 11, 1)
+    rng = np.random.default_rng(seed)
+    size = n_targets * days
+    index = np.repeat(np.arange(n_targets), days)
+    clicks = rng.poisson(0.6, size).astype(np.int32)
+    orders = rng.binomial(clicks, 0.08).astype(np.int32)
+    ids = pl.Series("target_id", [f"t{i}" for i in range(n_targets)])
+    dates = pl.date_range(today - timedelta(days=days), today - timedelta(days=1), eager=True)
+    performance = pl.DataFrame(
+        {
+            "target_id": ids.gather(index),
+            "campaign_id": pl.Series(index // 500).cast(pl.String),
+            "ad_group_id": pl.Series(index // 50).cast(pl.String),
+            "report_date": dates.gather(np.tile(np.arange(days), n_targets)),
+            "clicks": clicks,
+            "cost": clicks * rng.uniform(0.2, 1.5, size),
+            "purchases_7d": orders,
+            "sales_7d": orders * rng.uniform(15, 40, size),
+            "is_settling": np.tile(np.arange(days) >= days - 3, n_targets),
+        }
+    )
+    targets = pl.DataFrame(
+        {
+            "target_id": ids,
+            "kind": "keyword",
+            "campaign_id": pl.Series(np.arange(n_targets) // 500).cast(pl.String),
+            "ad_group_id": pl.Series(np.arange(n_targets) // 50).cast(pl.String),
+            "match_type": "EXACT",
+            "state": "ENABLED",
+            "bid": rng.uniform(0.2, 2.0, n_targets).round(2),
+            "last_bid_change": pl.Series([None] * n_targets, dtype=pl.Date),
+            "currency": "USD",
+        }
+    )
+    return targets, performance
 
+
+def phase_engine(n_targets: int, days: int) -> float:
+    """recommend_bids over daily rows: smoothing, priors, clamps, reasons, all targets."""
+    from amzinsight.analytics.ads_policy import BidPolicy
+    from amzinsight.analytics.bids import recommend_bids
+
+    targets, performance = engine_frames(n_targets, days)
     started = time.perf_counter()
-    run_engine(targets, days)
-    return time.perf_counter() - started
+    recommendations = recommend_bids(
+        targets, performance, BidPolicy(), None, None, date(2026, 11, 1), include_holds=True
+    )
+    seconds = time.perf_counter() - started
+    if recommendations.height != n_targets:
+        raise SystemExit(f"engine answered {recommendations.height} rows for {n_targets} targets")
+    return seconds
 
 
 def main(argv: list[str] | None = None) -> int:

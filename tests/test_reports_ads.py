@@ -19,14 +19,15 @@ import pytest
 import sqlalchemy as sa
 
 from amzinsight.errors import ReportParseError
-from amzinsight.reports import REPORTS, detect_report
 from amzinsight.reports import (
+    REPORTS,
     ads_ad_groups,
     ads_advertised_products,
     ads_campaigns,
     ads_purchased_products,
     ads_search_terms,
     ads_targeting,
+    detect_report,
 )
 from amzinsight.reports.base import ParseContext, ParsedReport
 from tests.test_reports import FIXTURE_OF as SP_API_FIXTURE_OF
@@ -219,8 +220,8 @@ def test_specs_say_how_each_ads_report_is_fetched() -> None:
     purchased = REPORTS["sp_purchased_product"].ads_report.columns  # type: ignore[union-attr]
     assert not {"impressions", "clicks", "cost"} & set(purchased)
     entities = REPORTS["sp_entities"]
-    shape = (entities.acquisition, entities.window, entities.extension, entities.api_operation)
-    assert shape == ("api", "snapshot", "json", "spEntities")
+    how = (entities.acquisition, entities.window, entities.extension, entities.api_operation)
+    assert how == ("api", "snapshot", "json", "spEntities")
     assert entities.amazon_report_type is None and entities.ads_report is None
 
 
@@ -316,6 +317,7 @@ def test_every_value_is_the_json_value(key: str) -> None:
         assert row["report_date"] == date.fromisoformat(source["date"])
         for name, column in module_report.columns.items():
             value = source.get(column.source)
+            expected: Any
             if value is None:
                 expected = "" if name in module_report.blank_when_missing else None
             elif column.kind == "id":

@@ -229,6 +229,8 @@ TARGETING_COLUMNS = [
     "purchasesSameSku7d",
     "attributedSalesSameSku7d",
     "salesOtherSku7d",
+    "acosClicks14d",
+    "roasClicks7d",
     *SUMMED,
 ]
 
@@ -326,8 +328,17 @@ def test_an_ads_app_of_its_own_signs_in_with_its_own_credentials() -> None:
         (
             "spCampaigns",
             ["campaign"],
-            ["date", "campaignId", "campaignName", "campaignStatus", "campaignBudgetAmount"]
-            + ["campaignBudgetType", "campaignBudgetCurrencyCode", "impressions", "spend"],
+            [
+                "date",
+                "campaignId",
+                "campaignName",
+                "campaignStatus",
+                "campaignBudgetAmount",
+                "campaignBudgetType",
+                "campaignBudgetCurrencyCode",
+                "impressions",
+                "spend",
+            ],
         ),
         (
             "spCampaigns",
@@ -352,14 +363,33 @@ def test_an_ads_app_of_its_own_signs_in_with_its_own_credentials() -> None:
         (
             "spAdvertisedProduct",
             ["advertiser"],
-            ["date", "campaignId", "adGroupId", "adId", "advertisedAsin", "advertisedSku"]
-            + ["impressions", "clicks", "cost", "purchases7d", "unitsSoldOtherSku7d"],
+            [
+                "date",
+                "campaignId",
+                "adGroupId",
+                "adId",
+                "advertisedAsin",
+                "advertisedSku",
+                "impressions",
+                "clicks",
+                "cost",
+                "purchases7d",
+                "unitsSoldOtherSku7d",
+            ],
         ),
         (
             "spPurchasedProduct",
             ["asin"],
-            ["date", "keywordId", "advertisedAsin", "purchasedAsin", "advertisedSku"]
-            + ["unitsSoldOtherSku7d", "salesOtherSku7d", "purchasesOtherSku14d"],
+            [
+                "date",
+                "keywordId",
+                "advertisedAsin",
+                "purchasedAsin",
+                "advertisedSku",
+                "unitsSoldOtherSku7d",
+                "salesOtherSku7d",
+                "purchasesOtherSku14d",
+            ],
         ),
     ],
 )
@@ -430,6 +460,14 @@ def test_reports_add_up_at_every_level_and_to_the_truth(sandbox: RunningSandbox)
         assert _cents(row["attributedSalesSameSku7d"]) + _cents(row["salesOtherSku7d"]) == _cents(
             row["sales7d"]
         )
+        if row["sales14d"]:
+            assert row["acosClicks14d"] == round(row["cost"] / row["sales14d"], 4)
+        else:
+            assert row["acosClicks14d"] is None
+        if row["cost"]:
+            assert row["roasClicks7d"] == round(row["sales7d"] / row["cost"], 2)
+        if row["clicks"]:
+            assert row["costPerClick"] == round(row["cost"] / row["clicks"], 2)
 
     # Per ASIN and day, clicks, cost and (same-SKU + other-SKU) sales are the truth's.
     truth = sandbox.truth("A1DEMOSELLER0001")
@@ -573,14 +611,26 @@ def test_recent_days_are_restated_between_pulls_and_old_days_are_not(
     recent = TODAY - timedelta(days=1)
     old = TODAY - timedelta(days=9)
     columns = ["date", "campaignId", "keywordId", *SUMMED]
+    keyword_types = [{"field": "keywordType", "values": ["BROAD", "PHRASE", "EXACT"]}]
+    target_types = [
+        {
+            "field": "keywordType",
+            "values": ["TARGETING_EXPRESSION", "TARGETING_EXPRESSION_PREDEFINED"],
+        }
+    ]
     pulls = []
     for _ in range(2):
-        targeting = ads.report("spTargeting", ["targeting"], columns, recent, recent)
+        # A sync as Airbyte makes it: keywords, targets and campaigns, each asked for once.
+        keywords = ads.report(
+            "spTargeting", ["targeting"], columns, recent, recent, "DAILY", keyword_types
+        )
+        targets = ads.report(
+            "spTargeting", ["targeting"], columns, recent, recent, "DAILY", target_types
+        )
         campaigns = ads.report("spCampaigns", ["campaign"], columns[:2] + SUMMED, recent, recent)
-        # The n-th pull of each report type sees the same version of the day.
-        assert _totals(campaigns, ("campaignId",)) == _totals(targeting, ("campaignId",))
+        assert _totals(keywords + targets, ("campaignId",)) == _totals(campaigns, ("campaignId",))
         old_rows = ads.report("spTargeting", ["targeting"], columns, old, old)
-        pulls.append((targeting, old_rows))
+        pulls.append((keywords + targets, old_rows))
     (first, first_old), (second, second_old) = pulls
     assert first_old == second_old
     before = _totals(first, ("keywordId",))

@@ -74,7 +74,8 @@ class BidPolicy:
     - negative_spend_min_clicks 5: ... over at least 5 clicks; one expensive click is noise.
     - ngram_max_words 2, ngram_min_terms 3, ngram_min_clicks 20: a 1-2 word n-gram in at least 3
       different search terms with 20+ clicks and 0 orders between them is waste that a
-      negative phrase removes in one go.
+      negative phrase removes in one go; ngram_stopwords (a, and, for, the, with, ...) are never
+      proposed alone.
 
     Inventory
     - low_cover_days 14: with less than two weeks of stock, bids are never raised (and every

@@ -6,6 +6,7 @@ per-item answer; an item Amazon refuses stays approved, with its error in that r
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -82,8 +83,13 @@ def apply_approved(
     with engine.connect() as connection:
         recommendations = list(connection.execute(query).mappings())
         kinds = _target_kinds(connection, store_id, recommendations)
-    items = [item for rec in recommendations for item in _items_for(rec, kinds)]
     result = ApplyResult()
+    items = []
+    for rec in recommendations:
+        try:
+            items.extend(_items_for(rec, kinds))
+        except _NotApplicable as reason:
+            result.failed[rec["id"]] = str(reason)
     for (profile_id, kind, method), batch in _batches(items).items():
         try:
             answer = (client.update if method == "PUT" else client.create)(
@@ -164,15 +170,17 @@ def _reverting(change: Any) -> _Item:
             after_bid=change["before_bid"],
         )
     # a keyword or negative keyword this app created: archive it
+    kind, id_key = {
+        "keyword": ("keywords", "keywordId"),
+        "negative_keyword": ("negativeKeywords", "negativeKeywordId"),
+        "campaign_negative_keyword": ("campaignNegativeKeywords", "campaignNegativeKeywordId"),
+    }[change["entity_type"]]
     return _Item(
         recommendation_id=change["recommendation_id"],
         profile_id=change["profile_id"],
-        kind="keywords" if is_keyword else "negativeKeywords",
+        kind=kind,
         method="PUT",
-        payload={
-            "keywordId" if is_keyword else "negativeKeywordId": change["entity_id"],
-            "state": "ARCHIVED",
-        },
+        payload={id_key: change["entity_id"], "state": "ARCHIVED"},
         entity_type=change["entity_type"],
         entity_id=change["entity_id"],
         field="state",
@@ -196,6 +204,8 @@ def _target_kinds(
 
 def _items_for(rec: Any, kinds: dict[str, str]) -> list[_Item]:
     evidence = rec["evidence"] or {}
+    if isinstance(evidence, str):
+        evidence = json.loads(evidence)
     if rec["kind"] == "bid":
         is_keyword = kinds.get(rec["target_id"], "keyword") == "keyword"
         id_key, kind = ("keywordId", "keywords") if is_keyword else ("targetId", "targets")
@@ -210,20 +220,14 @@ def _items_for(rec: Any, kinds: dict[str, str]) -> list[_Item]:
     negative_match = (
         "NEGATIVE_PHRASE" if "PHRASE" in (rec["match_type"] or "").upper() else "NEGATIVE_EXACT"
     )
-    negative = _Item(
-        rec["id"], rec["profile_id"], "negativeKeywords", "POST",
-        {
-            "campaignId": rec["campaign_id"], "adGroupId": rec["ad_group_id"],
-            "keywordText": rec["search_term"], "matchType": negative_match, "state": "ENABLED",
-        },
-        "negative_keyword", None, "negative", after_value=f"{negative_match} {rec['search_term']}",
-    )  # fmt: skip
     if rec["kind"] == "negative":
-        return [negative]
-    # harvest: the converting term becomes an exact keyword where it was found a home (or the
-    # source ad group), and a negative exact in the source to stop the two competing
-    campaign = evidence.get("destination_campaign_id") or rec["campaign_id"]
-    ad_group = evidence.get("destination_ad_group_id") or rec["ad_group_id"]
+        return [_negative_item(rec, rec["campaign_id"], rec["ad_group_id"], negative_match)]
+    # harvest: the converting term becomes an exact keyword in its destination ad group, and a
+    # negative exact in every source ad group so the two stop competing (evidence.negate_in).
+    campaign = evidence.get("destination_campaign_id")
+    ad_group = evidence.get("destination_ad_group_id")
+    if not (campaign and ad_group):
+        raise _NotApplicable("no manual ad group advertises this product: add the keyword by hand")
     keyword = _Item(
         rec["id"], rec["profile_id"], "keywords", "POST",
         {
@@ -233,7 +237,34 @@ def _items_for(rec: Any, kinds: dict[str, str]) -> list[_Item]:
         "keyword", None, "bid", after_bid=rec["recommended_bid"],
         after_value=f"EXACT {rec['search_term']}",
     )  # fmt: skip
-    return [keyword, negative]
+    sources = evidence.get("negate_in") or [
+        {"campaign_id": rec["campaign_id"], "ad_group_id": rec["ad_group_id"]}
+    ]
+    negatives = [
+        _negative_item(rec, source.get("campaign_id"), source.get("ad_group_id"), "NEGATIVE_EXACT")
+        for source in sources
+    ]
+    return [keyword, *negatives]
+
+
+class _NotApplicable(Exception):
+    """A recommendation that cannot be sent to Amazon as it stands (it stays approved)."""
+
+
+def _negative_item(rec: Any, campaign_id: str, ad_group_id: str | None, match: str) -> _Item:
+    """Ad-group negatives go to negativeKeywords; campaign-wide ones (n-grams) have their own."""
+    payload: dict[str, Any]
+    if ad_group_id:
+        kind, entity = "negativeKeywords", "negative_keyword"
+        payload = {"campaignId": campaign_id, "adGroupId": ad_group_id}
+    else:
+        kind, entity = "campaignNegativeKeywords", "campaign_negative_keyword"
+        payload = {"campaignId": campaign_id}
+    payload |= {"keywordText": rec["search_term"], "matchType": match, "state": "ENABLED"}
+    return _Item(
+        rec["id"], rec["profile_id"], kind, "POST", payload, entity, None, "negative",
+        after_value=f"{match} {rec['search_term']}",
+    )  # fmt: skip
 
 
 def _batches(items: list[_Item]) -> dict[tuple[str, str, str], list[_Item]]:

@@ -18,7 +18,6 @@ Frames in (column names as in the tables; money may be Decimal or float):
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
@@ -361,10 +360,10 @@ def _cents_to_money(cents: pl.Expr) -> pl.Expr:
     return (cents.cast(_MONEY) / 100).cast(_MONEY)
 
 
-def _empty_recommendations(evidence: pl.DataType | None = None) -> pl.DataFrame:
+def _empty_recommendations() -> pl.DataFrame:
     frame = pl.DataFrame(schema=RECOMMENDATION_SCHEMA)
     return frame.with_columns(
-        pl.lit(None, dtype=evidence or pl.Struct({"action": pl.String})).alias("evidence")
+        pl.lit(None, dtype=pl.Struct({"action": pl.String})).alias("evidence")
     )
 
 
@@ -1013,8 +1012,9 @@ def recommend_harvest(
             pl.col("orders").sum(),
             pl.col("cost").sum(),
             pl.col("sales").sum(),
+            # the strictest target among the sources, and where it comes from
             pl.col("target_acos").min(),
-            pl.col("target_source").first(),
+            pl.col("target_source").sort_by("target_acos").first(),
             pl.col("prior_cvr").first(),
             pl.col("prior_aov").first(),
             pl.col("campaign_id").first().alias("top_campaign_id"),
@@ -1166,11 +1166,15 @@ def _ngrams(frame: pl.LazyFrame, text: str, max_words: int) -> pl.LazyFrame:
         .explode("_word")
         .filter(pl.col("_word") != "")
     )
+
+    def following(i: int) -> pl.Expr:
+        """The word i places on in the same row (a plain shift: a window per row is slow)."""
+        same_row = pl.col("_row").shift(-i) == pl.col("_row")
+        return pl.when(same_row).then(pl.col("_word").shift(-i))
+
     grams = [
         words.with_columns(
-            gram=pl.concat_str(
-                [pl.col("_word").shift(-i).over("_row") for i in range(n)], separator=" "
-            )
+            gram=pl.concat_str([following(i) for i in range(n)], separator=" ")
         ).drop_nulls("gram")
         for n in range(1, max_words + 1)
     ]
@@ -1216,8 +1220,10 @@ def recommend_negatives(
             clicks_per_order=1 / pl.col("prior_cvr"),
             cost_per_order=pl.col("prior_aov") * pl.col("target_acos"),
         )
+        .collect()  # both kinds read these rows: compute them once
+        .lazy()
     )
-    ngram_rows = _ngram_negatives(rows, keywords, policy, currency)
+    ngram_rows = _ngram_negatives(rows, keywords, policy, currency).collect().lazy()
     exact = rows.filter(
         ~pl.col("already_negated")
         & (pl.col("orders") == 0)
@@ -1319,9 +1325,9 @@ def _ngram_negatives(
         pl.col("target_acos").first(),
         pl.col("target_source").first(),
     )
+    grams = _ngrams(per_term, "term", policy.ngram_max_words).collect().lazy()
     stats = (
-        _ngrams(per_term, "term", policy.ngram_max_words)
-        .group_by("campaign_id", "gram")
+        grams.group_by("campaign_id", "gram")
         .agg(
             pl.len().alias("terms"),
             pl.col("clicks").sum(),
@@ -1330,7 +1336,6 @@ def _ngram_negatives(
             pl.col("campaign_name").first(),
             pl.col("target_acos").first(),
             pl.col("target_source").first(),
-            pl.col("term").sort_by("clicks", descending=True).head(3).alias("examples"),
         )
         .filter(
             (pl.col("terms") >= policy.ngram_min_terms)
@@ -1340,6 +1345,14 @@ def _ngram_negatives(
             & ~pl.col("gram").is_in(list(policy.ngram_stopwords))
         )
     )
+    # Examples only for the few n-grams that qualify: sorting every group's terms is the slow part.
+    examples = (
+        grams.join(stats.select("campaign_id", "gram"), on=["campaign_id", "gram"], how="semi")
+        .sort("clicks", "term", descending=[True, False])
+        .group_by("campaign_id", "gram")
+        .agg(pl.col("term").head(3).alias("examples"))
+    )
+    stats = stats.join(examples, on=["campaign_id", "gram"], how="left")
     own_keywords = keywords.filter(
         pl.col("kind").is_in(BIDDABLE_KINDS)
         & (pl.col("state").str.to_uppercase() != "ARCHIVED").fill_null(True)
@@ -2115,25 +2128,3 @@ def save_recommendations(
         generated_for,
     )
     return written
-
-
-def stored_recommendations(
-    engine: Engine,
-    store_id: int,
-    generated_for: date | None = None,
-    statuses: Collection[str] | None = None,
-) -> list[dict[str, Any]]:
-    """Stored recommendations (evidence as a dict), for pages, the bulk sheet and the CLI."""
-    r = bid_recommendations
-    statement = sa.select(r).where(r.c.store_id == store_id)
-    if generated_for is not None:
-        statement = statement.where(r.c.generated_for == generated_for)
-    if statuses is not None:
-        statement = statement.where(r.c.status.in_(list(statuses)))
-    statement = statement.order_by(r.c.generated_for, r.c.kind, r.c.campaign_id, r.c.entity_id)
-    with engine.connect() as connection:
-        rows = [dict(row) for row in connection.execute(statement).mappings()]
-    for row in rows:
-        if isinstance(row.get("evidence"), str):
-            row["evidence"] = json.loads(row["evidence"])
-    return rows

@@ -240,6 +240,11 @@ def readable_expression(expression: Any) -> str | None:
     return " ".join(parts) or None
 
 
+def _number_as_digits(value: Any) -> Any:
+    """A Decimal as plain digits (1E+2 -> 100), the form the value parsers read."""
+    return format(value, "f") if isinstance(value, Decimal) else value
+
+
 def _plain(value: Any) -> str:
     if isinstance(value, Decimal):
         return format(value, "f")
@@ -331,7 +336,7 @@ def _frame(
     values: dict[str, list[Any]] = {}
     for column in columns.values():
         try:
-            values[column.label] = [column.get(entry) for entry in entries]
+            values[column.label] = [_number_as_digits(column.get(entry)) for entry in entries]
         except ValueError as error:  # an expression that is not [{type, value}]
             index = next(i for i, entry in enumerate(entries) if _fails(column.get, entry))
             raise ReportParseError(f"{SOURCE} {name}[{index}]: {error}") from None

@@ -48,7 +48,8 @@ HALO = 0.12
 """How likely a click on a sibling's ad leads to buying this ASIN, relative to its own ad."""
 HIDDEN_TERM_SHARE = 0.07
 """Share of a target's traffic from search terms the search-term report leaves out."""
-LATE_PURCHASE_PROBABILITY = 0.05
+LATE_PURCHASE_SHARE = 0.05
+"""Restatement step k adds about this share / k of the day's purchases (at least one)."""
 PLACEMENTS = ("Top of Search on-Amazon", "Detail Page on-Amazon", "Other on-Amazon")
 
 
@@ -295,16 +296,23 @@ class AdsHistory:
         return (self.catalogue.today - day).days < RESTATED_DAYS
 
     def late_purchases(self, i: int, step: int) -> np.ndarray:
-        """Same-SKU purchases reported late, at restatement `step` (1, 2, ...) of day `i`."""
+        """Same-SKU purchases reported late, at restatement `step` (1, 2, ...) of day `i`: a
+        few, fewer each step, on cells with clicks (weighted by clicks x conversion)."""
         cells = self.cells
         ordinal = (self.first_day + timedelta(days=i)).toordinal()
         rng = np.random.default_rng([*self.seed, 53, ordinal, step])
-        clicked = self.clicks[cells.purchase_cell, i]
-        candidates = cells.purchase_same & (clicked > 0)
-        late = (rng.random(candidates.size) < LATE_PURCHASE_PROBABILITY) & candidates
-        if not late.any() and candidates.any():
-            late[int(np.argmax(np.where(candidates, clicked, -1)))] = True
-        return late.astype(np.int64)
+        clicked = self.clicks[cells.purchase_cell, i].astype(np.float64)
+        conversion = self.target_conversion[cells.click_target[cells.purchase_cell]]
+        weight = np.where(cells.purchase_same, clicked * (conversion + 0.1), 0.0)
+        late = np.zeros(weight.size, dtype=np.int64)
+        candidates = np.flatnonzero(weight > 0)
+        if candidates.size == 0:
+            return late
+        orders = int(self.orders_1[:, i].sum()) + int(self.orders_7[:, i].sum())
+        count = min(candidates.size, max(1, round(orders * LATE_PURCHASE_SHARE / step)))
+        chosen = rng.choice(candidates, size=count, replace=False, p=normalise(weight[candidates]))
+        late[chosen] = 1
+        return late
 
     def day(self, day: date, version: int = 0) -> Bundle:
         """Cell-level figures of one date as seen at a restatement version."""

@@ -17,8 +17,13 @@ only search terms with a click; spPurchasedProduct only other-SKU purchases. The
 and status columns show the entities as they were when the report was asked for.
 
 Restatement: each report asked for a date younger than 3 days sees that date at the next
-version (counted per report type, so the n-th pull of every type agrees); older dates never
-change. Inject a FAILED report with Fault("ads_failed", report_type="spTargeting").
+version, counted per report configuration (reportTypeId, groupBy, filters), so the n-th pull
+of every configuration agrees (a sync that asks for each once sees one version everywhere);
+older dates never change.
+
+Faults: Fault("ads_failed", report_type="spTargeting") ends that report FAILED with a
+failureReason; throttle faults on createAsyncReport/getAsyncReport answer 429 (with Retry-After
+when the fault has retry_after); download faults (operation "download") break the file.
 """
 
 from __future__ import annotations
@@ -312,6 +317,12 @@ class ReportRequest:
     filters: tuple[tuple[str, tuple[str, ...]], ...]
     configuration: dict[str, Any]
 
+    @property
+    def pull_key(self) -> str:
+        """What restatement counts pulls by: the report's configuration, not its columns."""
+        filters = sorted((f, sorted(v)) for f, v in self.filters)
+        return json.dumps([self.report_type, sorted(self.group_by), filters])
+
     def duplicate_key(self, profile_id: int) -> str:
         canonical = {
             "profile": profile_id,
@@ -524,7 +535,7 @@ def _metric(name: str, metrics: dict[str, np.ndarray], i: int) -> Any:
     if name == "clickThroughRate":
         return _ratio(int(metrics["clicks"][i]), int(metrics["impressions"][i]), 4)
     if name.startswith(("acosClicks", "roasClicks")):
-        window = name[-3:-1]
+        window = name[len("acosClicks") :].removesuffix("d")
         cost = int(metrics["cost"][i])
         sales = int(metrics[f"sales{window}"][i])
         return _ratio(cost, sales, 4) if name.startswith("acos") else _ratio(sales, cost, 2)
@@ -858,7 +869,7 @@ def create_report(state: SandboxState, account: AccountState, request: Request) 
             day = parsed.start
             while day <= parsed.end:
                 if (history.catalogue.today - day).days < RESTATED_DAYS:
-                    pull = (account.seller_id, profile.country_code, parsed.report_type, day)
+                    pull = (account.seller_id, profile.country_code, parsed.pull_key, day)
                     versions[day] = data.pulls.get(pull, 0)
                     data.pulls[pull] = versions[day] + 1
                 day += timedelta(days=1)

@@ -257,6 +257,7 @@ class AdsData:
     stores: dict[tuple[str, str], AdsStore] = field(default_factory=dict)
     reports: dict[str, AdsReportRecord] = field(default_factory=dict)
     pulls: dict[tuple[str, str, str, date], int] = field(default_factory=dict)
+    """(seller, country, report configuration, date) -> reports asked for so far."""
     reports_made: int = 0
 
 
