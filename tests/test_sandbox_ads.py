@@ -578,6 +578,7 @@ def test_downloads_refuse_an_authorization_header(sandbox: RunningSandbox) -> No
 
 
 def test_a_duplicate_request_while_pending_is_425(paced_sandbox: RunningSandbox) -> None:
+    paced_sandbox.reset()
     ads = Ads(paced_sandbox)
     body = request("spTargeting", ["targeting"], ["date", "keywordId", "clicks"], *WEEK)
     first = ads.create(body)
@@ -1035,6 +1036,7 @@ def test_throttles_with_and_without_retry_after(sandbox: RunningSandbox) -> None
 
 
 def test_report_creation_has_a_token_bucket(paced_sandbox: RunningSandbox) -> None:
+    paced_sandbox.reset()  # full buckets
     ads = Ads(paced_sandbox)
     answers = []
     for k in range(8):

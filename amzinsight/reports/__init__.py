@@ -64,7 +64,7 @@ def detect_report(head: bytes) -> ReportSpec:
     for spec in REPORTS.values():
         if spec.detect(head):
             return spec
-    first_line = head.split(b"\n", 1)[0][:80].decode("utf-8", errors="replace")
+    first_line = head.split(b"\n", 1)[0][:60].decode("utf-8", errors="replace")
     known = ", ".join(REPORTS)
     raise ReportParseError(
         f"The document is not a report type AmzInsight knows (it starts {first_line!r}); "
