@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -12,10 +12,26 @@ import sqlalchemy as sa
 
 from amzinsight.config import Settings
 from amzinsight.db import tables
-from amzinsight.errors import ConfigError
+from amzinsight.errors import ConfigError, ReportFailedError
 from amzinsight.ingest.imports import import_file
+from amzinsight.ingest.sync import (
+    client_for,
+    plan_tasks,
+    prepare_ads,
+    run_task,
+)
+from amzinsight.reports import get_report
 from amzinsight.runtime import Runtime, build_runtime
-from amzinsight.stores import Store, add_store
+from amzinsight.sandbox import (
+    Fault,
+    RunningSandbox,
+    SandboxConfig,
+    demo_account,
+    demo_environment,
+    start_sandbox,
+)
+from amzinsight.sources.sp_api import RetryPolicy
+from amzinsight.stores import Store, StoreEndpoints, add_store
 
 pytestmark = pytest.mark.postgres
 
@@ -92,8 +108,6 @@ def test_importing_twice_leaves_identical_rows(runtime: Runtime, store: Store) -
 
 
 def test_rows_younger_than_the_settle_window_are_flagged(runtime: Runtime, store: Store) -> None:
-    from datetime import UTC, datetime
-
     outcome = import_file(
         runtime.engine, runtime.archive, store, FIXTURES / "ads_sp_campaigns.json", "sp_campaigns",
         profile_id=PROFILE, now=datetime(2026, 3, 12, 20, tzinfo=UTC), settle_days=1,
@@ -133,3 +147,159 @@ def test_an_ads_file_without_a_profile_is_refused_clearly(runtime: Runtime, stor
             FIXTURES / "ads_sp_campaigns.json",
             "sp_campaigns",
         )
+
+
+# --- end to end: sandbox Amazon Ads -> our client -> moto S3 -> PostgreSQL -----------------------
+
+
+FAST = RetryPolicy(
+    poll_initial_seconds=0.05,
+    poll_max_seconds=0.2,
+    poll_timeout_seconds=30,
+    server_error_base_seconds=0.01,
+    max_backoff_seconds=0.5,
+)
+ACCOUNT = demo_account(asins=10, days=60)
+RECENT = ACCOUNT.today - timedelta(days=1)
+# Late evening UTC: the marketplace's (Los Angeles) date is the sandbox account's today too.
+NOW = datetime.combine(ACCOUNT.today, time(20, 0), tzinfo=UTC)
+OLD = ACCOUNT.today - timedelta(days=20)
+
+
+@pytest.fixture(scope="module")
+def ads_sandbox() -> RunningSandbox:
+    config = SandboxConfig(accounts=[ACCOUNT], processing_delay_seconds=0.1, speed_factor=500)
+    with start_sandbox(config) as running:
+        yield running
+
+
+@pytest.fixture
+def ads_runtime(
+    ads_sandbox: RunningSandbox,
+    migrated_database_url: str,
+    s3_bucket: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Runtime:
+    ads_sandbox.reset()
+    for name, value in demo_environment(ACCOUNT).items():
+        monkeypatch.setenv(name, value)
+    return build_runtime(Settings(database_url=migrated_database_url))
+
+
+@pytest.fixture
+def ads_store(ads_runtime: Runtime, ads_sandbox: RunningSandbox) -> Store:
+    store = add_store(
+        ads_runtime.engine,
+        slug="demo",
+        name=ACCOUNT.name,
+        country_codes=["US"],
+        endpoints=StoreEndpoints(ads_sandbox.url, ads_sandbox.lwa_token_url, ads_sandbox.url),
+        is_sandbox=True,
+    )
+    assert prepare_ads(ads_runtime.engine, ads_runtime.settings, store)
+    return store
+
+
+def _sync(runtime: Runtime, store: Store, key: str, start=None, end=None, now=NOW):  # type: ignore[no-untyped-def]
+    outcomes = []
+    for task in plan_tasks(runtime.engine, store, get_report(key), 30, start, end, now=now):
+        client = client_for(runtime.settings, store, task, FAST)
+        outcomes.extend(
+            run_task(runtime.engine, runtime.archive, client, store, task, now=now, settle_days=3)
+        )
+    return outcomes
+
+
+def _day_totals(runtime: Runtime, table: sa.Table, day: date, ad_group_rows: bool | None = None):  # type: ignore[no-untyped-def]
+    query = sa.select(sa.func.sum(table.c.clicks), sa.func.sum(table.c.cost)).where(
+        table.c.report_date == day
+    )
+    if ad_group_rows is not None:
+        query = query.where((table.c.ad_group_id != "") == ad_group_rows)
+    with runtime.engine.connect() as connection:
+        return tuple(connection.execute(query).one())
+
+
+def test_profiles_are_recorded_per_marketplace(ads_runtime: Runtime, ads_store: Store) -> None:
+    with ads_runtime.engine.connect() as connection:
+        rows = connection.execute(sa.select(tables.ads_profiles)).mappings().all()
+    assert [(r["marketplace_id"], r["currency"]) for r in rows] == [("ATVPDKIKX0DER", "USD")]
+
+
+def test_each_ads_report_loads_and_the_levels_agree(ads_runtime: Runtime, ads_store: Store) -> None:
+    for key in (
+        "sp_campaigns", "sp_ad_groups", "sp_targeting", "sp_search_term",
+        "sp_advertised_product", "sp_purchased_product",
+    ):  # fmt: skip
+        outcomes = _sync(ads_runtime, ads_store, key, OLD, OLD)
+        assert [o.status for o in outcomes] == ["succeeded"], key
+    campaigns = _day_totals(ads_runtime, tables.ads_campaign_daily, OLD, ad_group_rows=False)
+    ad_groups = _day_totals(ads_runtime, tables.ads_campaign_daily, OLD, ad_group_rows=True)
+    targeting = _day_totals(ads_runtime, tables.ads_target_daily, OLD)
+    advertised = _day_totals(ads_runtime, tables.ads_advertised_product_daily, OLD)
+    search_terms = _day_totals(ads_runtime, tables.ads_search_term_daily, OLD)
+    assert campaigns[0] > 0
+    assert campaigns == ad_groups == targeting == advertised
+    assert search_terms[0] <= targeting[0] and search_terms[1] <= targeting[1]
+
+
+def test_a_restated_day_is_updated_not_duplicated_and_recent_days_settle(
+    ads_runtime: Runtime, ads_store: Store
+) -> None:
+    _sync(ads_runtime, ads_store, "sp_campaigns", RECENT, RECENT)
+    with ads_runtime.engine.connect() as connection:
+        count = connection.execute(
+            sa.select(sa.func.count()).select_from(tables.ads_campaign_daily)
+        ).scalar()
+        before = connection.execute(
+            sa.select(sa.func.sum(tables.ads_campaign_daily.c.sales_7d))
+        ).scalar()
+    (second,) = _sync(ads_runtime, ads_store, "sp_campaigns", RECENT, RECENT)
+    with ads_runtime.engine.connect() as connection:
+        after = connection.execute(
+            sa.select(sa.func.sum(tables.ads_campaign_daily.c.sales_7d))
+        ).scalar()
+        rows = connection.execute(sa.select(tables.ads_campaign_daily)).mappings().all()
+    assert second.rows_upserted > 0 and after > before  # Amazon added late conversions
+    assert len(rows) == count  # updated in place
+    assert all(row["is_settling"] for row in rows)
+
+    _sync(ads_runtime, ads_store, "sp_campaigns", OLD, OLD)
+    with ads_runtime.engine.connect() as connection:
+        old_flags = set(
+            connection.execute(
+                sa.select(tables.ads_campaign_daily.c.is_settling).where(
+                    tables.ads_campaign_daily.c.report_date == OLD
+                )
+            ).scalars()
+        )
+    assert old_flags == {False}
+
+
+def test_a_failed_ads_report_fails_the_run_and_changes_nothing(
+    ads_runtime: Runtime, ads_store: Store, ads_sandbox: RunningSandbox
+) -> None:
+    ads_sandbox.set_faults([Fault("ads_failed", report_type="spTargeting")])
+    with pytest.raises(ReportFailedError, match="failed report"):
+        _sync(ads_runtime, ads_store, "sp_targeting", OLD, OLD)
+    with ads_runtime.engine.connect() as connection:
+        assert (
+            connection.execute(
+                sa.select(sa.func.count()).select_from(tables.ads_target_daily)
+            ).scalar()
+            == 0
+        )
+        (run,) = connection.execute(sa.select(tables.sync_runs)).mappings().all()
+    assert run["status"] == "failed" and "failed report" in run["error"]
+
+
+@pytest.mark.parametrize("retry_after", [0.05, None], ids=["with-retry-after", "without"])
+def test_429s_with_and_without_retry_after_complete(
+    ads_runtime: Runtime, ads_store: Store, ads_sandbox: RunningSandbox, retry_after: float | None
+) -> None:
+    ads_sandbox.set_faults(
+        [Fault("throttle", operation="createAsyncReport", count=3, retry_after=retry_after)]
+    )
+    (outcome,) = _sync(ads_runtime, ads_store, "sp_campaigns", OLD, OLD)
+    assert outcome.status == "succeeded"
+    assert sum(r["status"] == 429 for r in ads_sandbox.requests()) == 3

@@ -74,7 +74,9 @@ def upsert_frame(
         )
         _copy(cursor, stage, column_list, frame.select(columns), table.name)
         data = [c for c in columns if c not in conflict_key and c not in constants]
-        cursor.execute(_merge_sql(target, stage, columns, conflict_key, data))
+        cursor.execute(
+            _merge_sql(target, stage, columns, conflict_key, data, "loaded_at" in table.c)
+        )
         return cursor.rowcount
 
 
@@ -115,6 +117,7 @@ def _merge_sql(
     columns: list[str],
     conflict_key: list[str],
     data: list[str],
+    has_loaded_at: bool = True,
 ) -> sql.Composed:
     """INSERT ... ON CONFLICT that rewrites a row only when one of its data columns changed."""
     names = sql.SQL(", ").join(map(sql.Identifier, columns))
@@ -128,7 +131,8 @@ def _merge_sql(
         sql.SQL("{} = EXCLUDED.{}").format(sql.Identifier(c), sql.Identifier(c))
         for c in [*data, *lineage]
     ]
-    updates.append(sql.SQL("loaded_at = now()"))
+    if has_loaded_at:
+        updates.append(sql.SQL("loaded_at = now()"))
     before = sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(c)) for c in data)
     after = sql.SQL(", ").join(sql.SQL("EXCLUDED.{}").format(sql.Identifier(c)) for c in data)
     return insert + sql.SQL("DO UPDATE SET {} WHERE ROW({}) IS DISTINCT FROM ROW({})").format(

@@ -201,6 +201,9 @@ def demo_environment(account: SandboxAccount, slug: str = "demo") -> dict[str, s
         prefix + "SP_REFRESH_TOKEN": account.refresh_token,
         prefix + "LWA_CLIENT_ID": account.lwa_client_id,
         prefix + "LWA_CLIENT_SECRET": account.lwa_client_secret,
+        prefix + "ADS_CLIENT_ID": account.ads_client_id or account.lwa_client_id,
+        prefix + "ADS_CLIENT_SECRET": account.ads_client_secret or account.lwa_client_secret,
+        prefix + "ADS_REFRESH_TOKEN": account.ads_refresh_token or account.refresh_token,
     }
 
 
