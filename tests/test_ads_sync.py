@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+import polars as pl
 import pytest
 import sqlalchemy as sa
 
@@ -303,3 +304,152 @@ def test_429s_with_and_without_retry_after_complete(
     (outcome,) = _sync(ads_runtime, ads_store, "sp_campaigns", OLD, OLD)
     assert outcome.status == "succeeded"
     assert sum(r["status"] == 429 for r in ads_sandbox.requests()) == 3
+
+
+def _keyword_bids(runtime: Runtime, store: Store) -> dict[str, Decimal]:
+    from amzinsight.ingest.sync import ads_client_for, ads_profiles_by_marketplace
+
+    client = ads_client_for(runtime.settings, store, FAST)
+    profile = ads_profiles_by_marketplace(runtime.engine, store.id)["ATVPDKIKX0DER"]
+    return {
+        str(k["keywordId"]): Decimal(str(k["bid"]))
+        for k in client.list_entities(profile, "keywords")
+    }
+
+
+def test_apply_sends_only_approved_changes_records_each_item_and_undo_restores(
+    ads_runtime: Runtime, ads_store: Store, ads_sandbox: RunningSandbox
+) -> None:
+    from amzinsight.analytics.bid_actions import apply_approved, undo
+    from amzinsight.ingest.sync import ads_client_for
+
+    (entities,) = _sync(ads_runtime, ads_store, "sp_entities")
+    assert entities.status == "succeeded"
+    with ads_runtime.engine.connect() as connection:
+        keywords = (
+            connection.execute(
+                sa.select(tables.ads_targets)
+                .where(
+                    tables.ads_targets.c.kind == "keyword", tables.ads_targets.c.state == "ENABLED"
+                )
+                .order_by(tables.ads_targets.c.target_id)
+                .limit(2)
+            )
+            .mappings()
+            .all()
+        )
+    first, second = keywords
+    original = _keyword_bids(ads_runtime, ads_store)
+    assert original[first["target_id"]] == first["bid"]  # the snapshot matches Amazon
+
+    def recommendation(keyword, bid: str, status: str) -> dict:  # type: ignore[no-untyped-def]
+        return {
+            "store_id": ads_store.id, "profile_id": keyword["profile_id"], "kind": "bid",
+            "entity_id": f"{keyword['target_id']}-{bid}", "generated_for": OLD,
+            "campaign_id": keyword["campaign_id"], "ad_group_id": keyword["ad_group_id"],
+            "target_id": keyword["target_id"], "current_bid": keyword["bid"],
+            "recommended_bid": Decimal(bid), "currency": "USD", "status": status,
+            "reason": "test",
+        }  # fmt: skip
+
+    with ads_runtime.engine.begin() as connection:
+        approved_ok, approved_bad, proposed = connection.execute(
+            sa.insert(tables.bid_recommendations)
+            .values(
+                [
+                    recommendation(first, "0.77", "approved"),
+                    recommendation(second, "0.01", "approved"),  # below Amazon's minimum bid
+                    recommendation(second, "0.66", "proposed"),  # never approved: never sent
+                ]
+            )
+            .returning(tables.bid_recommendations.c.id)
+        ).scalars()
+
+    client = ads_client_for(ads_runtime.settings, ads_store, FAST)
+    result = apply_approved(ads_runtime.engine, client, ads_store.id, "tester")
+
+    assert result.applied == [approved_ok] and list(result.failed) == [approved_bad]
+    after = _keyword_bids(ads_runtime, ads_store)
+    assert after[first["target_id"]] == Decimal("0.77")
+    assert after[second["target_id"]] == original[second["target_id"]]
+    with ads_runtime.engine.connect() as connection:
+        statuses = dict(
+            connection.execute(
+                sa.select(tables.bid_recommendations.c.id, tables.bid_recommendations.c.status)
+            ).all()
+        )
+        changes = connection.execute(sa.select(tables.bid_changes).order_by("id")).mappings().all()
+    assert statuses == {approved_ok: "applied", approved_bad: "approved", proposed: "proposed"}
+    assert [(c["recommendation_id"], c["succeeded"]) for c in changes] == [
+        (approved_ok, True),
+        (approved_bad, False),
+    ]
+    assert changes[0]["before_bid"] == first["bid"] and changes[0]["after_bid"] == Decimal("0.77")
+    assert changes[0]["applied_by"] == "tester" and changes[1]["amazon_response"]
+
+    undone = undo(ads_runtime.engine, client, ads_store.id, [changes[0]["id"]], "tester")
+
+    assert undone.applied == [approved_ok] and not undone.failed
+    assert _keyword_bids(ads_runtime, ads_store)[first["target_id"]] == first["bid"]
+    with ads_runtime.engine.connect() as connection:
+        status = connection.execute(
+            sa.select(tables.bid_recommendations.c.status).where(
+                tables.bid_recommendations.c.id == approved_ok
+            )
+        ).scalar()
+        link = connection.execute(
+            sa.select(tables.bid_changes.c.undone_by_change_id).where(
+                tables.bid_changes.c.id == changes[0]["id"]
+            )
+        ).scalar()
+    assert status == "undone" and link is not None
+
+
+def test_the_engine_recommends_on_a_synced_sandbox_store(
+    ads_runtime: Runtime, ads_store: Store
+) -> None:
+    from amzinsight.analytics.ads_policy import BidPolicy
+    from amzinsight.analytics.bids import recommend, save_recommendations
+
+    _sync(ads_runtime, ads_store, "sp_entities")
+    start = ACCOUNT.today - timedelta(days=30)
+    for key in ("sp_targeting", "sp_search_term", "sp_advertised_product"):
+        assert all(
+            o.status == "succeeded" for o in _sync(ads_runtime, ads_store, key, start, RECENT)
+        )
+
+    recs = recommend(ads_runtime.engine, ads_store, BidPolicy(), ACCOUNT.today)
+    first = save_recommendations(ads_runtime.engine, ads_store.id, recs, recs.data_through)
+    again = save_recommendations(ads_runtime.engine, ads_store.id, recs, recs.data_through)
+
+    assert recs.count > 0 and first == recs.count and again == 0
+    stored = recs.stored()
+    assert stored.filter(pl.col("reason").str.len_chars() < 20).is_empty()
+    bids = recs.bids
+    if bids.height:
+        policy = BidPolicy()
+        assert all(
+            Decimal(str(policy.min_bid)) <= bid <= Decimal(str(policy.max_bid))
+            for bid in bids["recommended_bid"]
+        )
+
+
+def test_metrics_ads_block_is_the_seven_day_campaign_totals(
+    ads_runtime: Runtime, ads_store: Store
+) -> None:
+    from amzinsight.analytics.metrics import store_metrics
+
+    _sync(ads_runtime, ads_store, "sp_campaigns", OLD, OLD + timedelta(days=1))
+    _sync(ads_runtime, ads_store, "sp_ad_groups", OLD, OLD + timedelta(days=1))
+    with ads_runtime.engine.connect() as connection:
+        spend, sales, orders = connection.execute(
+            sa.select(
+                sa.func.sum(tables.ads_campaign_daily.c.cost),
+                sa.func.sum(tables.ads_campaign_daily.c.sales_7d),
+                sa.func.sum(tables.ads_campaign_daily.c.purchases_7d),
+            ).where(tables.ads_campaign_daily.c.ad_group_id == "")
+        ).one()
+    ads = store_metrics(ads_runtime.engine, ads_store, OLD, OLD + timedelta(days=1))["ads"]
+    assert ads["spend"] == f"{spend:.2f}" and ads["sales"] == f"{sales:.2f}"
+    assert ads["orders"] == orders
+    assert ads["acos"] == round(float(spend / sales), 4)
