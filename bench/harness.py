@@ -40,6 +40,12 @@ class LoadCase:
 
 
 def _peak_rss_mb() -> float:
+    """This process's own peak RSS. Linux keeps ru_maxrss across exec, so a spawned child would
+    report its parent's peak (the report generator's); VmHWM starts afresh with the child."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
@@ -80,9 +86,16 @@ def phase_ingest(database_url: str, data_dir: str, report: str, report_key: str)
 
 
 def _parsed_frames(report: str, report_key: str) -> dict[str, pl.DataFrame]:
+    """The rows the baselines load: the report decoded (as the pipeline does) and parsed."""
+    import tempfile
+
+    from amzinsight.ingest.documents import decode_document
     from amzinsight.reports import get_report
 
-    parsed = get_report(report_key).parse(Path(report), _context(report_key))
+    spec = get_report(report_key)
+    with tempfile.TemporaryDirectory(prefix="amz-bench-") as scratch:
+        decoded = decode_document(Path(report), Path(scratch) / "document", None, report_key)
+        parsed = spec.parse(decoded, _context(report_key))
     return {part.table.name: part.frame for part in parsed.tables}
 
 

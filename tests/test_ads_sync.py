@@ -453,3 +453,24 @@ def test_metrics_ads_block_is_the_seven_day_campaign_totals(
     assert ads["spend"] == f"{spend:.2f}" and ads["sales"] == f"{sales:.2f}"
     assert ads["orders"] == orders
     assert ads["acos"] == round(float(spend / sales), 4)
+
+
+def test_purchased_products_import_with_their_other_sku_sales(
+    runtime: Runtime, store: Store
+) -> None:
+    _import(runtime, store, "ads_sp_purchased_product.json", "sp_purchased_product")
+    expected: dict[str, Decimal] = {}
+    for row in json.loads((FIXTURES / "ads_sp_purchased_product.json").read_text()):
+        expected[row["date"]] = expected.get(row["date"], Decimal(0)) + Decimal(
+            str(row["salesOtherSku7d"])
+        )
+    table = tables.ads_purchased_product_daily
+    with runtime.engine.connect() as connection:
+        stored = dict(
+            connection.execute(
+                sa.select(table.c.report_date, sa.func.sum(table.c.sales_other_sku_7d)).group_by(
+                    table.c.report_date
+                )
+            ).all()
+        )
+    assert {day.isoformat(): total for day, total in stored.items()} == expected

@@ -812,7 +812,8 @@ ads_search_term_daily = sa.Table(
         "target_id",
         "search_term",
     ),
-    sa.Index(None, "store_id", "report_date"),
+    # no (store_id, report_date) index: the key's (store_id, profile_id, report_date) prefix
+    # serves date ranges per profile, and a million-row load maintains one index fewer
     sa.Index(None, "store_id", "search_term"),
     comment="one customer search term per target per day (spSearchTerm; clicked terms only)",
 )

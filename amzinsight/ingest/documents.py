@@ -40,6 +40,7 @@ def decode_document(
         raise ReportParseError(
             f"{label}: Amazon declared an unknown charset {charset!r}."
         ) from None
+    transcode = _codec_name(charset) != "utf-8-sig"
     compressed = is_gzip(raw)
     if not compressed and (compression or "").upper() == "GZIP" and raw.stat().st_size:
         raise ReportParseError(f"{label}: the document is not valid gzip (corrupt).")
@@ -54,17 +55,15 @@ def decode_document(
                         rest = inflater.unused_data
                         inflater = zlib.decompressobj(wbits=47)
                         chunk += inflater.decompress(rest)
-                text = decoder.decode(chunk)
-                written += target.write(text.encode("utf-8"))
+                written += target.write(_utf8(decoder, chunk, transcode))
             if inflater is not None:
                 tail = inflater.flush()
                 if not inflater.eof:
                     raise ReportParseError(
                         f"{label}: the gzip document is truncated (it ends before its last block)."
                     )
-                text = decoder.decode(tail)
-                written += target.write(text.encode("utf-8"))
-            target.write(decoder.decode(b"", final=True).encode("utf-8"))
+                written += target.write(_utf8(decoder, tail, transcode))
+            target.write(_utf8(decoder, b"", transcode, final=True))
     except zlib.error:
         raise ReportParseError(f"{label}: the document is not valid gzip (corrupt).") from None
     except UnicodeDecodeError as error:
@@ -75,6 +74,18 @@ def decode_document(
     if written == 0:
         raise ReportParseError(f"{label}: the document is empty.")
     return destination
+
+
+def _utf8(
+    decoder: codecs.IncrementalDecoder, chunk: bytes, transcode: bool, final: bool = False
+) -> bytes:
+    """UTF-8 out. A UTF-8 document is only checked (and its byte-order mark dropped), not
+    re-encoded: the bytes that pass the decoder are already what the parser needs."""
+    text = decoder.decode(chunk, final=final)
+    # An ASCII block decoded cleanly, so no character was split across blocks: same bytes.
+    if not transcode and chunk.isascii():
+        return chunk
+    return text.encode("utf-8")
 
 
 def document_head(path: Path) -> bytes:

@@ -1368,12 +1368,6 @@ def upgrade() -> None:
         comment="one customer search term per target per day (spSearchTerm; clicked terms only)",
     )
     op.create_index(
-        op.f("ix_ads_search_term_daily_store_id_report_date"),
-        "ads_search_term_daily",
-        ["store_id", "report_date"],
-        unique=False,
-    )
-    op.create_index(
         op.f("ix_ads_search_term_daily_store_id_search_term"),
         "ads_search_term_daily",
         ["store_id", "search_term"],
