@@ -84,6 +84,8 @@ _METRICS = {
     "orders": "purchases_7d",
     "sales": "sales_7d",
 }
+_UNITS = {"impressions": 1, "clicks": 1, "cost": 100, "orders": 1, "sales": 100}
+"""How many stored units make one: money is summed in cents."""
 _EPSILON = 1e-9
 
 RECOMMENDATION_SCHEMA = pl.Schema(
@@ -203,10 +205,14 @@ def _with_priors(rows: pl.LazyFrame, policy: BidPolicy) -> pl.LazyFrame:
         _ad_group=pl.coalesce(pl.col("ad_group_id"), own),
     )
     metrics = ("clicks", "orders", "sales")
+
+    def total(metric: str) -> pl.Expr:  # exact (integer) sums: order-free, hence repeatable
+        return _exact_units(pl.col(metric), metric).sum()
+
     rows = rows.with_columns(
-        *(pl.col(m).sum().alias(f"_p_{m}") for m in metrics),
-        *(pl.col(m).sum().over("_campaign").alias(f"_c_{m}") for m in metrics),
-        *(pl.col(m).sum().over("_ad_group").alias(f"_a_{m}") for m in metrics),
+        *((total(m) / _UNITS[m]).alias(f"_p_{m}") for m in metrics),
+        *((total(m).over("_campaign") / _UNITS[m]).alias(f"_c_{m}") for m in metrics),
+        *((total(m).over("_ad_group") / _UNITS[m]).alias(f"_a_{m}") for m in metrics),
     )
 
     def rest(outer: str, inner: str, metric: str) -> pl.Expr:
@@ -283,9 +289,11 @@ def _metric_totals(
     if "report_date" in names and today is not None:
         start, end = lookback_window(today, policy)
         lazy = lazy.filter(pl.col("report_date").is_between(start, end))
+    # Sums in whole cents (and whole counts) are exact, so they do not depend on the order in
+    # which polars' threads add the rows: the same data always gives the same recommendations.
     sums = [
         (
-            pl.col(source).cast(pl.Float64).fill_null(0).sum()
+            (_exact_units(pl.col(source), name).sum() / _UNITS[name])
             if source in names
             else pl.lit(0.0, dtype=pl.Float64)
         ).alias(name)
@@ -297,7 +305,12 @@ def _metric_totals(
         else pl.lit(None, dtype=pl.String).alias(name)
         for name in carry
     ]
-    return lazy.group_by(keys).agg(*sums, *carried)
+    return lazy.group_by(keys, maintain_order=True).agg(*sums, *carried)
+
+
+def _exact_units(value: pl.Expr, name: str) -> pl.Expr:
+    """A metric as whole units (cents for money) in Int64, for exact, order-free sums."""
+    return (value.cast(pl.Float64).fill_null(0) * _UNITS[name]).round(0).cast(pl.Int64)
 
 
 def _enabled(column: str) -> pl.Expr:
