@@ -166,7 +166,7 @@ def ingest_document(
             if upserted:
                 bump_data_version(connection, request.store.id)
     except Exception as error:
-        message = str(error) if isinstance(error, AmzInsightError) else _describe(error)
+        message = describe_error(error)
         finish_run(engine, run_id, "failed", message)
         logger.warning("run %d (%s) failed: %s", run_id, request.spec.key, message)
         raise
@@ -244,8 +244,11 @@ def _archive(
         return connection.execute(statement).scalar_one(), key
 
 
-def _describe(error: BaseException) -> str:
-    """An unexpected error in one line, with anything secret-looking redacted."""
+def describe_error(error: BaseException) -> str:
+    """What a run records: our own errors as they are (one sentence for a person), anything
+    unexpected as its first line with anything secret-looking redacted."""
+    if isinstance(error, AmzInsightError):
+        return str(error)
     first_line = (str(error).strip().splitlines() or [""])[0][:300]
     return redact(f"{type(error).__name__}: {first_line}")
 

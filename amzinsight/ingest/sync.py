@@ -30,6 +30,7 @@ from amzinsight.ingest.pipeline import (
     RawDocument,
     RunOutcome,
     RunRequest,
+    describe_error,
     finish_run,
     ingest_document,
     start_run,
@@ -194,7 +195,7 @@ def run_task(
             report(f"{spec.key}: {cancelled}")
             return [RunOutcome(run_id, "cancelled", error=str(cancelled))]
         except Exception as error:
-            finish_run(engine, run_id, "failed", str(error))
+            finish_run(engine, run_id, "failed", describe_error(error))
             raise
         report(f"{spec.key}: loading")
         return [ingest_document(engine, archive, request, document, context, run_id=run_id)]
@@ -433,7 +434,7 @@ def _sync_listed(
             try:
                 document = _document_for(client, spec, status, Path(scratch))
             except Exception as error:
-                finish_run(engine, run_id, "failed", str(error))
+                finish_run(engine, run_id, "failed", describe_error(error))
                 raise
             outcomes.append(
                 ingest_document(engine, archive, request, document, context, run_id=run_id)
