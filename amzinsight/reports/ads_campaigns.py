@@ -319,19 +319,37 @@ def _blocks(path: Path, report_type: str) -> Iterator[bytes]:
             )
         if not text.startswith(b"["):
             raise _NotPlain
-        pending = text[1:]
+        pending = _layout_to_spaces(text[1:])
         while more := document.read(_BLOCK_BYTES):
-            pending = _one_object_per_line(pending + more)
-            cut = pending.rfind(b"}\n{")
-            if cut >= 0:
-                yield pending[: cut + 1]
-                pending = pending[cut + 2 :]
+            # Only the tail after the last separator is carried over, so each byte is copied
+            # about once (carrying everything made the cutter quadratic-ish on big documents).
+            pending += _layout_to_spaces(more)
+            cut = _last_separator(pending)
+            if cut is not None:
+                yield _one_object_per_line(pending[: cut[0]])
+                pending = pending[cut[1] :]
     pending = _one_object_per_line(pending).rstrip(b" ")
     if not pending.endswith(b"]"):
         raise _NotPlain
     pending = pending[:-1]
     if pending.strip(b" "):
         yield pending
+
+
+def _layout_to_spaces(text: bytes) -> bytes:
+    if b"\n" in text or b"\r" in text or b"\t" in text:
+        return text.translate(_LAYOUT_TO_SPACE)
+    return text
+
+
+def _last_separator(text: bytes) -> tuple[int, int] | None:
+    """(end of the last complete object, start of the next) at the last `},{` between objects,
+    or None when the text holds no separator yet."""
+    cut = text.rfind(b"},{")
+    if cut >= 0:
+        return cut + 1, cut + 2
+    matches = list(_SEPARATOR.finditer(text))  # separators with spaces: pretty-printed documents
+    return (matches[-1].start() + 1, matches[-1].end() - 1) if matches else None
 
 
 def _one_object_per_line(text: bytes) -> bytes:
