@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from streamlit.testing.v1 import AppTest
 
 from amzinsight.db.engine import get_engine
-from amzinsight.db.tables import sync_runs
+from amzinsight.db.tables import bid_recommendations, sync_runs
 from amzinsight.stores import add_store
 
 pytestmark = [pytest.mark.app, pytest.mark.postgres]
@@ -127,3 +127,36 @@ def test_sync_page_queues_once_and_shows_history(
     assert queued == ["plan-acme_us-orders-now"]
     history = at.dataframe[-1].value
     assert list(history["report_type"]) == ["settlement"]
+
+
+def test_advertising_page_renders_with_and_without_recommendations(app_database: str) -> None:
+    engine = get_engine(app_database)
+    store = add_store(engine, slug="acme_us", name="Acme US", country_codes=["US"])
+    at = _run()
+    at.switch_page("../pages/advertising.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("No recommendations yet" in c.value for c in at.caption)
+    assert [m.label for m in at.metric][:3] == ["Ad spend", "Ad sales (7-day)", "ACoS"]
+
+    with engine.begin() as connection:
+        connection.execute(
+            sa.insert(bid_recommendations).values(
+                store_id=store.id,
+                profile_id="1",
+                kind="negative",
+                entity_id="t1",
+                generated_for=date(2026, 11, 27),
+                campaign_id="c1",
+                ad_group_id="g1",
+                search_term="cheap board",
+                match_type="NEGATIVE_EXACT",
+                currency="USD",
+                reason="no orders from 15 clicks and $6.00 spend",
+                status="proposed",
+            )
+        )
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    table = at.dataframe[0].value
+    assert list(table["search_term"]) == ["cheap board"]
+    assert list(table["reason"]) == ["no orders from 15 clicks and $6.00 spend"]
