@@ -779,7 +779,7 @@ def test_unit_costs_cover_every_sku_below_price() -> None:
     assert [c.seller_sku for c in costs] == [p.sku for p in truth.catalogue.products]
     for cost, product in zip(costs, truth.catalogue.products, strict=True):
         assert cost.currency == "USD"
-        assert Decimal("0") < cost.amount < Decimal(str(product.list_price_usd))
+        assert Decimal("0") < cost.amount < Decimal(product.list_price_us_cents) / 100
 
 
 def test_generating_a_thousand_asins_over_two_years() -> None:

@@ -373,9 +373,9 @@ class Product:
     category_id: str
     variation_theme: str | None
     variation_label: str | None
-    list_price_usd: float
-    unit_cost_usd: float
-    fba_fee_usd: float
+    list_price_us_cents: int
+    unit_cost_us_cents: int
+    fba_fee_us_cents: int
     cubic_feet: float
     model_number: str
     image_ids: tuple[str, ...]
@@ -386,13 +386,13 @@ class Product:
 
     def price_cents(self, currency: str) -> int:
         """The base list price in a currency's minor units, ending in .99 like a seller's."""
-        local = self.list_price_usd * price_factor(currency)
+        local = self.list_price_us_cents / 100 * price_factor(currency)
         if currency in _WHOLE_UNIT_CURRENCIES:
             return int(round(local / 10.0) * 10) * 100
         return max(int(local), 1) * 100 - 1
 
     def fba_fee_cents(self, currency: str) -> int:
-        return round(self.fba_fee_usd * price_factor(currency) * 100)
+        return round(self.fba_fee_us_cents * price_factor(currency))
 
 
 @dataclass(frozen=True)
@@ -491,8 +491,9 @@ def build_catalogue(account: SandboxAccount) -> Catalogue:
     for template, variants in family_plan:
         template_uses[template.code] = template_uses.get(template.code, 0) + 1
         family_no = template_uses[template.code]
-        base_price = float(rng.uniform(*template.price_usd))
-        cost_ratio = float(rng.uniform(0.22, 0.38))
+        # Random draws; every amount kept below is whole US cents.
+        base_cents = rng.uniform(*template.price_usd) * 100
+        cost_share = rng.uniform(0.22, 0.38)
         is_family = len(variants) > 1
         parent_asin = ""
         if is_family:
@@ -522,7 +523,7 @@ def build_catalogue(account: SandboxAccount) -> Catalogue:
                 discontinued = int(rng.integers(max(launch, 0) + 60, account.days))
                 if discontinued >= account.days:
                     discontinued = None
-            price = base_price * multiplier
+            price_cents = base_cents * multiplier
             products.append(
                 Product(
                     index=index,
@@ -541,9 +542,9 @@ def build_catalogue(account: SandboxAccount) -> Catalogue:
                     category_id=template.category_id,
                     variation_theme=template.theme if is_family else None,
                     variation_label=label or None,
-                    list_price_usd=round(price, 2),
-                    unit_cost_usd=round(price * cost_ratio, 2),
-                    fba_fee_usd=round(template.fba_fee_usd * (0.9 + 0.2 * multiplier), 2),
+                    list_price_us_cents=round(price_cents),
+                    unit_cost_us_cents=round(price_cents * cost_share),
+                    fba_fee_us_cents=round(template.fba_fee_usd * (0.9 + 0.2 * multiplier) * 100),
                     cubic_feet=round(template.cubic_feet * multiplier, 3),
                     model_number=f"{sku_prefix}{template.code[:3]}-{family_no}{code}",
                     image_ids=tuple(image_codes[index * 4 : index * 4 + 4]),
@@ -594,7 +595,9 @@ def unit_costs(account: SandboxAccount) -> list[UnitCost]:
             seller_sku=product.sku,
             asin=product.asin,
             currency=currency,
-            amount=Decimal(f"{product.unit_cost_usd * factor:.2f}"),
+            amount=(Decimal(product.unit_cost_us_cents) * Decimal(str(factor)) / 100).quantize(
+                Decimal("0.01")
+            ),
         )
         for product in catalogue_for(account).products
     ]

@@ -47,7 +47,7 @@ def product_frame(truth: AccountTruth) -> pl.DataFrame:
             "product_name": [p.title for p in products],
             "sku": [p.sku for p in products],
             "asin": [p.asin for p in products],
-            "fba_fee_usd": [p.fba_fee_usd for p in products],
+            "fba_fee_us_cents": [p.fba_fee_us_cents for p in products],
         },
         schema_overrides={"product": pl.Int32},
     )

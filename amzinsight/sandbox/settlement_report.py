@@ -285,7 +285,7 @@ def _other_rows(
     if rng.random() < 0.35:
         product = truth.catalogue.products[int(rng.integers(len(truth.catalogue.products)))]
         quantity = int(rng.integers(1, 3))
-        value = round(product.unit_cost_usd * factor * quantity * rng.uniform(0.9, 1.2) * 100)
+        value = round(product.unit_cost_us_cents * factor * quantity * rng.uniform(0.9, 1.2))
         row(
             "other-transaction",
             "FBA Inventory Reimbursement",
@@ -310,7 +310,7 @@ def settlement_document(
     currency = mt.marketplace.currency
     factor = price_factor(currency)
     products = product_frame(truth).with_columns(
-        (pl.col("fba_fee_usd") * factor * 100).round(0).cast(pl.Int64).alias("fba_fee_cents")
+        (pl.col("fba_fee_us_cents") * factor).round(0).cast(pl.Int64).alias("fba_fee_cents")
     )
     channel = sales_channel(period.country_code)
 
