@@ -157,8 +157,8 @@ class Settings(BaseSettings):
 
     def _secret_fields(self) -> list[tuple[str, Any, str]]:
         fields: list[tuple[str, Any, str]] = [
-            ("AMZ_S3_SECRET_ACCESS_KEY", self.s3, "secret_access_key"),
-            ("AMZ_LLM_API_KEY", self.llm, "api_key"),
+            (_variable(self.s3, "secret_access_key"), self.s3, "secret_access_key"),
+            (_variable(self.llm, "api_key"), self.llm, "api_key"),
         ]
         for slug, credentials in self.stores.items():
             for name, info in StoreCredentials.model_fields.items():
@@ -181,6 +181,11 @@ class Settings(BaseSettings):
     def credentials_for(self, slug: str) -> StoreCredentials:
         """The credentials of one store; an unknown store gets an empty set, not an error."""
         return self.stores.get(slug.lower(), StoreCredentials())
+
+
+def _variable(group: BaseSettings, field: str) -> str:
+    """The environment variable a group's field is read from (AMZ_S3_ + SECRET_ACCESS_KEY)."""
+    return f"{group.model_config.get('env_prefix', '')}{field}".upper()
 
 
 def _fernet_from(secret_key: SecretStr | None, needed_by: str) -> Fernet:
@@ -244,13 +249,12 @@ def get_settings() -> Settings:
 
 def describe_validation_error(error: ValidationError) -> str:
     """One sentence naming each bad variable, without echoing values (they may be secrets)."""
-    prefix = {
-        "s3": "AMZ_S3_",
-        "llm": "AMZ_LLM_",
-        "cache": "AMZ_CACHE_",
-        "sync": "AMZ_SYNC_",
-        "ads": "AMZ_ADS_",
-    }.get(error.title.removesuffix("Settings").lower(), "AMZ_")
+    groups = {
+        info.annotation.__name__: info.annotation.model_config.get("env_prefix", "AMZ_")
+        for info in Settings.model_fields.values()
+        if isinstance(info.annotation, type) and issubclass(info.annotation, BaseSettings)
+    }
+    prefix = groups.get(error.title, "AMZ_")  # a group's error is titled by its class name
     problems = [
         prefix + "__".join(str(part) for part in problem["loc"]).upper() + ": " + problem["msg"]
         for problem in error.errors(include_input=False, include_url=False)

@@ -7,7 +7,6 @@ from datetime import date
 from typing import Any
 
 from rq import Retry, get_current_job
-from rq.exceptions import NoSuchJobError
 from rq.job import Job
 from rq_scheduler import Scheduler
 
@@ -27,7 +26,7 @@ from amzinsight.reports import get_report
 from amzinsight.runtime import build_runtime
 from amzinsight.stores import get_store, list_stores, never_synced
 from workers.connection import DEFAULT_QUEUE, redis_connection
-from workers.queueing import LIVE_STATUSES, enqueue_unique, job_id, sync_retry
+from workers.queueing import enqueue_unique, job_id, live_job, sync_retry
 from workers.schedule import REPORT_SCHEDULE, declared_schedule, register_schedule
 
 logger = logging.getLogger(__name__)
@@ -162,11 +161,6 @@ def fail_abandoned_runs() -> dict[str, int]:
     connection = redis_connection(runtime.settings)
 
     def job_is_alive(identifier: str | None) -> bool:
-        if not identifier:
-            return False
-        try:
-            return Job.fetch(identifier, connection=connection).get_status() in LIVE_STATUSES
-        except NoSuchJobError:
-            return False
+        return identifier is not None and live_job(connection, identifier) is not None
 
     return {"failed": runs.fail_abandoned_runs(runtime.engine, job_is_alive)}

@@ -40,7 +40,7 @@ def enqueue_unique(
     description: str | None = None,
 ) -> tuple[Job, bool]:
     """The live job with this id, or a newly enqueued one; the flag says which."""
-    existing = _live_job(connection, identifier)
+    existing = live_job(connection, identifier)
     if existing is not None:
         return existing, False
     _forget_finished(connection, identifier)
@@ -57,14 +57,15 @@ def enqueue_unique(
             description=description or identifier,
         )
     except DuplicateJobError:  # a concurrent click won the race
-        raced = _live_job(connection, identifier)
+        raced = live_job(connection, identifier)
         if raced is None:
             raise
         return raced, False
     return job, True
 
 
-def _live_job(connection: Redis, identifier: str) -> Job | None:
+def live_job(connection: Redis, identifier: str) -> Job | None:
+    """The job with this id while it is queued, running, scheduled or waiting; else None."""
     try:
         job = Job.fetch(identifier, connection=connection)
     except NoSuchJobError:

@@ -45,11 +45,7 @@ def import_file(
     if not path.is_file():
         raise AmzInsightError(f"{path} is not a file.")
     spec = get_report(report_key) if report_key else _detect(path)
-    market = (
-        store.marketplace(marketplace_id)
-        if marketplace_id or len(store.marketplaces) == 1
-        else store.marketplaces[0]
-    )
+    market = _market_of(store, marketplace_id)
     snapshot = local_today(market.time_zone, now) if spec.window == "snapshot" else None
     request = RunRequest(
         store=store,
@@ -186,6 +182,7 @@ def replay(
 
 
 def _market_of(store: Store, marketplace_id: str | None) -> StoreMarketplace:
+    """The named marketplace, else the store's first (region-wide files name theirs per row)."""
     if marketplace_id:
         return store.marketplace(marketplace_id)
     return store.marketplaces[0]

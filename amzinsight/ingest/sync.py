@@ -288,10 +288,7 @@ def _ads_document(
         }
         for kind in ENTITY_ENDPOINTS:
             body[kind] = list(client.list_entities(task.profile_id, kind))
-        path = scratch / "sp_entities.json.gz"
-        with gzip.open(path, "wt", encoding="utf-8") as handle:
-            json.dump(body, handle)
-        return RawDocument(path=path, charset="utf-8", content_type="application/json")
+        return _json_document(body, scratch / "sp_entities.json.gz")
     if spec.ads_report is None or window is None:
         raise ConfigError(f"{spec.key} is not an Amazon Ads report with a window.")
     report_id = client.create_report(
@@ -465,7 +462,11 @@ def _assemble_api_document(
         body["items"] = [item for item in items if item is not None]
     else:
         raise ConfigError(f"{spec.key}: no client call assembles {spec.api_operation!r}.")
-    path = scratch / f"{spec.key}.json.gz"
+    return _json_document(body, scratch / f"{spec.key}.json.gz")
+
+
+def _json_document(body: dict[str, Any], path: Path) -> RawDocument:
+    """API answers kept as one gzip JSON document: archived and replayed like a report."""
     with gzip.open(path, "wt", encoding="utf-8") as handle:
         json.dump(body, handle)
     return RawDocument(path=path, charset="utf-8", content_type="application/json")
