@@ -23,6 +23,7 @@ import polars as pl
 from bench.harness import LoadCase, compare_loads, in_child, report_results
 
 ENGINE_LIMIT_SECONDS = 10.0
+ENGINE_TODAY = date(2026, 11, 1)
 WORDS = [
     "bamboo",
     "cutting",
@@ -114,9 +115,11 @@ def generate_search_term_report(path: Path, rows: int, seed: int = 5) -> None:
     plain.unlink()
 
 
-def engine_frames(n_targets: int, days: int, seed: int = 7) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Targets and their daily performance (n_targets x days rows), the last 3 days settling."""
-    today = date(2026, 11, 1)
+def engine_frames(
+    n_targets: int, days: int, today: date = ENGINE_TODAY, seed: int = 7
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Targets and their daily performance (n_targets x days rows), the last 3 days settling.
+    tests/test_bids.py runs the engine on the same shape."""
     rng = np.random.default_rng(seed)
     size = n_targets * days
     index = np.repeat(np.arange(n_targets), days)
@@ -161,7 +164,7 @@ def phase_engine(n_targets: int, days: int) -> float:
     targets, performance = engine_frames(n_targets, days)
     started = time.perf_counter()
     recommendations = recommend_bids(
-        targets, performance, BidPolicy(), None, None, date(2026, 11, 1), include_holds=True
+        targets, performance, BidPolicy(), None, None, ENGINE_TODAY, include_holds=True
     )
     seconds = time.perf_counter() - started
     if recommendations.height != n_targets:

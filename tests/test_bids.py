@@ -11,7 +11,6 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-import numpy as np
 import openpyxl
 import polars as pl
 import pytest
@@ -501,40 +500,10 @@ def test_settling_rows_never_change_the_result(
 
 def test_a_hundred_thousand_targets_over_sixty_days() -> None:
     """The benchmark's shape (100,000 targets x 60 days, 6M rows); only row counts are checked."""
-    rng = np.random.default_rng(7)
-    n_targets, days = 100_000, 60
-    size = n_targets * days
-    index = np.repeat(np.arange(n_targets), days)
-    clicks = rng.poisson(0.6, size).astype(np.int32)
-    orders = rng.binomial(clicks, 0.08).astype(np.int32)
-    ids = pl.Series("target_id", [f"t{i}" for i in range(n_targets)])
-    dates = pl.date_range(TODAY - timedelta(days=days), TODAY - timedelta(days=1), eager=True)
-    performance = pl.DataFrame(
-        {
-            "target_id": ids.gather(index),
-            "campaign_id": pl.Series(index // 500).cast(pl.String),
-            "ad_group_id": pl.Series(index // 50).cast(pl.String),
-            "report_date": dates.gather(np.tile(np.arange(days), n_targets)),
-            "clicks": clicks,
-            "cost": clicks * rng.uniform(0.2, 1.5, size),
-            "purchases_7d": orders,
-            "sales_7d": orders * rng.uniform(15, 40, size),
-            "is_settling": np.tile(np.arange(days) >= days - 3, n_targets),
-        }
-    )
-    targets = pl.DataFrame(
-        {
-            "target_id": ids,
-            "kind": "keyword",
-            "campaign_id": pl.Series(np.arange(n_targets) // 500).cast(pl.String),
-            "ad_group_id": pl.Series(np.arange(n_targets) // 50).cast(pl.String),
-            "match_type": "EXACT",
-            "state": "ENABLED",
-            "bid": rng.uniform(0.2, 2.0, n_targets).round(2),
-            "last_bid_change": pl.Series([None] * n_targets, dtype=pl.Date),
-            "currency": "USD",
-        }
-    )
+    from bench.ads import engine_frames
+
+    n_targets = 100_000
+    targets, performance = engine_frames(n_targets, 60, today=TODAY)
     assert performance.height == 6_000_000
     everything = recommend_bids(targets, performance, POLICY, None, None, TODAY, include_holds=True)
     assert everything.height == n_targets
