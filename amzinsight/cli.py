@@ -306,9 +306,7 @@ def _sync(args: argparse.Namespace) -> int:
     runtime = build_runtime(_settings())
     store = get_store(runtime.engine, args.slug)
     keys = args.report or [k for k, spec in REPORTS.items() if spec.acquisition != "file"]
-    specs = [get_report(key) for key in keys]
-    if args.report is None:  # catalog looks up the ASINs that listings and sales found
-        specs.sort(key=lambda spec: spec.key == "catalog")
+    specs = [get_report(key) for key in keys]  # registry order: catalog after listings
     if any(is_ads(spec) for spec in specs) and not prepare_ads(
         runtime.engine, runtime.settings, store
     ):

@@ -119,8 +119,7 @@ def plan_tasks(
         if spec.window in ("snapshot", "none"):
             tasks.append(SyncTask(spec, market, None, profile_id))
             continue
-        # Today's sales, traffic and ad figures are incomplete; orders for today are worth having.
-        last_day = today if spec.key == "orders" else today - timedelta(days=1)
+        last_day = today if spec.includes_today else today - timedelta(days=1)
         if start is not None or end is not None:
             window = DateWindow(start or last_day, min(end or last_day, last_day))
             windows = split_window(window, spec.max_window_days)

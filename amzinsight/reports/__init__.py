@@ -25,6 +25,7 @@ from amzinsight.reports.base import ReportSpec
 DETECT_BYTES = 64 * 1024
 """How much of a decompressed document `detect_report` looks at."""
 
+# Order matters for a full sync: catalog looks up the ASINs that sales and listings found.
 REPORTS: dict[str, ReportSpec] = {
     spec.key: spec
     for spec in (

@@ -109,6 +109,8 @@ class ReportSpec:
     """For acquisition "ads": what to ask Amazon Ads reporting v3 for."""
     api_operation: str | None = None
     """For acquisition "api": the SP-API operation whose answers make up the document."""
+    includes_today: bool = False
+    """True when today's partial data is worth pulling (orders); most reports stop yesterday."""
     per_marketplace: bool = True
     """False when one request covers the whole region account (orders, settlements)."""
     report_options: dict[str, str] = field(default_factory=dict)

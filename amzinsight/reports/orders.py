@@ -196,6 +196,7 @@ SPEC = ReportSpec(
     window="range",
     extension="tsv",
     lookback_days=3,  # orders change status for days after purchase
+    includes_today=True,
     max_window_days=30,
     # The report ignores the marketplace filter inside a region (FORMATS.md 2.5): one request
     # brings every marketplace's orders.
