@@ -597,7 +597,7 @@ def recommend_bids(
             "target_source",
             pl.col("value_bid").round(4),
             pl.col("current_bid").round(4),
-            (pl.col("new_cents") / 100).alias("proposed_bid"),
+            (pl.col("new_cents") / 100).round(2).alias("proposed_bid"),
             pl.col("days_of_cover").round(1),
             "cover_asin",
             "low_cover",
