@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import polars as pl
 import streamlit as st
 from redis import Redis
 from redis.exceptions import RedisError
 from sqlalchemy.engine import Engine
 
+from amzinsight.cache import Query, QueryCache
 from amzinsight.config import Settings, get_settings
 from amzinsight.errors import AmzInsightError
 from amzinsight.runtime import Runtime, build_runtime
@@ -72,3 +76,13 @@ def redis_or_none() -> Redis | None:
             st.toast("Redis is not reachable: pages work without cache and queue.")
         return None
     return client
+
+
+def query_cache() -> QueryCache:
+    """A cache over this run's engine and Redis (None when down: queries then run directly)."""
+    return QueryCache(engine(), redis_or_none(), settings().cache.query_ttl_seconds)
+
+
+def cached(query: Query, store_id: int, *args: Any) -> pl.DataFrame:
+    """`query(engine, store_id, *args)` through the Redis cache: what every page calls for data."""
+    return query_cache().frame(query, store_id, *args)

@@ -1,4 +1,4 @@
-"""The store and date-range selector every page shares, kept in session state across pages."""
+"""The sidebar filters every page shares (store, marketplace, dates, granularity, comparison)."""
 
 from __future__ import annotations
 
@@ -8,21 +8,47 @@ from datetime import date
 import sqlalchemy as sa
 import streamlit as st
 
-from amzinsight.analytics.periods import DEFAULT_PRESET, PRESETS, DateRange, date_range_for
+from amzinsight.analytics.periods import (
+    COMPARISONS,
+    DEFAULT_COMPARISON,
+    DEFAULT_PRESET,
+    GRANULARITIES,
+    PRESETS,
+    DateRange,
+    comparison_range,
+    date_range_for,
+    local_today,
+)
 from amzinsight.errors import AmzInsightError
-from amzinsight.stores import Store, list_stores
+from amzinsight.stores import Store, StoreMarketplace, list_stores
 from app.context import engine
 
 STORE_KEY = "filters_store"
+MARKETPLACE_KEY = "filters_marketplace"
 PRESET_KEY = "filters_preset"
 CUSTOM_KEY = "filters_custom_range"
+GRANULARITY_KEY = "filters_granularity"
+COMPARISON_KEY = "filters_comparison"
 
 
 @dataclass(frozen=True)
 class Filters:
     store: Store | None
+    marketplace: StoreMarketplace | None  # one marketplace: its figures share one currency
     date_range: DateRange
     preset: str
+    granularity: str  # "day", "week" or "month"
+    comparison_mode: str
+    comparison: DateRange | None  # None with "No comparison"
+    today: date  # in the marketplace's time zone
+
+    @property
+    def marketplace_ids(self) -> tuple[str, ...]:
+        return (self.marketplace.marketplace_id,) if self.marketplace else ()
+
+    @property
+    def currency(self) -> str:
+        return self.marketplace.currency if self.marketplace else "USD"
 
 
 def render_shared_filters(today: date | None = None) -> Filters:
@@ -33,7 +59,7 @@ def render_shared_filters(today: date | None = None) -> Filters:
         st.sidebar.error(f"The database is not ready: {type(error).__name__}.")
         stores = []
     st.sidebar.header("Filters")
-    store = None
+    store = marketplace = None
     if stores:
         by_slug = {s.slug: s for s in stores}
         slug = st.sidebar.selectbox(
@@ -43,18 +69,30 @@ def render_shared_filters(today: date | None = None) -> Filters:
             key=STORE_KEY,
         )
         store = by_slug[slug]
-    today = today or date.today()
+        if store.marketplaces:
+            by_id = {m.marketplace_id: m for m in store.marketplaces}
+            if st.session_state.get(MARKETPLACE_KEY) not in by_id:
+                st.session_state.pop(MARKETPLACE_KEY, None)  # the store changed
+            chosen = st.sidebar.selectbox(
+                "Marketplace",
+                options=list(by_id),
+                format_func=lambda m: f"{by_id[m].country_code} ({by_id[m].currency})",
+                key=MARKETPLACE_KEY,
+            )
+            marketplace = by_id[chosen]
+    if today is None:
+        today = local_today(marketplace.time_zone) if marketplace else date.today()
     preset = st.sidebar.selectbox(
         "Date range", PRESETS, index=PRESETS.index(DEFAULT_PRESET), key=PRESET_KEY
     )
     custom = None
     if preset == "Custom":
         default = date_range_for(DEFAULT_PRESET, today)
-        chosen = st.sidebar.date_input(
+        chosen_dates = st.sidebar.date_input(
             "From - to", value=(default.start, default.end), key=CUSTOM_KEY
         )
-        if isinstance(chosen, tuple) and len(chosen) == 2:
-            custom = (chosen[0], chosen[1])
+        if isinstance(chosen_dates, tuple) and len(chosen_dates) == 2:
+            custom = (chosen_dates[0], chosen_dates[1])
         else:
             custom = (default.start, default.end)
     try:
@@ -63,7 +101,28 @@ def render_shared_filters(today: date | None = None) -> Filters:
         st.sidebar.error(str(error))
         date_range = date_range_for(DEFAULT_PRESET, today)
     st.sidebar.caption(f"{date_range.start:%d %b %Y} - {date_range.end:%d %b %Y}")
-    filters = Filters(store=store, date_range=date_range, preset=preset)
+    granularity = st.sidebar.segmented_control(
+        "Granularity", GRANULARITIES, default="day", key=GRANULARITY_KEY
+    )
+    comparison_mode = st.sidebar.selectbox(
+        "Compare with",
+        COMPARISONS,
+        index=COMPARISONS.index(DEFAULT_COMPARISON),
+        key=COMPARISON_KEY,
+    )
+    comparison = comparison_range(date_range, comparison_mode)
+    if comparison:
+        st.sidebar.caption(f"vs {comparison.start:%d %b %Y} - {comparison.end:%d %b %Y}")
+    filters = Filters(
+        store=store,
+        marketplace=marketplace,
+        date_range=date_range,
+        preset=preset,
+        granularity=granularity or "day",
+        comparison_mode=comparison_mode,
+        comparison=comparison,
+        today=today,
+    )
     st.session_state["filters"] = filters
     return filters
 

@@ -6,7 +6,13 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from amzinsight.analytics.periods import DateRange, date_range_for, local_today
+from amzinsight.analytics.periods import (
+    DateRange,
+    comparison_range,
+    date_range_for,
+    local_today,
+    period_start,
+)
 from amzinsight.errors import ConfigError
 
 TODAY = date(2026, 3, 15)
@@ -45,3 +51,30 @@ def test_local_today_follows_the_marketplace_time_zone() -> None:
     assert local_today("America/Los_Angeles", moment) == date(2026, 2, 28)
     assert local_today("Europe/Berlin", moment) == date(2026, 3, 1)
     assert local_today("Asia/Tokyo", moment) == date(2026, 3, 1)
+
+
+def test_comparison_ranges() -> None:
+    march = DateRange(date(2026, 3, 1), date(2026, 3, 31))
+    assert comparison_range(march, "Previous period") == DateRange(
+        date(2026, 1, 29), date(2026, 2, 28)
+    )
+    assert comparison_range(march, "Same period last year") == DateRange(
+        date(2025, 3, 1), date(2025, 3, 31)
+    )
+    assert comparison_range(march, "No comparison") is None
+    leap = DateRange(date(2028, 2, 29), date(2028, 2, 29))
+    assert comparison_range(leap, "Same period last year") == DateRange(
+        date(2027, 2, 28), date(2027, 2, 28)
+    )
+    with pytest.raises(ConfigError, match="Unknown comparison"):
+        comparison_range(march, "Last decade")
+
+
+@pytest.mark.parametrize(
+    ("granularity", "expected"),
+    [("day", date(2026, 3, 12)), ("week", date(2026, 3, 9)), ("month", date(2026, 3, 1))],
+)
+def test_period_start(granularity: str, expected: date) -> None:
+    assert period_start(date(2026, 3, 12), granularity) == expected  # a Thursday
+    with pytest.raises(ConfigError):
+        period_start(date(2026, 3, 12), "quarter")

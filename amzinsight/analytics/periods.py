@@ -50,3 +50,44 @@ def date_range_for(preset: str, today: date, custom: tuple[date, date] | None = 
             raise ConfigError(f"The range starts ({start}) after it ends ({end}).")
         return DateRange(start, end)
     raise ConfigError(f"Unknown date range preset {preset!r}: use one of {', '.join(PRESETS)}.")
+
+
+GRANULARITIES = ("day", "week", "month")
+COMPARISONS = ("Previous period", "Same period last year", "No comparison")
+DEFAULT_COMPARISON = "Previous period"
+
+
+def comparison_range(current: DateRange, comparison: str) -> DateRange | None:
+    """The range KPI deltas compare against: the same number of days just before, or a year back.
+
+    A year back keeps month and day (29 February falls back to the 28th), so "last year's
+    November" is compared with this November whatever the weekday.
+    """
+    if comparison == "No comparison":
+        return None
+    if comparison == "Previous period":
+        end = current.start - timedelta(days=1)
+        return DateRange(end - timedelta(days=current.days - 1), end)
+    if comparison == "Same period last year":
+        return DateRange(_year_before(current.start), _year_before(current.end))
+    raise ConfigError(f"Unknown comparison {comparison!r}: use one of {', '.join(COMPARISONS)}.")
+
+
+def _year_before(day: date) -> date:
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - 1, day=28)
+
+
+def period_start(day: date, granularity: str) -> date:
+    """The first day of the day, week (Monday) or month `day` falls in, as date_trunc has it."""
+    if granularity == "day":
+        return day
+    if granularity == "week":
+        return day - timedelta(days=day.weekday())
+    if granularity == "month":
+        return day.replace(day=1)
+    raise ConfigError(
+        f"Unknown granularity {granularity!r}: use one of {', '.join(GRANULARITIES)}."
+    )

@@ -1,0 +1,176 @@
+"""Shared page pieces: KPI tiles with deltas, money formatting, downloads, charts, empty states."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Literal
+
+import pandas as pd
+import plotly.express as px
+import polars as pl
+import streamlit as st
+
+from amzinsight.stores import Store
+from app.filters import Filters
+
+# Symbols for the marketplaces' currencies; anything else is written with its ISO code.
+CURRENCY_SYMBOLS = {
+    "USD": "$",
+    "CAD": "CA$",
+    "MXN": "MX$",
+    "BRL": "R$",
+    "GBP": "£",
+    "EUR": "€",
+    "JPY": "¥",
+    "AUD": "A$",
+    "INR": "₹",
+    "SGD": "S$",
+    "SEK": "kr ",
+    "PLN": "zł ",
+    "TRY": "₺",
+}
+# Currencies Amazon reports without minor units.
+WHOLE_UNIT_CURRENCIES = {"JPY"}
+
+Kind = Literal["money", "count", "percent", "ratio"]
+
+
+def currency_symbol(currency: str) -> str:
+    return CURRENCY_SYMBOLS.get(currency, f"{currency} ")
+
+
+def format_money(value: Decimal | float | int | None, currency: str) -> str:
+    """`$1,234.56` (`¥1,235` for JPY); `-` when unknown, never a misleading zero."""
+    if value is None:
+        return "-"
+    places = Decimal(1) if currency in WHOLE_UNIT_CURRENCIES else Decimal("0.01")
+    amount = Decimal(str(value)).quantize(places, rounding=ROUND_HALF_UP)
+    sign = "-" if amount < 0 else ""
+    return f"{sign}{currency_symbol(currency)}{abs(amount):,}"
+
+
+def format_value(value: Decimal | float | int | None, kind: Kind, currency: str = "USD") -> str:
+    if value is None:
+        return "-"
+    if kind == "money":
+        return format_money(value, currency)
+    if kind == "percent":
+        return f"{float(value):.1%}"
+    if kind == "ratio":
+        return f"{float(value):,.2f}"
+    return f"{int(value):,}"
+
+
+def money_format(currency: str) -> str:
+    """A printf format for st.column_config.NumberColumn in the marketplace's currency."""
+    decimals = 0 if currency in WHOLE_UNIT_CURRENCIES else 2
+    return f"{currency_symbol(currency).replace('%', '%%')}%,.{decimals}f"
+
+
+@dataclass(frozen=True)
+class Kpi:
+    label: str
+    value: Decimal | float | int | None
+    previous: Decimal | float | int | None = None  # the comparison period's value
+    kind: Kind = "count"
+    lower_is_better: bool = False  # ACoS, CPC, refunds: a rise is bad news
+    help: str | None = None
+
+
+def kpi_delta(kpi: Kpi) -> str | None:
+    """The change against the comparison: relative for amounts, percentage points for rates."""
+    if kpi.value is None or kpi.previous is None:
+        return None
+    if kpi.kind == "percent":
+        return f"{(float(kpi.value) - float(kpi.previous)) * 100:+.1f} pp"
+    if not kpi.previous:
+        return None
+    return f"{float(kpi.value) / float(kpi.previous) - 1:+.1%}"
+
+
+def kpi_tiles(kpis: Sequence[Kpi], currency: str, per_row: int = 4) -> None:
+    """A row (or rows) of st.metric tiles, each with its change against the comparison period."""
+    for start in range(0, len(kpis), per_row):
+        columns = st.columns(per_row)
+        for column, kpi in zip(columns, kpis[start : start + per_row], strict=False):
+            column.metric(
+                kpi.label,
+                format_value(kpi.value, kpi.kind, currency),
+                delta=kpi_delta(kpi),
+                delta_color="inverse" if kpi.lower_is_better else "normal",
+                help=kpi.help,
+                border=True,
+            )
+
+
+def require_store(filters: Filters, fills: str) -> Store:
+    """The chosen store, or an empty state that says how to get one (and stop the page)."""
+    if filters.store is None:
+        st.info(
+            "**No stores yet.** Add one with `amzinsight store add` (or start with "
+            f"`amzinsight up --demo`), then sync it: {fills}."
+        )
+        st.stop()
+        raise RuntimeError("unreachable: st.stop() raises")
+    return filters.store
+
+
+def empty_state(what: str, sync: str) -> None:
+    """Say what is missing and which sync fills it (the Sync page's buttons, or the CLI)."""
+    st.info(f"**No {what} for this range yet.** {sync} fills it: run it from the Sync page.")
+
+
+def download_buttons(
+    frame: pl.DataFrame | pd.DataFrame, file_stem: str, key: str, xlsx: bool = True
+) -> None:
+    """CSV (and XLSX, for pasting into a spreadsheet) of exactly the table shown."""
+    table = frame.to_pandas() if isinstance(frame, pl.DataFrame) else frame
+    columns = st.columns([1, 1, 6]) if xlsx else st.columns([1, 7])
+    columns[0].download_button(
+        "CSV",
+        table.to_csv(index=False).encode(),
+        file_name=f"{file_stem}.csv",
+        mime="text/csv",
+        key=f"{key}_csv",
+        icon=":material/download:",
+    )
+    if xlsx:
+        columns[1].download_button(
+            "XLSX",
+            _xlsx_bytes(table),
+            file_name=f"{file_stem}.xlsx",
+            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            key=f"{key}_xlsx",
+            icon=":material/download:",
+        )
+
+
+def _xlsx_bytes(table: pd.DataFrame) -> bytes:
+    buffer = io.BytesIO()
+    # Excel has no time zones: write timestamps as UTC wall time.
+    plain = table.copy()
+    for name in plain.columns:
+        if isinstance(plain[name].dtype, pd.DatetimeTZDtype):
+            plain[name] = plain[name].dt.tz_convert("UTC").dt.tz_localize(None)
+    plain.to_excel(buffer, index=False, engine="openpyxl")
+    return buffer.getvalue()
+
+
+def time_series(
+    frame: pl.DataFrame,
+    x: str,
+    y: Sequence[str],
+    title: str,
+    labels: dict[str, str] | None = None,
+    percent: bool = False,
+) -> None:
+    """A plotly line chart over periods; Decimal columns are plotted as floats."""
+    plotted = frame.select(x, *(pl.col(name).cast(pl.Float64) for name in y)).to_pandas()
+    figure = px.line(plotted, x=x, y=list(y), title=title, labels=labels or {}, markers=True)
+    figure.update_layout(legend_title_text="", margin={"t": 48, "b": 8}, hovermode="x unified")
+    if percent:
+        figure.update_yaxes(tickformat=".0%")
+    st.plotly_chart(figure, use_container_width=True)
