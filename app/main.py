@@ -17,8 +17,12 @@ configure_logging(settings().log_level, settings().secret_values())
 
 navigation = st.navigation(
     [
-        st.Page(PAGES_DIR / "home.py", title="Home", icon=":material/home:", default=True),
+        st.Page(PAGES_DIR / "home.py", title="Overview", icon=":material/home:", default=True),
+        st.Page(PAGES_DIR / "sales.py", title="Sales", icon=":material/trending_up:"),
         st.Page(PAGES_DIR / "advertising.py", title="Advertising", icon=":material/campaign:"),
+        st.Page(PAGES_DIR / "inventory.py", title="Inventory", icon=":material/inventory_2:"),
+        st.Page(PAGES_DIR / "finance.py", title="Finance", icon=":material/payments:"),
+        st.Page(PAGES_DIR / "listings.py", title="Listings", icon=":material/description:"),
         st.Page(PAGES_DIR / "sync.py", title="Sync", icon=":material/sync:"),
     ]
 )

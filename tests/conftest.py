@@ -140,3 +140,60 @@ def s3_bucket(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str
     for item in listed:
         client.delete_object(Bucket=name, Key=item["Key"])
     client.delete_bucket(Bucket=name)
+
+
+DEMO_SLUG = "demo"
+DEMO_SYNC_DAYS = 60
+
+
+@pytest.fixture(scope="session")
+def demo_database_url() -> Iterator[str]:
+    """A database holding the sandbox demo store after a full sync of its last 60 days.
+
+    Built once per test session through the real path (sandbox over HTTP -> clients -> archive
+    -> PostgreSQL) and shared read-only by page and query tests: tests must not change it.
+    """
+    import contextlib
+    import io
+
+    from amzinsight.cli import main as cli_main
+    from amzinsight.db.migrate import upgrade
+    from amzinsight.db.engine import get_engine
+    from amzinsight.sandbox.config import SandboxConfig, demo_account, demo_environment
+    from amzinsight.sandbox.server import start_sandbox
+    from amzinsight.stores import register_demo_store
+
+    try:
+        admin = psycopg.connect(ADMIN_DSN, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as error:
+        service_missing("PostgreSQL at " + ADMIN_DSN.split("@")[-1], error)
+        raise
+    name = f"amz_test_demo_{uuid.uuid4().hex[:8]}"
+    admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    url = f"{ADMIN_DSN.rsplit('/', 1)[0]}/{name}"
+    account = demo_account(asins=12, days=DEMO_SYNC_DAYS + 30)
+    config = SandboxConfig(accounts=[account], processing_delay_seconds=0, speed_factor=1000)
+    try:
+        upgrade(url)
+        with start_sandbox(config) as sandbox, pytest.MonkeyPatch.context() as patch:
+            for variable, value in demo_environment(account, DEMO_SLUG).items():
+                patch.setenv(variable, value)
+            patch.setenv("AMZ_DATABASE_URL", url)
+            patch.setenv("AMZ_SYNC_INITIAL_DAYS", str(DEMO_SYNC_DAYS))
+            from amzinsight.config import get_settings
+
+            get_settings.cache_clear()
+            register_demo_store(get_engine(url), sandbox.url, DEMO_SLUG)
+            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(
+                io.StringIO()
+            ) as errors:
+                exit_code = cli_main(["sync", DEMO_SLUG])
+            assert exit_code == 0, errors.getvalue()
+            get_settings.cache_clear()
+        yield url
+    finally:
+        from amzinsight.db.engine import dispose_engines
+
+        dispose_engines()
+        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        admin.close()
