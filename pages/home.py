@@ -1,17 +1,22 @@
-"""Home: each store's data freshness, or how to add the first store."""
+"""Overview: the store's headline KPIs with their change, trends, alerts and data freshness."""
 
 from __future__ import annotations
 
+import polars as pl
 import streamlit as st
 
 from amzinsight.analytics.freshness import data_freshness
-from amzinsight.stores import list_stores
-from app.context import engine
+from amzinsight.analytics.overview import overview_alerts, overview_kpis
+from amzinsight.errors import AmzInsightError
+from app.components import Kpi, kpi_tiles
+from app.context import cached, engine, show_error
+from app.filters import current_filters
+from app.navigation import page
 
-st.title("AmzInsight")
-
-stores = list_stores(engine())
-if not stores:
+st.title("Overview")
+filters = current_filters()
+store = filters.store
+if store is None:
     st.info(
         "**No stores yet.** Register a seller account from a terminal, then sync it:\n\n"
         "```\namzinsight store add acme_us --name 'Acme US' --marketplace US\n```\n\n"
@@ -21,43 +26,83 @@ if not stores:
     )
     st.stop()
 
-st.subheader("Data freshness")
-freshness = data_freshness(engine())
-for store in stores:
-    rows = freshness.filter(freshness["store_slug"] == store.slug)
-    markets = ", ".join(store.country_codes) or "no marketplaces"
-    sandbox = " (sandbox)" if store.is_sandbox else ""
-    st.markdown(f"#### {store.name}{sandbox}")
-    st.caption(f"`{store.slug}` · region {store.region.upper()} · {markets}")
-    if rows.is_empty():
-        st.warning("Nothing synced yet for this store: run a sync to fill the pages.")
-        continue
-    failing = rows.filter(rows["latest_status"] == "failed")
-    if not failing.is_empty():
-        st.error(
-            f"{failing.height} report type(s) failed on their latest sync: "
-            + ", ".join(failing["report_type"].to_list())
-        )
-    st.dataframe(
-        rows.select(
-            "report_type",
-            "last_success_at",
-            "last_window_end",
-            "last_rows",
-            "latest_status",
-            "failures_since_success",
-            "latest_error",
-        ),
-        hide_index=True,
-        column_config={
-            "report_type": "Report",
-            "last_success_at": st.column_config.DatetimeColumn(
-                "Last success (UTC)", format="YYYY-MM-DD HH:mm"
-            ),
-            "last_window_end": st.column_config.DateColumn("Data through"),
-            "last_rows": st.column_config.NumberColumn("Rows"),
-            "latest_status": "Latest run",
-            "failures_since_success": st.column_config.NumberColumn("Failures since"),
-            "latest_error": "Latest error",
-        },
+sandbox = " (sandbox)" if store.is_sandbox else ""
+st.markdown(f"#### {store.name}{sandbox}")
+markets = ", ".join(store.country_codes) or "no marketplaces"
+st.caption(f"`{store.slug}` · region {store.region.upper()} · {markets}")
+
+if filters.marketplace is not None:
+    market = filters.marketplace.marketplace_id
+    span = filters.date_range
+    try:
+        now = cached(overview_kpis, store.id, market, span.start, span.end).row(0, named=True)
+        before: dict = {}
+        if filters.comparison is not None:
+            before = cached(
+                overview_kpis, store.id, market, filters.comparison.start, filters.comparison.end
+            ).row(0, named=True)
+        alerts = cached(overview_alerts, store.id, market, filters.today)
+    except AmzInsightError as error:
+        show_error(error)
+        st.stop()
+
+    def tile(label: str, name: str, kind: str, lower_is_better: bool = False) -> Kpi:
+        return Kpi(label, now[name], before.get(name), kind, lower_is_better)  # type: ignore[arg-type]
+
+    kpi_tiles(
+        [
+            tile("Revenue", "revenue", "money"),
+            tile("Units", "units", "count"),
+            tile("Sessions", "sessions", "count"),
+            tile("Conversion", "conversion", "percent"),
+            tile("Ad spend", "ad_spend", "money"),
+            tile("ACoS (7-day)", "acos", "percent", lower_is_better=True),
+            tile("TACoS", "tacos", "percent", lower_is_better=True),
+            tile("Net payout", "net_payout", "money"),
+        ],
+        filters.currency,
     )
+    if filters.comparison is not None:
+        st.caption(
+            f"Changes against {filters.comparison.start:%d %b %Y} - "
+            f"{filters.comparison.end:%d %b %Y} ({filters.comparison_mode.lower()})."
+        )
+
+    st.subheader("Alerts")
+    if alerts.is_empty():
+        st.success("Nothing needs attention: syncs succeed, ACoS is steady, settlements reconcile.")
+    for alert in alerts.iter_rows(named=True):
+        show = st.error if alert["severity"] == "error" else st.warning
+        show(alert["message"])
+        st.page_link(
+            page(alert["page"]), label=f"Open {alert['page'].title()}", icon=":material/east:"
+        )
+
+st.subheader("Data freshness")
+freshness = data_freshness(engine(), store.id)
+if freshness.is_empty():
+    st.warning("Nothing synced yet for this store: run a sync to fill the pages.")
+    st.stop()
+st.dataframe(
+    freshness.select(
+        "report_type",
+        "last_success_at",
+        "last_window_end",
+        "last_rows",
+        "latest_status",
+        "failures_since_success",
+        "latest_error",
+    ).sort(pl.col("latest_status") != "failed", "report_type"),
+    hide_index=True,
+    column_config={
+        "report_type": "Report",
+        "last_success_at": st.column_config.DatetimeColumn(
+            "Last success (UTC)", format="YYYY-MM-DD HH:mm"
+        ),
+        "last_window_end": st.column_config.DateColumn("Data through"),
+        "last_rows": st.column_config.NumberColumn("Rows"),
+        "latest_status": "Latest run",
+        "failures_since_success": st.column_config.NumberColumn("Failures since"),
+        "latest_error": "Latest error",
+    },
+)

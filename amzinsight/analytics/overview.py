@@ -1,0 +1,208 @@
+"""The Overview page's figures: the store's headline KPIs and the alerts worth a look this morning.
+
+The KPIs are `store_metrics` (what `amzinsight metrics` prints) reshaped into one row, so the page
+and the CLI can never disagree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+import polars as pl
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from amzinsight.analytics.freshness import data_freshness
+from amzinsight.analytics.metrics import store_metrics
+from amzinsight.db.tables import ads_campaign_daily, ads_profiles, settlements
+from amzinsight.errors import ConfigError
+from amzinsight.stores import Store, list_stores
+
+MONEY = pl.Decimal(18, 2)
+
+KPI_SCHEMA = pl.Schema(
+    {
+        "currency": pl.String(),
+        "revenue": MONEY,
+        "units": pl.Int64(),
+        "sessions": pl.Int64(),
+        "conversion": pl.Float64(),
+        "ad_spend": MONEY,
+        "ad_sales": MONEY,
+        "acos": pl.Float64(),
+        "tacos": pl.Float64(),
+        "net_payout": MONEY,
+        "settlements": pl.Int64(),
+    }
+)
+
+
+def store_by_id(engine: Engine, store_id: int) -> Store:
+    for store in list_stores(engine):
+        if store.id == store_id:
+            return store
+    raise ConfigError(f"No store with id {store_id}.")
+
+
+def overview_kpis(
+    engine: Engine, store_id: int, marketplace_id: str, start: date, end: date
+) -> pl.DataFrame:
+    """One row: revenue, units, sessions, conversion, ad spend, ACoS, TACoS, net payout.
+
+    Conversion is units per session (Amazon's unit session percentage, as a fraction); net payout
+    is the total of the settlements deposited in the range (null when none was).
+    """
+    metrics = store_metrics(engine, store_by_id(engine, store_id), start, end, marketplace_id)
+    sales, ads = metrics["sales"], metrics["ads"]
+    deposits = [Decimal(s["total_amount"]) for s in metrics["settlements"]]
+    usp = sales["unit_session_percentage"]
+    row = {
+        "currency": metrics["currency"],
+        "revenue": Decimal(sales["ordered_product_sales"]),
+        "units": sales["units_ordered"],
+        "sessions": sales["sessions"],
+        "conversion": None if usp is None else usp / 100,
+        "ad_spend": Decimal(ads["spend"]),
+        "ad_sales": Decimal(ads["sales"]),
+        "acos": ads["acos"],
+        "tacos": ads["tacos"],
+        "net_payout": sum(deposits, Decimal(0)) if deposits else None,
+        "settlements": len(deposits),
+    }
+    return pl.DataFrame([row], schema=KPI_SCHEMA, orient="row")
+
+
+@dataclass(frozen=True)
+class AlertPolicy:
+    """When an alert is raised; every threshold in one place."""
+
+    acos_recent_days: int = 7
+    acos_baseline_days: int = 28
+    acos_spike_ratio: float = 1.3  # recent ACoS at least 30% above the baseline's
+    acos_min_recent_spend: Decimal = Decimal("20")  # below this, a spike is noise
+    settlement_lookback_days: int = 90
+
+
+ALERT_SCHEMA = pl.Schema(
+    {
+        "severity": pl.String(),  # "error" or "warning"
+        "kind": pl.String(),  # failed_sync, acos_spike, settlement_mismatch, stockout_risk
+        "message": pl.String(),
+        "page": pl.String(),  # where to look next
+    }
+)
+
+
+def overview_alerts(
+    engine: Engine,
+    store_id: int,
+    marketplace_id: str,
+    today: date,
+    policy: AlertPolicy = AlertPolicy(),
+) -> pl.DataFrame:
+    """Failed syncs, an ACoS spike, settlements that do not reconcile, SKUs about to stock out."""
+    alerts: list[dict[str, str]] = []
+    failed = data_freshness(engine, store_id).filter(pl.col("latest_status") == "failed")
+    for run in failed.iter_rows(named=True):
+        alerts.append(
+            {
+                "severity": "error",
+                "kind": "failed_sync",
+                "message": f"The latest {run['report_type']} sync failed: {run['latest_error']}",
+                "page": "sync",
+            }
+        )
+    alerts.extend(_acos_spike(engine, store_id, marketplace_id, today, policy))
+    alerts.extend(_settlement_mismatches(engine, store_id, marketplace_id, today, policy))
+    alerts.extend(_stockout_risk(engine, store_id, marketplace_id, today))
+    return pl.DataFrame(alerts, schema=ALERT_SCHEMA, orient="row")
+
+
+def _acos_spike(
+    engine: Engine, store_id: int, marketplace_id: str, today: date, policy: AlertPolicy
+) -> list[dict[str, str]]:
+    """Last N complete days' 7-day ACoS against the N days before them."""
+    recent_start = today - timedelta(days=policy.acos_recent_days)
+    baseline_start = recent_start - timedelta(days=policy.acos_baseline_days)
+    t = ads_campaign_daily
+    recent = t.c.report_date >= recent_start
+    profiles = sa.select(ads_profiles.c.profile_id).where(
+        ads_profiles.c.store_id == store_id, ads_profiles.c.marketplace_id == marketplace_id
+    )
+    query = sa.select(
+        sa.func.sum(t.c.cost).filter(recent).label("recent_spend"),
+        sa.func.sum(t.c.sales_7d).filter(recent).label("recent_sales"),
+        sa.func.sum(t.c.cost).filter(~recent).label("base_spend"),
+        sa.func.sum(t.c.sales_7d).filter(~recent).label("base_sales"),
+    ).where(
+        t.c.store_id == store_id,
+        t.c.profile_id.in_(profiles),
+        t.c.ad_group_id == "",  # campaign-level rows, as store_metrics counts them
+        t.c.report_date >= baseline_start,
+        t.c.report_date < today,
+    )
+    with engine.connect() as connection:
+        row = connection.execute(query).one()
+    if not row.recent_spend or row.recent_spend < policy.acos_min_recent_spend:
+        return []
+    if not row.base_sales or not row.base_spend:
+        return []
+    baseline = row.base_spend / row.base_sales
+    days = policy.acos_recent_days
+    if not row.recent_sales:
+        message = f"Ads spent {row.recent_spend:,.2f} in the last {days} days without a sale."
+    else:
+        recent_acos = row.recent_spend / row.recent_sales
+        if recent_acos < baseline * Decimal(str(policy.acos_spike_ratio)):
+            return []
+        message = (
+            f"ACoS (7-day) rose to {recent_acos:.1%} in the last {days} days, "
+            f"from {baseline:.1%} over the {policy.acos_baseline_days} days before."
+        )
+    return [
+        {"severity": "warning", "kind": "acos_spike", "message": message, "page": "advertising"}
+    ]
+
+
+def _settlement_mismatches(
+    engine: Engine, store_id: int, marketplace_id: str, today: date, policy: AlertPolicy
+) -> list[dict[str, str]]:
+    since = today - timedelta(days=policy.settlement_lookback_days)
+    store = store_by_id(engine, store_id)
+    currency = store.marketplace(marketplace_id).currency
+    query = (
+        sa.select(
+            settlements.c.settlement_id, settlements.c.total_amount, settlements.c.lines_total
+        )
+        .where(
+            settlements.c.store_id == store_id,
+            settlements.c.currency == currency,
+            settlements.c.settlement_end >= since,
+            settlements.c.lines_total.is_distinct_from(settlements.c.total_amount),
+        )
+        .order_by(settlements.c.settlement_end)
+    )
+    with engine.connect() as connection:
+        rows = connection.execute(query).all()
+    return [
+        {
+            "severity": "error",
+            "kind": "settlement_mismatch",
+            "message": (
+                f"Settlement {row.settlement_id} does not reconcile: its lines sum to "
+                f"{row.lines_total if row.lines_total is not None else 'nothing'}, "
+                f"Amazon's total is {row.total_amount}."
+            ),
+            "page": "finance",
+        }
+        for row in rows
+    ]
+
+
+def _stockout_risk(
+    engine: Engine, store_id: int, marketplace_id: str, today: date
+) -> list[dict[str, str]]:
+    """Filled in from the inventory position once the inventory page's analytics exist."""
+    return []
