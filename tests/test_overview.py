@@ -1,0 +1,185 @@
+"""The Overview's KPIs equal `store_metrics`; its alerts fire on the rows that should raise them."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from streamlit.testing.v1 import AppTest
+
+from amzinsight.analytics.metrics import store_metrics
+from amzinsight.analytics.overview import AlertPolicy, overview_alerts, overview_kpis
+from amzinsight.analytics.periods import date_range_for, local_today
+from amzinsight.db.engine import get_engine
+from amzinsight.db.tables import ads_campaign_daily, ads_profiles, settlements, sync_runs
+from amzinsight.stores import add_store, get_store
+from app.components import format_money
+
+pytestmark = [pytest.mark.postgres]
+
+US = "ATVPDKIKX0DER"
+TODAY = date(2026, 3, 20)
+ENTRY = str(Path(__file__).resolve().parent.parent / "app" / "main.py")
+
+
+def test_kpis_are_the_metrics_figures_on_the_demo_store(demo_database_url: str) -> None:
+    engine = get_engine(demo_database_url)
+    store = get_store(engine, "demo")
+    span = date_range_for("Last 30 days", local_today("America/Los_Angeles"))
+    row = overview_kpis(engine, store.id, US, span.start, span.end).row(0, named=True)
+    metrics = store_metrics(engine, store, span.start, span.end, US)
+    assert row["revenue"] == Decimal(metrics["sales"]["ordered_product_sales"]) > 0
+    assert row["units"] == metrics["sales"]["units_ordered"] > 0
+    assert row["sessions"] == metrics["sales"]["sessions"] > 0
+    assert row["conversion"] == pytest.approx(metrics["sales"]["unit_session_percentage"] / 100)
+    assert row["ad_spend"] == Decimal(metrics["ads"]["spend"]) > 0
+    assert row["acos"] == metrics["ads"]["acos"]
+    assert row["tacos"] == metrics["ads"]["tacos"]
+    deposits = [Decimal(s["total_amount"]) for s in metrics["settlements"]]
+    assert row["net_payout"] == (sum(deposits) if deposits else None)
+    assert row["currency"] == "USD"
+
+
+@pytest.fixture
+def store_engine(migrated_database_url: str):
+    engine = get_engine(migrated_database_url)
+    store = add_store(engine, slug="acme_us", name="Acme US", country_codes=["US"])
+    with engine.begin() as connection:
+        connection.execute(
+            sa.insert(ads_profiles).values(
+                store_id=store.id, profile_id="111", marketplace_id=US, currency="USD"
+            )
+        )
+    return engine, store
+
+
+def _campaign_days(store_id: int, spend: str, sales: str, first: date, days: int) -> list[dict]:
+    return [
+        {
+            "store_id": store_id,
+            "profile_id": "111",
+            "report_date": first + timedelta(days=i),
+            "campaign_id": "c1",
+            "ad_group_id": "",
+            "impressions": 1000,
+            "clicks": 10,
+            "cost": Decimal(spend),
+            "sales_7d": Decimal(sales),
+            "purchases_7d": 1,
+        }
+        for i in range(days)
+    ]
+
+
+def test_an_empty_store_has_no_alerts_and_null_payout(store_engine) -> None:
+    engine, store = store_engine
+    assert overview_alerts(engine, store.id, US, TODAY).is_empty()
+    row = overview_kpis(engine, store.id, US, TODAY - timedelta(days=6), TODAY).row(0, named=True)
+    assert row["revenue"] == Decimal("0.00") and row["net_payout"] is None
+    assert row["conversion"] is None and row["acos"] is None
+
+
+def test_acos_spike_compares_the_last_week_with_the_four_before(store_engine) -> None:
+    engine, store = store_engine
+    baseline = _campaign_days(store.id, "10.00", "50.00", TODAY - timedelta(days=35), 28)  # 20%
+    recent = _campaign_days(store.id, "10.00", "30.00", TODAY - timedelta(days=7), 7)  # 33.3%
+    with engine.begin() as connection:
+        connection.execute(sa.insert(ads_campaign_daily), baseline + recent)
+    alerts = overview_alerts(engine, store.id, US, TODAY)
+    assert alerts["kind"].to_list() == ["acos_spike"]
+    assert "33.3%" in alerts["message"][0] and "20.0%" in alerts["message"][0]
+    # 33.3% / 20% = 1.67: below a 1.7 ratio there is nothing to say
+    calm = overview_alerts(engine, store.id, US, TODAY, AlertPolicy(acos_spike_ratio=1.7))
+    assert calm.is_empty()
+    # today's partial day and ad-group rows are not counted
+    with engine.begin() as connection:
+        connection.execute(
+            sa.insert(ads_campaign_daily),
+            [
+                {**_campaign_days(store.id, "900", "0", TODAY, 1)[0]},
+                {**_campaign_days(store.id, "900", "0", TODAY - timedelta(days=2), 1)[0],
+                 "ad_group_id": "g1"},
+            ],
+        )  # fmt: skip
+    assert overview_alerts(
+        engine, store.id, US, TODAY, AlertPolicy(acos_spike_ratio=1.7)
+    ).is_empty()
+
+
+def test_spend_without_sales_is_an_alert(store_engine) -> None:
+    engine, store = store_engine
+    rows = _campaign_days(store.id, "10.00", "50.00", TODAY - timedelta(days=35), 28)
+    rows += _campaign_days(store.id, "5.00", "0", TODAY - timedelta(days=7), 7)
+    with engine.begin() as connection:
+        connection.execute(sa.insert(ads_campaign_daily), rows)
+    alerts = overview_alerts(engine, store.id, US, TODAY)
+    assert alerts["message"].to_list() == ["Ads spent 35.00 in the last 7 days without a sale."]
+
+
+def test_failed_syncs_and_unreconciled_settlements_are_alerts(store_engine) -> None:
+    engine, store = store_engine
+    now = datetime(2026, 3, 19, tzinfo=UTC)
+    with engine.begin() as connection:
+        connection.execute(
+            sa.insert(sync_runs).values(
+                store_id=store.id,
+                source="sp_api",
+                report_type="orders",
+                status="failed",
+                error="Amazon answered FATAL for the report.",
+                started_at=now,
+                finished_at=now,
+            )
+        )
+        settlement = {
+            "store_id": store.id,
+            "currency": "USD",
+            "deposit_date": now,
+            "settlement_start": now - timedelta(days=14),
+            "settlement_end": now,
+        }
+        connection.execute(
+            sa.insert(settlements),
+            [
+                {**settlement, "settlement_id": "S-OK", "total_amount": Decimal("100.00"),
+                 "lines_total": Decimal("100.00")},
+                {**settlement, "settlement_id": "S-BAD", "total_amount": Decimal("100.00"),
+                 "lines_total": Decimal("99.99")},
+                {**settlement, "settlement_id": "S-OLD", "total_amount": Decimal("5.00"),
+                 "lines_total": None, "settlement_end": now - timedelta(days=200)},
+            ],
+        )  # fmt: skip
+    alerts = overview_alerts(engine, store.id, US, TODAY)
+    assert alerts["kind"].to_list() == ["failed_sync", "settlement_mismatch"]
+    assert "FATAL" in alerts["message"][0]
+    assert "S-BAD" in alerts["message"][1] and "99.99" in alerts["message"][1]
+
+
+@pytest.mark.app
+def test_the_overview_page_shows_the_metrics_figures(
+    demo_database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AMZ_DATABASE_URL", demo_database_url)
+    at = AppTest.from_file(ENTRY, default_timeout=60)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    engine = get_engine(demo_database_url)
+    store = get_store(engine, "demo")
+
+    def revenue_for(preset: str) -> str:
+        span = date_range_for(preset, local_today("America/Los_Angeles"))
+        sales = store_metrics(engine, store, span.start, span.end, US)["sales"]
+        return format_money(Decimal(sales["ordered_product_sales"]), "USD")
+
+    shown = {metric.label: metric.value for metric in at.metric}
+    assert shown["Revenue"] == revenue_for("Last 30 days")
+    assert shown["Revenue"] != "$0.00"
+    assert at.metric[0].delta  # compared with the previous 30 days
+    at.sidebar.selectbox(key="filters_preset").set_value("Last 7 days").run()
+    assert not at.exception
+    assert {m.label: m.value for m in at.metric}["Revenue"] == revenue_for("Last 7 days")
+    at.sidebar.selectbox(key="filters_comparison").set_value("No comparison").run()
+    assert not at.metric[0].delta
