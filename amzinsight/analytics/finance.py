@@ -1,0 +1,946 @@
+"""Finance: settlements reconciled to their lines, where the money went, fees per unit, profit per
+ASIN, and the unit costs (COGS) that profit needs.
+
+Definitions shared with `metrics.store_metrics` (the CLI's numbers):
+- a settlement is *deposited in* a range when the UTC day of its deposit falls in it (Amazon
+  states deposit times in UTC); it *reconciles* when the sum of its lines equals its total;
+- sales are the item prices of the orders bought in the range (local purchase date), cancelled
+  orders left out;
+- ad spend is Sponsored Products cost per advertised ASIN (7-day attribution reports).
+
+Settlement lines count on their posted date (the marketplace's local date as Amazon writes it).
+Lines carry a SKU but no ASIN: the ASIN comes from the store's orders, listings or inventory.
+Amounts keep Amazon's sign in the settlement tables (fees negative); the profit and fee tables
+show fees, refunds, ad spend and COGS as positive costs.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import polars as pl
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.engine import Engine
+
+from amzinsight.analytics.metrics import CANCELLED_ORDER_STATUS
+from amzinsight.analytics.periods import GRANULARITIES
+from amzinsight.db.tables import (
+    ads_advertised_product_daily,
+    ads_profiles,
+    cogs,
+    inventory_snapshots,
+    listings,
+    marketplaces,
+    order_items,
+    orders,
+    settlement_lines,
+    settlements,
+)
+from amzinsight.errors import ConfigError
+from amzinsight.ingest.pipeline import bump_data_version
+from amzinsight.marketplaces import MARKETPLACES
+
+MONEY_DTYPE = pl.Decimal(38, 2)
+UNIT_COST_DTYPE = pl.Decimal(38, 4)
+COGS_UNKNOWN = "COGS unknown"
+COGS_KNOWN = "COGS known"
+
+
+# --- settlement line categories ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CategoryRule:
+    """Lines matching every given pattern (SQL ILIKE; None matches anything) fall in `category`."""
+
+    category: str
+    transaction_type: str | None = None
+    amount_type: str | None = None
+    amount_description: str | None = None
+
+
+PRINCIPAL = "Principal"
+TAX = "Tax"
+PROMOTIONS = "Promotions"
+AMAZON_FEES = "Amazon fees"
+REFUNDS = "Refunds"
+ADVERTISING = "Advertising"
+REIMBURSEMENTS = "Reimbursements"
+RESERVES = "Reserves"
+OTHER = "Other"
+CATEGORIES = (
+    PRINCIPAL,
+    TAX,
+    PROMOTIONS,
+    AMAZON_FEES,
+    REFUNDS,
+    ADVERTISING,
+    REIMBURSEMENTS,
+    RESERVES,
+    OTHER,
+)
+
+# The one mapping from a settlement line to its category; the first matching rule wins, and a
+# line no rule matches is OTHER. Examples are the V2 flat file's (transaction-type, amount-type,
+# amount-description) values.
+CATEGORY_RULES: tuple[CategoryRule, ...] = (
+    # Every line of a refund (principal back to the buyer, tax, the commission Amazon returns and
+    # its RefundCommission): the net cost of the refund, as Amazon settles it.
+    CategoryRule(REFUNDS, transaction_type="%Refund%"),
+    # (Order, ItemPrice, Tax | ShippingTax | GiftWrapTax)
+    CategoryRule(TAX, amount_type="ItemPrice", amount_description="%Tax%"),
+    # (Order, ItemPrice, Principal | Shipping | GiftWrap): what buyers paid, before tax
+    CategoryRule(PRINCIPAL, amount_type="ItemPrice"),
+    # (Order, ItemWithheldTax, MarketplaceFacilitatorTax-*): tax Amazon collects and remits
+    CategoryRule(TAX, amount_type="ItemWithheldTax"),
+    # (Order, Promotion, Principal | Shipping): discounts the seller funds
+    CategoryRule(PROMOTIONS, amount_type="Promotion"),
+    # (Order, ItemFees, Commission | FBAPerUnitFulfillmentFee | ...)
+    CategoryRule(AMAZON_FEES, amount_type="ItemFees"),
+    # (ServiceFee, Cost of Advertising, TransactionTotalAmount): Sponsored Products billed
+    CategoryRule(ADVERTISING, amount_type="Cost of Advertising"),
+    # (other-transaction, FBA Inventory Reimbursement, Lost:Warehouse | Damaged:Warehouse | ...)
+    CategoryRule(REIMBURSEMENTS, amount_type="%Reimbursement%"),
+    # (other-transaction, other-transaction, Previous Reserve Amount Balance | Current Reserve
+    # Amount): money Amazon holds back from one payout and releases in the next
+    CategoryRule(RESERVES, amount_description="%Reserve%"),
+    # (other-transaction, other-transaction, Storage Fee | Subscription Fee | ...)
+    CategoryRule(AMAZON_FEES, amount_type="%Fee%"),
+    CategoryRule(AMAZON_FEES, amount_description="%Fee%"),
+)
+
+
+def _category(lines: sa.FromClause) -> sa.ColumnElement[str]:
+    """CATEGORY_RULES as one SQL CASE over a settlement_lines-shaped table."""
+    whens = []
+    for rule in CATEGORY_RULES:
+        conditions = [
+            sa.func.coalesce(lines.c[column], "").ilike(pattern)
+            for column, pattern in (
+                ("transaction_type", rule.transaction_type),
+                ("amount_type", rule.amount_type),
+                ("amount_description", rule.amount_description),
+            )
+            if pattern is not None
+        ]
+        whens.append((sa.and_(*conditions), rule.category))
+    return sa.case(*whens, else_=OTHER)
+
+
+# --- shared pieces -------------------------------------------------------------------------------
+
+
+def _utc_day(column: sa.ColumnElement[Any]) -> sa.ColumnElement[date]:
+    """The UTC date of a timestamptz (date() alone would use the session's time zone)."""
+    return sa.func.date(sa.func.timezone("UTC", column))
+
+
+def _frame(
+    connection: sa.Connection, statement: sa.Executable, schema: Mapping[str, pl.DataType]
+) -> pl.DataFrame:
+    rows = [tuple(row) for row in connection.execute(statement)]
+    return pl.DataFrame(rows, schema=dict(schema), orient="row")
+
+
+def _sku_asins(store_id: int) -> sa.CTE:
+    """Each SKU's ASIN as the store's orders, listings and inventory know it."""
+    known = sa.union(
+        sa.select(order_items.c.sku, order_items.c.asin).where(
+            order_items.c.store_id == store_id, order_items.c.sku != "", order_items.c.asin != ""
+        ),
+        sa.select(listings.c.sku, listings.c.asin).where(
+            listings.c.store_id == store_id, sa.func.coalesce(listings.c.asin, "") != ""
+        ),
+        sa.select(inventory_snapshots.c.sku, inventory_snapshots.c.asin).where(
+            inventory_snapshots.c.store_id == store_id,
+            sa.func.coalesce(inventory_snapshots.c.asin, "") != "",
+        ),
+    ).subquery("known")
+    return (
+        sa.select(known.c.sku, sa.func.min(known.c.asin).label("asin"))
+        .group_by(known.c.sku)
+        .cte("sku_asin")
+    )
+
+
+def _marketplace_currency(
+    connection: sa.Connection, store_id: int, marketplace_ids: Sequence[str]
+) -> str | None:
+    """The one currency of the chosen marketplaces (None without any); sums never mix currencies."""
+    found = [
+        (marketplace, currency)
+        for marketplace, currency in connection.execute(
+            sa.select(marketplaces.c.marketplace_id, marketplaces.c.currency).where(
+                marketplaces.c.store_id == store_id,
+                marketplaces.c.marketplace_id.in_(list(marketplace_ids)),
+            )
+        )
+    ]
+    currencies = sorted({currency for _, currency in found})
+    if len(currencies) > 1:
+        listed = ", ".join(f"{marketplace} ({currency})" for marketplace, currency in found)
+        raise ConfigError(
+            f"These marketplaces use several currencies ({listed}): choose one marketplace."
+        )
+    return currencies[0] if currencies else None
+
+
+def _marketplace_lines(
+    store_id: int, marketplace_ids: Sequence[str], currency: str | None, start: date, end: date
+) -> sa.Subquery:
+    """Settlement lines of one SKU posted in the range in these marketplaces, with their category.
+
+    A line names its marketplace ("Amazon.com"); one without a name counts when its currency is
+    the marketplaces' currency.
+    """
+    sl = settlement_lines
+    domains = [m.domain for m in MARKETPLACES.values() if m.marketplace_id in marketplace_ids]
+    return (
+        sa.select(
+            sl.c.sku,
+            sl.c.transaction_type,
+            sl.c.amount_type,
+            sl.c.amount_description,
+            sl.c.amount,
+            sl.c.quantity_purchased,
+            sl.c.currency,
+            _category(sl).label("category"),
+        )
+        .where(
+            sl.c.store_id == store_id,
+            sl.c.posted_date.between(start, end),
+            sa.func.coalesce(sl.c.sku, "") != "",
+            sa.or_(
+                sa.func.lower(sl.c.marketplace_name).in_(domains),
+                sa.and_(sl.c.marketplace_name.is_(None), sl.c.currency == currency),
+            ),
+        )
+        .subquery("lines")
+    )
+
+
+def _is_sold_principal(lines: sa.FromClause) -> sa.ColumnElement[bool]:
+    """The one line per order item that carries the units sold (the others repeat them)."""
+    return sa.and_(
+        lines.c.transaction_type == "Order",
+        lines.c.amount_type == "ItemPrice",
+        lines.c.amount_description == "Principal",
+    )
+
+
+# --- settlements ---------------------------------------------------------------------------------
+
+RECONCILIATION_SCHEMA: dict[str, pl.DataType] = {
+    "settlement_id": pl.String(),
+    "settlement_start": pl.Datetime("us", "UTC"),
+    "settlement_end": pl.Datetime("us", "UTC"),
+    "deposit_date": pl.Datetime("us", "UTC"),
+    "currency": pl.String(),
+    "marketplace_name": pl.String(),
+    "total_amount": MONEY_DTYPE,
+    "lines_sum": MONEY_DTYPE,
+    "line_count": pl.Int64(),
+    "difference": MONEY_DTYPE,
+    "reconciles": pl.Boolean(),
+    "deposited_in_range": pl.Boolean(),
+}
+
+
+def settlement_reconciliation(
+    engine: Engine, store_id: int, start: date, end: date, currency: str | None = None
+) -> pl.DataFrame:
+    """Each settlement whose life (period start to deposit) overlaps the range, its summary total
+    against the sum of its lines, and whether its deposit falls in the range (the settlements
+    `amzinsight metrics` lists for the same range are exactly those).
+
+    difference = lines_sum - total_amount; reconciles only when it is exactly zero.
+    """
+    s, sl = settlements, settlement_lines
+    lines = (
+        sa.select(
+            sa.func.coalesce(sa.func.sum(sl.c.amount), 0).label("lines_sum"),
+            sa.func.count().label("line_count"),
+        )
+        .where(sl.c.store_id == s.c.store_id, sl.c.settlement_id == s.c.settlement_id)
+        .lateral("lines")
+    )
+    deposit_day = _utc_day(s.c.deposit_date)
+    life_start = _utc_day(sa.func.coalesce(s.c.settlement_start, s.c.deposit_date))
+    life_end = _utc_day(sa.func.coalesce(s.c.deposit_date, s.c.settlement_end))
+    query = (
+        sa.select(
+            s.c.settlement_id,
+            s.c.settlement_start,
+            s.c.settlement_end,
+            s.c.deposit_date,
+            s.c.currency,
+            s.c.marketplace_name,
+            s.c.total_amount,
+            lines.c.lines_sum,
+            lines.c.line_count,
+            (lines.c.lines_sum - s.c.total_amount).label("difference"),
+            sa.func.coalesce(lines.c.lines_sum == s.c.total_amount, sa.false()),
+            sa.func.coalesce(deposit_day.between(start, end), sa.false()),
+        )
+        .select_from(s.join(lines, sa.true()))
+        .where(s.c.store_id == store_id, life_start <= end, life_end >= start)
+        .order_by(s.c.deposit_date, s.c.settlement_id)
+    )
+    if currency is not None:
+        query = query.where(s.c.currency == currency)
+    with engine.connect() as connection:
+        return _frame(connection, query, RECONCILIATION_SCHEMA)
+
+
+BREAKDOWN_SCHEMA: dict[str, pl.DataType] = {
+    "category": pl.String(),
+    "transaction_type": pl.String(),
+    "amount_type": pl.String(),
+    "amount_description": pl.String(),
+    "currency": pl.String(),
+    "amount": MONEY_DTYPE,
+    "lines": pl.Int64(),
+}
+
+
+def settlement_breakdown(
+    engine: Engine, store_id: int, start: date, end: date, currency: str | None = None
+) -> pl.DataFrame:
+    """Settlement lines posted in the range, summed per category (CATEGORY_RULES), transaction
+    type, amount type and description, with Amazon's signs (money in is positive)."""
+    sl = settlement_lines
+    lines = sa.select(
+        _category(sl).label("category"),
+        sl.c.transaction_type,
+        sl.c.amount_type,
+        sl.c.amount_description,
+        sl.c.currency,
+        sl.c.amount,
+    ).where(sl.c.store_id == store_id, sl.c.posted_date.between(start, end))
+    if currency is not None:
+        lines = lines.where(sl.c.currency == currency)
+    categorised = lines.subquery("categorised")
+    keys = [
+        categorised.c.category,
+        categorised.c.transaction_type,
+        categorised.c.amount_type,
+        categorised.c.amount_description,
+        categorised.c.currency,
+    ]
+    position = sa.case(
+        {name: index for index, name in enumerate(CATEGORIES)}, value=categorised.c.category
+    )
+    query = (
+        sa.select(
+            *keys,
+            sa.func.coalesce(sa.func.sum(categorised.c.amount), 0),
+            sa.func.count(),
+        )
+        .group_by(*keys)
+        .order_by(
+            sa.func.min(position),
+            sa.func.abs(sa.func.coalesce(sa.func.sum(categorised.c.amount), 0)).desc(),
+            *keys[1:],
+        )
+    )
+    with engine.connect() as connection:
+        return _frame(connection, query, BREAKDOWN_SCHEMA)
+
+
+PERIOD_SCHEMA: dict[str, pl.DataType] = {
+    "period": pl.Date(),
+    "category": pl.String(),
+    "amount": MONEY_DTYPE,
+}
+
+
+def settlement_amounts_by_period(
+    engine: Engine,
+    store_id: int,
+    start: date,
+    end: date,
+    granularity: str,
+    currency: str | None = None,
+) -> pl.DataFrame:
+    """The breakdown's categories per day, week (from Monday) or month of the posted date."""
+    if granularity not in GRANULARITIES:
+        raise ConfigError(
+            f"Unknown granularity {granularity!r}: use one of {', '.join(GRANULARITIES)}."
+        )
+    sl = settlement_lines
+    lines = sa.select(
+        sa.cast(sa.func.date_trunc(granularity, sl.c.posted_date), sa.Date).label("period"),
+        _category(sl).label("category"),
+        sl.c.amount,
+    ).where(sl.c.store_id == store_id, sl.c.posted_date.between(start, end))
+    if currency is not None:
+        lines = lines.where(sl.c.currency == currency)
+    categorised = lines.subquery("categorised")
+    position = sa.case(
+        {name: index for index, name in enumerate(CATEGORIES)}, value=categorised.c.category
+    )
+    query = (
+        sa.select(
+            categorised.c.period,
+            categorised.c.category,
+            sa.func.coalesce(sa.func.sum(categorised.c.amount), 0),
+        )
+        .group_by(categorised.c.period, categorised.c.category)
+        .order_by(categorised.c.period, sa.func.min(position))
+    )
+    with engine.connect() as connection:
+        return _frame(connection, query, PERIOD_SCHEMA)
+
+
+# --- fees per unit -------------------------------------------------------------------------------
+
+FEES_SCHEMA: dict[str, pl.DataType] = {
+    "sku": pl.String(),
+    "asin": pl.String(),
+    "currency": pl.String(),
+    "units_sold": pl.Int64(),
+    "amazon_fees": MONEY_DTYPE,
+    "referral_fees": MONEY_DTYPE,
+    "fba_fees": MONEY_DTYPE,
+    "fees_per_unit": UNIT_COST_DTYPE,
+}
+
+
+def fees_per_unit(
+    engine: Engine, store_id: int, marketplace_ids: tuple[str, ...], start: date, end: date
+) -> pl.DataFrame:
+    """Per SKU: the Amazon fees settled in the range (positive, a cost) over the units settled as
+    sold in it; fees_per_unit is null when no unit was sold (never a division by zero)."""
+    with engine.connect() as connection:
+        currency = _marketplace_currency(connection, store_id, marketplace_ids)
+        lines = _marketplace_lines(store_id, marketplace_ids, currency, start, end)
+        sku_asin = _sku_asins(store_id)
+        is_fee = lines.c.category == AMAZON_FEES
+        fees = -sa.func.coalesce(sa.func.sum(lines.c.amount).filter(is_fee), 0)
+        units = sa.func.coalesce(
+            sa.func.sum(lines.c.quantity_purchased).filter(_is_sold_principal(lines)), 0
+        )
+        query = (
+            sa.select(
+                lines.c.sku,
+                sa.func.min(sku_asin.c.asin),
+                sa.func.min(lines.c.currency),
+                units,
+                fees,
+                -sa.func.coalesce(
+                    sa.func.sum(lines.c.amount).filter(
+                        is_fee, lines.c.amount_description.ilike("%Commission%")
+                    ),
+                    0,
+                ),
+                -sa.func.coalesce(
+                    sa.func.sum(lines.c.amount).filter(
+                        is_fee, lines.c.amount_description.ilike("FBA%")
+                    ),
+                    0,
+                ),
+                sa.func.round(fees / sa.func.nullif(units, 0), 4),
+            )
+            .select_from(lines.outerjoin(sku_asin, sku_asin.c.sku == lines.c.sku))
+            .group_by(lines.c.sku)
+            .having(sa.func.count().filter(sa.or_(is_fee, _is_sold_principal(lines))) > 0)
+            .order_by(fees.desc(), lines.c.sku)
+        )
+        return _frame(connection, query, FEES_SCHEMA)
+
+
+# --- profit --------------------------------------------------------------------------------------
+
+
+def _sold_lines(
+    store_id: int,
+    marketplace_ids: Sequence[str],
+    currency: str,
+    start: date,
+    end: date,
+    sku_asin: sa.CTE,
+) -> sa.Subquery:
+    """Order lines bought in the range (cancelled orders left out), each with the unit cost in
+    effect on its purchase date: the latest COGS row of its SKU, in the sales currency, whose
+    effective_from is on or before that date (null when there is none)."""
+    o, oi = orders, order_items
+    unit_cost = (
+        sa.select(cogs.c.unit_cost)
+        .where(
+            cogs.c.store_id == store_id,
+            cogs.c.sku == oi.c.sku,
+            cogs.c.currency == currency,
+            cogs.c.effective_from <= o.c.purchase_local_date,
+        )
+        .order_by(cogs.c.effective_from.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    return (
+        sa.select(
+            sa.func.coalesce(sa.func.nullif(oi.c.asin, ""), sku_asin.c.asin, "").label("asin_key"),
+            oi.c.sku,
+            o.c.purchase_local_date.label("sale_date"),
+            sa.func.coalesce(oi.c.quantity, 0).label("quantity"),
+            oi.c.item_price,
+            unit_cost.label("unit_cost"),
+        )
+        .select_from(
+            o.join(
+                oi,
+                sa.and_(oi.c.store_id == o.c.store_id, oi.c.amazon_order_id == o.c.amazon_order_id),
+            ).outerjoin(sku_asin, sku_asin.c.sku == oi.c.sku)
+        )
+        .where(
+            o.c.store_id == store_id,
+            o.c.marketplace_id.in_(list(marketplace_ids)),
+            o.c.purchase_local_date.between(start, end),
+            o.c.order_status.is_distinct_from(CANCELLED_ORDER_STATUS),
+        )
+        .subquery("sold")
+    )
+
+
+PROFIT_SCHEMA: dict[str, pl.DataType] = {
+    "asin": pl.String(),
+    "skus": pl.String(),
+    "currency": pl.String(),
+    "units_sold": pl.Int64(),
+    "sales": MONEY_DTYPE,
+    "amazon_fees": MONEY_DTYPE,
+    "refunds": MONEY_DTYPE,
+    "ad_spend": MONEY_DTYPE,
+    "cogs": MONEY_DTYPE,
+    "profit": MONEY_DTYPE,
+    "margin": pl.Float64(),
+    "units_without_cogs": pl.Int64(),
+    "cogs_status": pl.String(),
+}
+
+
+def profit_by_asin(
+    engine: Engine, store_id: int, marketplace_ids: tuple[str, ...], start: date, end: date
+) -> pl.DataFrame:
+    """Per ASIN: sales - Amazon fees - refunds - ad spend - COGS over the range.
+
+    Sales as in `metrics` (item prices of the orders bought in the range); Amazon fees and refunds
+    are the settlement lines posted in the range (refunds net of the commission Amazon returns);
+    ad spend is the advertised-product cost; COGS is each sold unit times the unit cost in effect
+    on its sale date, rounded to cents. When any sold unit of an ASIN has no unit cost, its COGS
+    and profit are null and cogs_status says COGS_UNKNOWN: a guessed zero would overstate profit.
+    A row with a null ASIN gathers the SKUs whose ASIN the store does not know.
+    """
+    with engine.connect() as connection:
+        currency = _marketplace_currency(connection, store_id, marketplace_ids)
+        if currency is None:
+            return pl.DataFrame(schema=PROFIT_SCHEMA)
+        sku_asin = _sku_asins(store_id)
+        sold = _sold_lines(store_id, marketplace_ids, currency, start, end, sku_asin)
+        sales = (
+            sa.select(
+                sold.c.asin_key,
+                sa.func.string_agg(sa.distinct(sold.c.sku), sa.literal_column("', '")).label(
+                    "skus"
+                ),
+                sa.func.sum(sold.c.quantity).label("units"),
+                sa.func.sum(sold.c.item_price).label("sales"),
+                sa.func.round(sa.func.sum(sold.c.quantity * sold.c.unit_cost), 2).label(
+                    "cogs_known"
+                ),
+                sa.func.coalesce(
+                    sa.func.sum(sold.c.quantity).filter(
+                        sold.c.unit_cost.is_(None), sold.c.quantity > 0
+                    ),
+                    0,
+                ).label("units_without_cogs"),
+            )
+            .group_by(sold.c.asin_key)
+            .subquery("sales")
+        )
+        lines = _marketplace_lines(store_id, marketplace_ids, currency, start, end)
+        line_asin = sa.func.coalesce(sku_asin.c.asin, "")
+        settled = (
+            sa.select(
+                line_asin.label("asin_key"),
+                sa.func.string_agg(sa.distinct(lines.c.sku), sa.literal_column("', '")).label(
+                    "skus"
+                ),
+                (-sa.func.sum(lines.c.amount).filter(lines.c.category == AMAZON_FEES)).label(
+                    "fees"
+                ),
+                (-sa.func.sum(lines.c.amount).filter(lines.c.category == REFUNDS)).label("refunds"),
+            )
+            .select_from(lines.outerjoin(sku_asin, sku_asin.c.sku == lines.c.sku))
+            .where(lines.c.category.in_([AMAZON_FEES, REFUNDS]))
+            .group_by(line_asin)
+            .subquery("settled")
+        )
+        ads = ads_advertised_product_daily
+        profiles = sa.select(ads_profiles.c.profile_id).where(
+            ads_profiles.c.store_id == store_id,
+            ads_profiles.c.marketplace_id.in_(list(marketplace_ids)),
+        )
+        ad_asin = sa.func.coalesce(ads.c.advertised_asin, "")
+        advertised = (
+            sa.select(ad_asin.label("asin_key"), sa.func.sum(ads.c.cost).label("spend"))
+            .where(
+                ads.c.store_id == store_id,
+                ads.c.profile_id.in_(profiles),
+                ads.c.report_date.between(start, end),
+            )
+            .group_by(ad_asin)
+            .having(sa.func.sum(ads.c.cost) != 0)
+            .subquery("advertised")
+        )
+        keys = sa.union(
+            sa.select(sales.c.asin_key),
+            sa.select(settled.c.asin_key),
+            sa.select(advertised.c.asin_key),
+        ).subquery("keys")
+        unknown = sa.func.coalesce(sales.c.units_without_cogs, 0) > 0
+        sales_amount = sa.func.coalesce(sales.c.sales, 0)
+        cogs_amount = sa.case((unknown, None), else_=sa.func.coalesce(sales.c.cogs_known, 0))
+        profit = (
+            sales_amount
+            - sa.func.coalesce(settled.c.fees, 0)
+            - sa.func.coalesce(settled.c.refunds, 0)
+            - sa.func.coalesce(advertised.c.spend, 0)
+            - cogs_amount
+        )
+        query = (
+            sa.select(
+                sa.func.nullif(keys.c.asin_key, ""),
+                sa.func.coalesce(sales.c.skus, settled.c.skus),
+                sa.literal(currency),
+                sa.func.coalesce(sales.c.units, 0),
+                sales_amount,
+                sa.func.coalesce(settled.c.fees, 0),
+                sa.func.coalesce(settled.c.refunds, 0),
+                sa.func.coalesce(advertised.c.spend, 0),
+                cogs_amount,
+                profit,
+                sa.cast(profit / sa.func.nullif(sales_amount, 0), sa.Float),
+                sa.func.coalesce(sales.c.units_without_cogs, 0),
+                sa.case((unknown, COGS_UNKNOWN), else_=COGS_KNOWN),
+            )
+            .select_from(
+                keys.outerjoin(sales, sales.c.asin_key == keys.c.asin_key)
+                .outerjoin(settled, settled.c.asin_key == keys.c.asin_key)
+                .outerjoin(advertised, advertised.c.asin_key == keys.c.asin_key)
+            )
+            .order_by(sales_amount.desc(), keys.c.asin_key)
+        )
+        return _frame(connection, query, PROFIT_SCHEMA)
+
+
+MISSING_COGS_SCHEMA: dict[str, pl.DataType] = {
+    "sku": pl.String(),
+    "asin": pl.String(),
+    "currency": pl.String(),
+    "units_without_cogs": pl.Int64(),
+    "first_sale_date": pl.Date(),
+}
+
+
+def missing_cogs(
+    engine: Engine, store_id: int, marketplace_ids: tuple[str, ...], start: date, end: date
+) -> pl.DataFrame:
+    """SKUs sold in the range without a unit cost, with the first such sale date: a COGS row
+    effective from that date makes their profit known."""
+    with engine.connect() as connection:
+        currency = _marketplace_currency(connection, store_id, marketplace_ids)
+        if currency is None:
+            return pl.DataFrame(schema=MISSING_COGS_SCHEMA)
+        sold = _sold_lines(store_id, marketplace_ids, currency, start, end, _sku_asins(store_id))
+        query = (
+            sa.select(
+                sold.c.sku,
+                sa.func.nullif(sa.func.min(sold.c.asin_key), ""),
+                sa.literal(currency),
+                sa.func.sum(sold.c.quantity),
+                sa.func.min(sold.c.sale_date),
+            )
+            .where(sold.c.unit_cost.is_(None), sold.c.quantity > 0)
+            .group_by(sold.c.sku)
+            .order_by(sa.func.sum(sold.c.quantity).desc(), sold.c.sku)
+        )
+        return _frame(connection, query, MISSING_COGS_SCHEMA)
+
+
+# --- KPIs ----------------------------------------------------------------------------------------
+
+KPI_SCHEMA: dict[str, pl.DataType] = {
+    "currency": pl.String(),
+    "deposits": MONEY_DTYPE,
+    "settlements_deposited": pl.Int64(),
+    "settlements_listed": pl.Int64(),
+    "settlements_reconciled": pl.Int64(),
+    "amazon_fees": MONEY_DTYPE,
+    "refunds": MONEY_DTYPE,
+    "profit_known": MONEY_DTYPE,
+    "asins_cogs_unknown": pl.Int64(),
+}
+
+
+def finance_kpis(
+    engine: Engine, store_id: int, marketplace_ids: tuple[str, ...], start: date, end: date
+) -> pl.DataFrame:
+    """One row for the page's tiles, in the marketplaces' currency: the deposits (their sum is the
+    settlements `metrics` lists), Amazon fees and refunds posted (positive costs), and the profit
+    of the ASINs whose COGS is known (profit_known is null when no ASIN's is)."""
+    with engine.connect() as connection:
+        currency = _marketplace_currency(connection, store_id, marketplace_ids)
+    if currency is None:
+        return pl.DataFrame(schema=KPI_SCHEMA)
+    listed = settlement_reconciliation(engine, store_id, start, end, currency)
+    deposited = listed.filter(pl.col("deposited_in_range"))
+    breakdown = settlement_breakdown(engine, store_id, start, end, currency)
+    profit = profit_by_asin(engine, store_id, marketplace_ids, start, end)
+    known = profit.filter(pl.col("cogs_status") == COGS_KNOWN)
+
+    def category_cost(name: str) -> Decimal:
+        return Decimal(0) - Decimal(breakdown.filter(pl.col("category") == name)["amount"].sum())
+
+    row = (
+        currency,
+        Decimal(deposited["total_amount"].sum()),
+        deposited.height,
+        listed.height,
+        listed.filter(pl.col("reconciles")).height,
+        category_cost(AMAZON_FEES),
+        category_cost(REFUNDS),
+        Decimal(known["profit"].sum()) if known.height else None,
+        profit.height - known.height,
+    )
+    return pl.DataFrame([row], schema=KPI_SCHEMA, orient="row")
+
+
+# --- COGS ----------------------------------------------------------------------------------------
+
+KNOWN_CURRENCIES = frozenset(m.currency for m in MARKETPLACES.values())
+COGS_FIELDS = ("sku", "asin", "unit_cost", "currency", "effective_from", "note")
+UNIT_COST_PLACES = 4  # cogs.unit_cost is NUMERIC(12, 4)
+MAX_UNIT_COST = Decimal("99999999.9999")
+MAX_ERRORS_SHOWN = 5
+EXTRA_VALUES = "\x00extra"  # where csv puts values past the header's columns
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value != value:  # NaN: an empty cell from a data editor
+        return ""
+    return str(value).strip()
+
+
+def _unit_cost(value: Any) -> Decimal:
+    text = _text(value)
+    if not text:
+        raise ValueError("unit_cost is empty")
+    try:
+        cost = Decimal(text)
+    except InvalidOperation:
+        raise ValueError(f"unit_cost {text!r} is not a number") from None
+    if not cost.is_finite():
+        raise ValueError(f"unit_cost {text!r} is not a number")
+    if cost < 0:
+        raise ValueError(f"unit_cost {text} is negative")
+    if cost > MAX_UNIT_COST:
+        raise ValueError(f"unit_cost {text} is too large")
+    exponent = cost.as_tuple().exponent
+    if isinstance(exponent, int) and -exponent > UNIT_COST_PLACES:
+        raise ValueError(f"unit_cost {text} has more than {UNIT_COST_PLACES} decimal places")
+    return cost
+
+
+def _currency(value: Any) -> str:
+    text = _text(value).upper()
+    if text not in KNOWN_CURRENCIES:
+        known = ", ".join(sorted(KNOWN_CURRENCIES))
+        raise ValueError(f"currency {_text(value)!r} is not one of the marketplaces' ({known})")
+    return text
+
+
+def _effective_from(value: Any) -> date:
+    if isinstance(value, datetime):  # pandas Timestamps from a data editor
+        return value.date()
+    if isinstance(value, date):
+        return value
+    text = _text(value)
+    try:
+        return date.fromisoformat(text[:10] if len(text) > 10 and "T" in text else text)
+    except ValueError:
+        raise ValueError(f"effective_from {text!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _validated_cogs(
+    connection: sa.Connection,
+    store_id: int,
+    rows: Iterable[Mapping[str, Any]],
+    where: Callable[[int], str],
+) -> list[dict[str, Any]]:
+    """Rows ready to upsert, or one ConfigError naming every bad row (up to a few).
+
+    A row names a SKU, or an ASIN that stands for every SKU of it the store knows.
+    """
+    sku_asin = _sku_asins(store_id)
+    skus_of: dict[str, list[str]] = {}
+    for sku, asin in connection.execute(
+        sa.select(sku_asin.c.sku, sku_asin.c.asin).order_by(sku_asin.c.sku)
+    ):
+        skus_of.setdefault(asin, []).append(sku)
+    ready: list[dict[str, Any]] = []
+    first_seen: dict[tuple[str, date], int] = {}
+    errors: list[str] = []
+    for number, row in enumerate(rows, start=1):
+        try:
+            sku, asin = _text(row.get("sku")), _text(row.get("asin"))
+            if not sku and not asin:
+                raise ValueError("neither sku nor asin is given")
+            if sku:
+                skus = [sku]
+            else:
+                skus = skus_of.get(asin, [])
+                if not skus:
+                    raise ValueError(
+                        f"ASIN {asin} has no SKU in this store yet (give the sku, or sync "
+                        "orders or listings first)"
+                    )
+            cost = _unit_cost(row.get("unit_cost"))
+            currency = _currency(row.get("currency"))
+            effective = _effective_from(row.get("effective_from"))
+            note = _text(row.get("note")) or None
+            for one in skus:
+                earlier = first_seen.get((one, effective))
+                if earlier is not None:
+                    raise ValueError(
+                        f"SKU {one} from {effective} is also on {where(earlier)}; keep one"
+                    )
+                first_seen[(one, effective)] = number
+                ready.append(
+                    {
+                        "store_id": store_id,
+                        "sku": one,
+                        "effective_from": effective,
+                        "unit_cost": cost,
+                        "currency": currency,
+                        "note": note,
+                    }
+                )
+        except ValueError as error:
+            errors.append(f"{where(number)}: {error}")
+    if errors:
+        more = len(errors) - MAX_ERRORS_SHOWN
+        shown = "; ".join(errors[:MAX_ERRORS_SHOWN]) + (f"; and {more} more" if more > 0 else "")
+        raise ConfigError(f"No unit costs were saved. {shown}.")
+    return ready
+
+
+def _upsert_cogs(connection: sa.Connection, store_id: int, ready: list[dict[str, Any]]) -> int:
+    if ready:
+        statement = pg_insert(cogs).values(ready)
+        connection.execute(
+            statement.on_conflict_do_update(
+                index_elements=[cogs.c.store_id, cogs.c.sku, cogs.c.effective_from],
+                set_={
+                    "unit_cost": statement.excluded.unit_cost,
+                    "currency": statement.excluded.currency,
+                    "note": statement.excluded.note,
+                },
+            )
+        )
+        bump_data_version(connection, store_id)  # cached profit must see the new costs
+    return len(ready)
+
+
+def save_cogs(engine: Engine, store_id: int, rows: Iterable[Mapping[str, Any]]) -> int:
+    """Upsert unit costs (sku or asin, unit_cost, currency, effective_from, optional note): all of
+    them, or none and a ConfigError naming the bad rows. Returns how many SKU rows were written."""
+    with engine.begin() as connection:
+        ready = _validated_cogs(connection, store_id, rows, lambda number: f"row {number}")
+        return _upsert_cogs(connection, store_id, ready)
+
+
+def import_cogs_csv(engine: Engine, store_id: int, content: bytes) -> int:
+    """Unit costs from a CSV with a header: sku or asin, unit_cost, currency, effective_from
+    (YYYY-MM-DD), optionally note. All-or-nothing, like save_cogs; errors name the file line."""
+    try:
+        text = content.decode("utf-8-sig")  # a BOM from spreadsheet exports is not data
+    except UnicodeDecodeError:
+        raise ConfigError("The COGS file is not UTF-8 text: export it as CSV UTF-8.") from None
+    reader = csv.DictReader(io.StringIO(text, newline=""), restkey=EXTRA_VALUES)
+    header = [(name or "").strip().lower() for name in reader.fieldnames or []]
+    if not header:
+        raise ConfigError("The COGS file is empty: it needs a header line and one row per cost.")
+    missing = [name for name in ("unit_cost", "currency", "effective_from") if name not in header]
+    if "sku" not in header and "asin" not in header:
+        missing.insert(0, "sku or asin")
+    if missing:
+        raise ConfigError(
+            f"The COGS file has no {', '.join(missing)} column: the header needs sku (or asin), "
+            "unit_cost, currency and effective_from."
+        )
+    reader.fieldnames = header
+    rows: list[dict[str, Any]] = []
+    lines: list[int] = []
+    for row in reader:
+        if not any(_text(value) for key, value in row.items() if key != EXTRA_VALUES):
+            continue  # blank lines at the end of a spreadsheet export
+        if row.get(EXTRA_VALUES):
+            raise ConfigError(
+                f"COGS file line {reader.line_num}: more values than header columns; "
+                "quote values that contain commas. No unit costs were saved."
+            )
+        rows.append(row)
+        lines.append(reader.line_num)
+    if not rows:
+        raise ConfigError("The COGS file has a header but no rows.")
+    with engine.begin() as connection:
+        ready = _validated_cogs(
+            connection, store_id, rows, lambda number: f"line {lines[number - 1]}"
+        )
+        return _upsert_cogs(connection, store_id, ready)
+
+
+COGS_TABLE_SCHEMA: dict[str, pl.DataType] = {
+    "sku": pl.String(),
+    "asin": pl.String(),
+    "effective_from": pl.Date(),
+    "effective_until": pl.Date(),
+    "unit_cost": UNIT_COST_DTYPE,
+    "currency": pl.String(),
+    "note": pl.String(),
+    "created_at": pl.Datetime("us", "UTC"),
+}
+
+
+def cogs_table(engine: Engine, store_id: int) -> pl.DataFrame:
+    """Every unit cost of the store, each with the last day it applies (null: still in effect)."""
+    sku_asin = _sku_asins(store_id)
+    next_from = sa.func.lead(cogs.c.effective_from).over(
+        partition_by=(cogs.c.sku, cogs.c.currency), order_by=cogs.c.effective_from
+    )
+    query = (
+        sa.select(
+            cogs.c.sku,
+            sku_asin.c.asin,
+            cogs.c.effective_from,
+            next_from - sa.literal_column("1"),
+            cogs.c.unit_cost,
+            cogs.c.currency,
+            cogs.c.note,
+            cogs.c.created_at,
+        )
+        .select_from(cogs.outerjoin(sku_asin, sku_asin.c.sku == cogs.c.sku))
+        .where(cogs.c.store_id == store_id)
+        .order_by(cogs.c.sku, cogs.c.currency, cogs.c.effective_from)
+    )
+    with engine.connect() as connection:
+        return _frame(connection, query, COGS_TABLE_SCHEMA)
