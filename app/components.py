@@ -173,4 +173,4 @@ def time_series(
     figure.update_layout(legend_title_text="", margin={"t": 48, "b": 8}, hovermode="x unified")
     if percent:
         figure.update_yaxes(tickformat=".0%")
-    st.plotly_chart(figure, use_container_width=True)
+    st.plotly_chart(figure, width="stretch")

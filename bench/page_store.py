@@ -61,7 +61,8 @@ STATEMENTS: tuple[tuple[str, str], ...] = (
         INSERT INTO orders (store_id, amazon_order_id, marketplace_id, purchase_date,
             purchase_local_date, order_status, fulfillment_channel, sales_channel, currency)
         SELECT :store, 'O-' || n.k || '-' || o.j, :market,
-            ((:first)::date + n.k)::timestamp AT TIME ZONE 'America/Los_Angeles' + interval '9 hours',
+            ((:first)::date + n.k)::timestamp AT TIME ZONE 'America/Los_Angeles'
+                + interval '9 hours',
             (:first)::date + n.k, CASE WHEN o.j % 50 = 0 THEN 'Cancelled' ELSE 'Shipped' END,
             'Amazon', 'Amazon.com', 'USD'
         FROM generate_series(0, :days - 1) AS n(k) CROSS JOIN generate_series(1, :asins / 5) AS o(j)
@@ -142,8 +143,9 @@ STATEMENTS: tuple[tuple[str, str], ...] = (
         """
         INSERT INTO catalog_items (store_id, marketplace_id, asin, parent_asin, item_name, brand,
             images_count, fetched_at, bullet_points)
-        SELECT :store, :market, 'B' || lpad(a.i::text, 9, '0'), 'P' || lpad((a.i / 5)::text, 8, '0'),
-            'Stainless steel gooseneck kettle ' || a.i, 'Bench Kitchen', 1 + a.i % 7, now(),
+        SELECT :store, :market, 'B' || lpad(a.i::text, 9, '0'),
+            'P' || lpad((a.i / 5)::text, 8, '0'), 'Stainless steel gooseneck kettle ' || a.i,
+            'Bench Kitchen', 1 + a.i % 7, now(),
             jsonb_build_array('Precise pour', 'Fast boil', '1 liter', 'Stainless', 'Warranty')
         FROM generate_series(1, :asins) AS a(i)
         """,
