@@ -338,13 +338,17 @@ def position_summary(position: pl.DataFrame) -> InventorySummary:
     """SKUs, SKUs at risk (order now or reorder soon), units available and inbound, median cover."""
     if position.is_empty():
         return InventorySummary(None, None, None, None, None)
-    median = position["days_of_cover"].median()
+    # the median of the exact covers: the rounded ones would land halves on a rounding edge
+    exact_cover = (
+        (pl.col("available") + pl.col("inbound")) * pl.col("in_stock_days") / pl.col("units_sold")
+    ).filter(pl.col("units_sold") > 0, pl.col("in_stock_days") > 0)
+    median = position.select(exact_cover.median()).item()
     return InventorySummary(
         skus=position["sku"].n_unique(),
         at_risk=position.filter(pl.col("status").is_in(AT_RISK_STATUSES)).height,
         available=int(position["available"].fill_null(0).sum()),
         inbound=int(position["inbound"].sum()),
-        median_cover_days=None if median is None else round(float(median), 1),  # type: ignore[arg-type]
+        median_cover_days=None if median is None else round(float(median), 1),
     )
 
 
