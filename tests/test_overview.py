@@ -14,7 +14,15 @@ from amzinsight.analytics.metrics import store_metrics
 from amzinsight.analytics.overview import AlertPolicy, overview_alerts, overview_kpis
 from amzinsight.analytics.periods import date_range_for, local_today
 from amzinsight.db.engine import get_engine
-from amzinsight.db.tables import ads_campaign_daily, ads_profiles, settlements, sync_runs
+from amzinsight.db.tables import (
+    ads_campaign_daily,
+    ads_profiles,
+    inventory_snapshots,
+    order_items,
+    orders,
+    settlements,
+    sync_runs,
+)
 from amzinsight.stores import add_store, get_store
 from app.components import format_money
 
@@ -183,3 +191,46 @@ def test_the_overview_page_shows_the_metrics_figures(
     assert {m.label: m.value for m in at.metric}["Revenue"] == revenue_for("Last 7 days")
     at.sidebar.selectbox(key="filters_comparison").set_value("No comparison").run()
     assert not at.metric[0].delta
+
+
+def test_a_sku_about_to_run_out_is_an_alert(store_engine) -> None:
+    engine, store = store_engine
+    with engine.begin() as connection:
+        stock = {"KETTLE-1": 2, "MUG-1": 500}
+        connection.execute(
+            sa.insert(inventory_snapshots),
+            [
+                {
+                    "store_id": store.id,
+                    "marketplace_id": US,
+                    "snapshot_date": TODAY - timedelta(days=1),
+                    "sku": sku,
+                    "asin": f"B00000000{n}",
+                    "fulfillable_quantity": units,
+                }
+                for n, (sku, units) in enumerate(stock.items())
+            ],
+        )
+        for day in range(10):
+            order_id = f"111-{day}"
+            connection.execute(
+                sa.insert(orders).values(
+                    store_id=store.id,
+                    amazon_order_id=order_id,
+                    marketplace_id=US,
+                    purchase_local_date=TODAY - timedelta(days=day + 1),
+                    order_status="Shipped",
+                )
+            )
+            connection.execute(
+                sa.insert(order_items),
+                [
+                    {"store_id": store.id, "amazon_order_id": order_id, "sku": sku, "asin": asin,
+                     "line_no": 1, "quantity": 1}
+                    for sku, asin in (("KETTLE-1", "B000000001"), ("MUG-1", "B000000002"))
+                ],
+            )  # fmt: skip
+    alerts = overview_alerts(engine, store.id, US, TODAY)
+    # 10 units in 30 days, 2 in stock: 6 days of cover, inside 30 days' lead time + 14 safety
+    assert alerts["kind"].to_list() == ["stockout_risk"]
+    assert alerts["message"][0] == "1 SKU(s) should be reordered now: KETTLE-1."

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from amzinsight.analytics.freshness import data_freshness
+from amzinsight.analytics.inventory import inventory_position
 from amzinsight.analytics.metrics import store_metrics
 from amzinsight.db.tables import ads_campaign_daily, ads_profiles, settlements
 from amzinsight.errors import ConfigError
@@ -204,5 +205,18 @@ def _settlement_mismatches(
 def _stockout_risk(
     engine: Engine, store_id: int, marketplace_id: str, today: date
 ) -> list[dict[str, str]]:
-    """Filled in from the inventory position once the inventory page's analytics exist."""
-    return []
+    """SKUs whose days of cover are within lead time and safety days (the Inventory page's rule)."""
+    position = inventory_position(engine, store_id, (marketplace_id,), today)
+    urgent = position.filter(pl.col("status") == "order now")
+    if urgent.is_empty():
+        return []
+    named = ", ".join(urgent.sort("days_of_cover", nulls_last=False)["sku"].head(5).to_list())
+    more = f" and {urgent.height - 5} more" if urgent.height > 5 else ""
+    return [
+        {
+            "severity": "warning",
+            "kind": "stockout_risk",
+            "message": f"{urgent.height} SKU(s) should be reordered now: {named}{more}.",
+            "page": "inventory",
+        }
+    ]
