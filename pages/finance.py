@@ -185,7 +185,7 @@ else:
         title=f"Settlement lines by posted {filters.granularity}",
     )
     figure.update_layout(barmode="relative", margin={"t": 48, "b": 8})
-    st.plotly_chart(figure, use_container_width=True)
+    st.plotly_chart(figure, width="stretch")
     st.dataframe(
         breakdown,
         hide_index=True,
