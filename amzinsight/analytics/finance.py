@@ -725,7 +725,6 @@ def finance_kpis(
 # --- COGS ----------------------------------------------------------------------------------------
 
 KNOWN_CURRENCIES = frozenset(m.currency for m in MARKETPLACES.values())
-COGS_FIELDS = ("sku", "asin", "unit_cost", "currency", "effective_from", "note")
 UNIT_COST_PLACES = 4  # cogs.unit_cost is NUMERIC(12, 4)
 MAX_UNIT_COST = Decimal("99999999.9999")
 MAX_ERRORS_SHOWN = 5
