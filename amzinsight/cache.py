@@ -3,7 +3,9 @@
 Every ingestion run bumps the store's data_version (see ingest.pipeline), and the version is part
 of the key, so a sync makes the next view fresh without deleting anything; old entries age out
 with the TTL. Payloads are Arrow IPC written by polars, never pickle: a cache entry cannot run code.
-Keys start with `amz:query:<store id>:` so deleting a store's data can find all of its entries.
+Keys start with `amz:query:<database>:<store id>:` (database: a short hash of the database's
+address, so two databases sharing a Redis never read each other's results), so deleting a store's
+data can find all of its entries.
 """
 
 from __future__ import annotations
@@ -32,9 +34,15 @@ KEY_PREFIX = "amz:query"
 Query = Callable[..., pl.DataFrame]
 
 
-def store_key_pattern(store_id: int) -> str:
+def database_namespace(engine: Engine) -> str:
+    """A short, stable name for the database behind `engine` (its address without password)."""
+    address = engine.url.render_as_string(hide_password=True)
+    return hashlib.sha256(address.encode()).hexdigest()[:10]
+
+
+def store_key_pattern(engine: Engine, store_id: int) -> str:
     """Every cached query of one store (for the privacy summary and deletion)."""
-    return f"{KEY_PREFIX}:{store_id}:*"
+    return f"{KEY_PREFIX}:{database_namespace(engine)}:{store_id}:*"
 
 
 def data_version(engine: Engine, store_id: int) -> int:
@@ -45,12 +53,14 @@ def data_version(engine: Engine, store_id: int) -> int:
     return int(version or 0)
 
 
-def cache_key(query: Query, store_id: int, version: int, args: tuple[Any, ...]) -> str:
-    """`amz:query:<store>:<version>:<module.function>:<hash of the arguments>`."""
+def cache_key(
+    namespace: str, query: Query, store_id: int, version: int, args: tuple[Any, ...]
+) -> str:
+    """`amz:query:<database>:<store>:<version>:<module.function>:<hash of the arguments>`."""
     name = f"{query.__module__}.{query.__qualname__}"
     encoded = json.dumps(args, default=_encode_argument, separators=(",", ":"))
     digest = hashlib.sha256(encoded.encode()).hexdigest()[:24]
-    return f"{KEY_PREFIX}:{store_id}:{version}:{name}:{digest}"
+    return f"{KEY_PREFIX}:{namespace}:{store_id}:{version}:{name}:{digest}"
 
 
 def _encode_argument(value: Any) -> str:
@@ -73,11 +83,13 @@ class QueryCache:
         self.redis = redis
         self.ttl_seconds = ttl_seconds
         self.redis_failed = False
+        self.namespace = database_namespace(engine)
 
     def frame(self, query: Query, store_id: int, *args: Any) -> pl.DataFrame:
         if self.redis is None or self.redis_failed:
             return query(self.engine, store_id, *args)
-        key = cache_key(query, store_id, data_version(self.engine, store_id), args)
+        version = data_version(self.engine, store_id)
+        key = cache_key(self.namespace, query, store_id, version, args)
         try:
             payload = self.redis.get(key)
         except RedisError as error:

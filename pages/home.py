@@ -5,10 +5,12 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
+from amzinsight.analytics.ads_performance import ads_over_time
 from amzinsight.analytics.freshness import data_freshness
 from amzinsight.analytics.overview import overview_alerts, overview_kpis
+from amzinsight.analytics.sales import sales_over_time
 from amzinsight.errors import AmzInsightError
-from app.components import Kpi, kpi_tiles
+from app.components import Kpi, kpi_tiles, time_series
 from app.context import cached, engine, show_error
 from app.filters import current_filters
 from app.navigation import page
@@ -42,6 +44,9 @@ if filters.marketplace is not None:
                 overview_kpis, store.id, market, filters.comparison.start, filters.comparison.end
             ).row(0, named=True)
         alerts = cached(overview_alerts, store.id, market, filters.today)
+        ids, grain = filters.marketplace_ids, filters.granularity
+        sales_trend = cached(sales_over_time, store.id, ids, span.start, span.end, grain)
+        ads_trend = cached(ads_over_time, store.id, ids, span.start, span.end, grain)
     except AmzInsightError as error:
         show_error(error)
         st.stop()
@@ -67,6 +72,15 @@ if filters.marketplace is not None:
             f"Changes against {filters.comparison.start:%d %b %Y} - "
             f"{filters.comparison.end:%d %b %Y} ({filters.comparison_mode.lower()})."
         )
+
+    left, right = st.columns(2)
+    axis = {"period": "", "value": filters.currency}
+    with left:
+        labels = {**axis, "ordered_product_sales": "Revenue"}
+        time_series(sales_trend, "period", ["ordered_product_sales"], "Revenue", labels)
+    with right:
+        labels = {**axis, "spend": "Spend", "sales_7d": "Ad sales"}
+        time_series(ads_trend, "period", ["spend", "sales_7d"], "Ad spend and sales", labels)
 
     st.subheader("Alerts")
     if alerts.is_empty():

@@ -46,6 +46,16 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory) -> 
     get_settings.cache_clear()
 
 
+@pytest.fixture(autouse=True)
+def _app_tests_use_the_machines_redis(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, _isolated_environment: None
+) -> None:
+    """Without AMZ_REDIS_URL a page starts an embedded Redis that outlives the test; pages under
+    AppTest use the test Redis instead (a test that sets AMZ_REDIS_URL itself overrides this)."""
+    if request.node.get_closest_marker("app"):
+        monkeypatch.setenv("AMZ_REDIS_URL", TEST_REDIS_URL)
+
+
 @pytest.fixture
 def database_url() -> Iterator[str]:
     """A fresh, empty PostgreSQL database on the machine's server, dropped afterwards."""
@@ -157,8 +167,8 @@ def demo_database_url() -> Iterator[str]:
     import io
 
     from amzinsight.cli import main as cli_main
-    from amzinsight.db.migrate import upgrade
     from amzinsight.db.engine import get_engine
+    from amzinsight.db.migrate import upgrade
     from amzinsight.sandbox.config import SandboxConfig, demo_account, demo_environment
     from amzinsight.sandbox.server import start_sandbox
     from amzinsight.stores import register_demo_store
@@ -184,9 +194,10 @@ def demo_database_url() -> Iterator[str]:
 
             get_settings.cache_clear()
             register_demo_store(get_engine(url), sandbox.url, DEMO_SLUG)
-            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(
-                io.StringIO()
-            ) as errors:
+            with (
+                contextlib.redirect_stdout(io.StringIO()),
+                contextlib.redirect_stderr(io.StringIO()) as errors,
+            ):
                 exit_code = cli_main(["sync", DEMO_SLUG])
             assert exit_code == 0, errors.getvalue()
             get_settings.cache_clear()
@@ -195,5 +206,7 @@ def demo_database_url() -> Iterator[str]:
         from amzinsight.db.engine import dispose_engines
 
         dispose_engines()
-        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        admin.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
         admin.close()

@@ -8,7 +8,7 @@ import pytest
 import redis
 from streamlit.testing.v1 import AppTest
 
-from amzinsight.cache import KEY_PREFIX
+from amzinsight.cache import KEY_PREFIX, store_key_pattern
 from amzinsight.db.engine import get_engine
 from amzinsight.stores import add_store, get_store
 
@@ -34,7 +34,7 @@ def test_pages_fill_the_cache_and_serve_the_next_view_from_it(
     client = redis.Redis.from_url(redis_url)
     at = _app()
     store = get_store(get_engine(demo_database_url), "demo")
-    keys = client.keys(f"{KEY_PREFIX}:{store.id}:*")
+    keys = client.keys(store_key_pattern(get_engine(demo_database_url), store.id))
     assert keys, "the Overview's queries went to Redis"
     assert all(client.get(key).startswith(b"ARROW1") for key in keys)
     shown = [(m.label, m.value) for m in at.metric]

@@ -11,7 +11,13 @@ import redis
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from amzinsight.cache import KEY_PREFIX, QueryCache, cache_key, store_key_pattern
+from amzinsight.cache import (
+    KEY_PREFIX,
+    QueryCache,
+    cache_key,
+    database_namespace,
+    store_key_pattern,
+)
 from amzinsight.db.engine import get_engine
 from amzinsight.db.tables import stores
 from amzinsight.ingest.pipeline import bump_data_version
@@ -51,8 +57,9 @@ def test_a_second_call_is_served_from_redis_as_arrow(setup) -> None:
     assert second.schema["amount"] == pl.Decimal(12, 2)
     assert second["amount"].sum() == Decimal("30.15")
     keys = client.keys(f"{KEY_PREFIX}:*")
-    assert len(keys) == 1 and keys[0].decode().startswith(f"{KEY_PREFIX}:{store_id}:0:")
-    assert client.keys(store_key_pattern(store_id)) == keys
+    namespace = database_namespace(engine)
+    assert len(keys) == 1 and keys[0].decode().startswith(f"{KEY_PREFIX}:{namespace}:{store_id}:0:")
+    assert client.keys(store_key_pattern(engine, store_id)) == keys
     payload = client.get(keys[0])
     assert payload.startswith(b"ARROW1")  # Arrow IPC file, never a pickle
     assert 0 < client.ttl(keys[0]) <= 60
@@ -77,7 +84,8 @@ def test_an_ingestion_run_makes_the_next_view_fresh(setup) -> None:
     fresh = cache.frame(priced_days, store_id, date(2026, 3, 1), 2)
     assert len(CALLS) == 2
     assert fresh["slug"][0] == "acme_renamed"
-    assert cache_key(priced_days, store_id, 1, (date(2026, 3, 1), 2)) in {
+    namespace = database_namespace(engine)
+    assert cache_key(namespace, priced_days, store_id, 1, (date(2026, 3, 1), 2)) in {
         key.decode() for key in client.keys(f"{KEY_PREFIX}:*")
     }
 
@@ -93,6 +101,16 @@ def test_without_redis_the_query_still_answers(setup) -> None:
     assert (
         QueryCache(engine, None, 60).frame(priced_days, store_id, date(2026, 3, 1), 1).height == 1
     )
+
+
+def test_two_databases_sharing_a_redis_never_share_entries(
+    setup, migrated_database_url: str
+) -> None:
+    engine, client, store_id = setup
+    QueryCache(engine, client, 60).frame(priced_days, store_id, date(2026, 3, 1), 1)
+    other = get_engine(migrated_database_url.rsplit("/", 1)[0] + "/postgres")
+    assert database_namespace(other) != database_namespace(engine)
+    assert client.keys(store_key_pattern(other, store_id)) == []
 
 
 def test_arguments_must_be_plain_values(setup) -> None:
