@@ -89,7 +89,7 @@ def test_demo_store_shows_its_sales_kpis_charts_and_asins(
 
     assert [metric.label for metric in at.metric] == KPI_LABELS
     assert at.metric[0].value == _expected_sales(demo_database_url, market, "Last 30 days")
-    assert at.metric[0].delta is not None  # against the previous 30 days, which are synced too
+    assert at.metric[0].delta  # against the previous 30 days, which are synced too
     assert at.metric[5].value.endswith("%")
     assert len(at.get("plotly_chart")) == 4
 
@@ -141,3 +141,27 @@ def test_parent_toggle_and_marketplace_change_what_is_listed(
     assert not at.exception, [e.value for e in at.exception]
     assert at.metric[0].value.startswith("CA$")
     assert at.metric[0].value == _expected_sales(demo_database_url, canada, "Last 30 days")
+
+
+def test_weeks_last_year_and_no_comparison(demo_app: AppTest) -> None:
+    at = demo_app
+    periods_by_day = next(t.value for t in at.dataframe if "days_reported" in t.value.columns)
+
+    at.sidebar.button_group(key="filters_granularity").set_value("week").run()
+    assert not at.exception, [e.value for e in at.exception]
+    weeks = next(t.value for t in at.dataframe if "days_reported" in t.value.columns)
+    assert 5 <= len(weeks) <= 6 < len(periods_by_day) == 30  # 30 days touch 5 or 6 weeks
+    assert {day.weekday() for day in weeks["period"]} == {0}  # every week starts on Monday
+    assert weeks["days_reported"].sum() == 30
+
+    # The demo store has 60 days: a year back there is nothing to compare with.
+    at.sidebar.selectbox(key="filters_comparison").set_value("Same period last year").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not any(metric.delta for metric in at.metric)  # nothing to compare with
+    assert any("No movers" in caption.value for caption in at.caption)
+
+    at.sidebar.selectbox(key="filters_comparison").set_value("No comparison").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not any(metric.delta for metric in at.metric)
+    assert any("Choose a comparison" in caption.value for caption in at.caption)
+    assert not [t for t in at.dataframe if "change" in t.value.columns]
