@@ -1,8 +1,10 @@
-"""The Listings page through AppTest: an empty store, and the synced demo store (read-only)
-whose shown titles and search terms must equal the listings analytics for the same range."""
+"""The Listings page through AppTest: an empty store, the synced demo store (read-only) whose
+shown titles and search terms must equal the listings analytics for the same range, and a store
+built here whose ratings and terms have numbers known in advance."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import polars as pl
@@ -12,8 +14,19 @@ from streamlit.testing.v1 import AppTest
 from amzinsight.analytics.listings import keyword_coverage, listing_content
 from amzinsight.analytics.periods import DateRange, date_range_for, local_today
 from amzinsight.db.engine import get_engine
+from amzinsight.db.tables import product_ratings
 from amzinsight.stores import Store, add_store, get_store
 from tests.conftest import DEMO_SLUG
+from tests.test_listings import (
+    ASIN,
+    END,
+    RATINGS,
+    START,
+    US,
+    insert,
+    insert_ads,
+    insert_listing,
+)
 
 pytestmark = [pytest.mark.app, pytest.mark.postgres]
 
@@ -160,3 +173,53 @@ def test_changing_the_asin_changes_the_title_and_a_link_chooses_the_asin(
     linked = open_page(query_asin=second["asin"])
     assert linked.selectbox(key="listings_asin").value == second["asin"]
     assert second["title"] in [h.value for h in linked.subheader]
+
+
+# --- a store built here: ratings and search terms with known numbers ------------------------------
+
+
+def test_ratings_and_terms_of_a_custom_range(
+    migrated_database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AMZ_DATABASE_URL", migrated_database_url)
+    engine = get_engine(migrated_database_url)
+    store = add_store(engine, slug="acme_us", name="Acme", country_codes=["US"])
+    insert_listing(engine, store)
+    insert_ads(engine, store)
+    insert(
+        engine,
+        product_ratings,
+        [
+            {
+                "store_id": store.id,
+                "marketplace_id": US,
+                "asin": asin,
+                "snapshot_date": day,
+                "rating": Decimal(rating),
+                "review_count": reviews,
+            }
+            for asin, day, rating, reviews in RATINGS
+        ],
+    )
+    expected = keyword_coverage(engine, store.id, (US,), ASIN, START, END)
+
+    at = open_page(query_asin=ASIN)
+    at.sidebar.selectbox(key="filters_preset").set_value("Custom").run()
+    at.sidebar.date_input(key="filters_custom_range").set_value((START, END)).run()
+    assert not at.exception, [e.value for e in at.exception]
+
+    assert at.selectbox(key="listings_asin").value == ASIN
+    metrics = {m.label: m.value for m in at.metric}
+    # the last snapshot in March: 4.45 stars, 118 reviews (RATINGS)
+    assert metrics["Rating"] == "4.45"
+    assert metrics["Reviews"] == "118"
+    assert metrics["Converting terms"] == "3"
+    assert metrics["7-day ad sales"] == "$164.99"  # 90.00 + 45.00 + 29.99
+    assert len(at.get("plotly_chart")) == 2
+    shown = shown_terms(at)
+    assert shown["search_term"].to_list() == expected["search_term"].to_list()
+    assert shown["coverage"].to_list() == ["title", "missing", "backend terms"]
+    assert "1 converting terms not in the listing" in texts(at.warning)
+    # the listing's own findings: a short title and 3 of 5 bullets
+    assert any("3 of 5 bullet points" in w.value for w in at.warning)
+    assert "of 249 bytes" in texts(at.markdown)
