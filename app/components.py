@@ -64,8 +64,14 @@ def format_value(value: Decimal | float | int | None, kind: Kind, currency: str 
     return f"{int(value):,}"
 
 
+# Streamlit's own presets put the sign before the symbol (-$398.77); printf cannot.
+STREAMLIT_MONEY_PRESETS = {"USD": "dollar", "EUR": "euro", "JPY": "yen"}
+
+
 def money_format(currency: str) -> str:
-    """A printf format for st.column_config.NumberColumn in the marketplace's currency."""
+    """A format for st.column_config.NumberColumn in the marketplace's currency."""
+    if currency in STREAMLIT_MONEY_PRESETS:
+        return STREAMLIT_MONEY_PRESETS[currency]
     decimals = 0 if currency in WHOLE_UNIT_CURRENCIES else 2
     return f"{currency_symbol(currency).replace('%', '%%')}%,.{decimals}f"
 
@@ -85,10 +91,12 @@ def kpi_delta(kpi: Kpi) -> str | None:
     if kpi.value is None or kpi.previous is None:
         return None
     if kpi.kind == "percent":
-        return f"{(float(kpi.value) - float(kpi.previous)) * 100:+.1f} pp"
+        points = round((float(kpi.value) - float(kpi.previous)) * 100, 1) + 0.0  # no "-0.0"
+        return f"{points:+.1f} pp"
     if not kpi.previous:
         return None
-    return f"{float(kpi.value) / float(kpi.previous) - 1:+.1%}"
+    change = round(float(kpi.value) / float(kpi.previous) - 1, 3) + 0.0
+    return f"{change:+.1%}"
 
 
 def kpi_tiles(kpis: Sequence[Kpi], currency: str, per_row: int = 4) -> None:
@@ -96,11 +104,13 @@ def kpi_tiles(kpis: Sequence[Kpi], currency: str, per_row: int = 4) -> None:
     for start in range(0, len(kpis), per_row):
         columns = st.columns(per_row)
         for column, kpi in zip(columns, kpis[start : start + per_row], strict=False):
+            delta = kpi_delta(kpi)
+            unchanged = delta is not None and delta.lstrip("+").startswith("0.0")
             column.metric(
                 kpi.label,
                 format_value(kpi.value, kpi.kind, currency),
-                delta=kpi_delta(kpi),
-                delta_color="inverse" if kpi.lower_is_better else "normal",
+                delta=delta,
+                delta_color="off" if unchanged else "inverse" if kpi.lower_is_better else "normal",
                 help=kpi.help,
                 border=True,
             )

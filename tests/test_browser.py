@@ -111,11 +111,13 @@ def test_every_page_renders_in_chromium(app_url: str, browser, path: str) -> Non
     try:
         page.goto(f"{app_url}/{path}", wait_until="networkidle", timeout=60_000)
         page.wait_for_selector('[data-testid="stSidebar"]', timeout=60_000)
-        # The script has finished when the status widget no longer says it is running.
+        # The script has run to its end, then every plotly chart has drawn its SVG.
+        page.wait_for_selector(
+            '[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=60_000
+        )
         page.wait_for_function(
-            "!document.querySelector('[data-testid=\"stStatusWidget\"]')"
-            " || !document.querySelector('[data-testid=\"stStatusWidget\"]').innerText"
-            ".includes('Running')",
+            "[...document.querySelectorAll('[data-testid=\"stPlotlyChart\"]')]"
+            ".every(chart => chart.querySelector('svg.main-svg'))",
             timeout=60_000,
         )
         page.wait_for_timeout(1000)
