@@ -150,23 +150,30 @@ def _frame(
 
 
 def _sku_asins(store_id: int) -> sa.CTE:
-    """Each SKU's ASIN as the store's orders, listings and inventory know it."""
-    known = sa.union(
-        sa.select(order_items.c.sku, order_items.c.asin).where(
-            order_items.c.store_id == store_id, order_items.c.sku != "", order_items.c.asin != ""
-        ),
-        sa.select(listings.c.sku, listings.c.asin).where(
-            listings.c.store_id == store_id, sa.func.coalesce(listings.c.asin, "") != ""
-        ),
-        sa.select(inventory_snapshots.c.sku, inventory_snapshots.c.asin).where(
-            inventory_snapshots.c.store_id == store_id,
-            sa.func.coalesce(inventory_snapshots.c.asin, "") != "",
-        ),
+    """Each SKU's ASIN as the store's orders, listings and inventory know it (the least one).
+
+    Each source is reduced to one row per SKU first (a hash aggregate), so the lines of two years
+    of orders and snapshots are never sorted together.
+    """
+    oi, ls, inv = order_items, listings, inventory_snapshots
+    known = sa.union_all(
+        sa.select(oi.c.sku, sa.func.min(oi.c.asin).label("asin"))
+        .where(oi.c.store_id == store_id, oi.c.sku != "", oi.c.asin != "")
+        .group_by(oi.c.sku),
+        sa.select(ls.c.sku, sa.func.min(ls.c.asin).label("asin"))
+        .where(ls.c.store_id == store_id, sa.func.coalesce(ls.c.asin, "") != "")
+        .group_by(ls.c.sku),
+        sa.select(inv.c.sku, sa.func.min(inv.c.asin).label("asin"))
+        .where(inv.c.store_id == store_id, sa.func.coalesce(inv.c.asin, "") != "")
+        .group_by(inv.c.sku),
     ).subquery("known")
     return (
         sa.select(known.c.sku, sa.func.min(known.c.asin).label("asin"))
         .group_by(known.c.sku)
         .cte("sku_asin")
+        # computed at most once per query, and only when read: order lines look it up only when
+        # they carry no ASIN of their own
+        .prefix_with("MATERIALIZED")
     )
 
 
@@ -194,11 +201,12 @@ def _marketplace_currency(
 
 def _marketplace_lines(
     store_id: int, marketplace_ids: Sequence[str], currency: str | None, start: date, end: date
-) -> sa.Subquery:
+) -> sa.CTE:
     """Settlement lines of one SKU posted in the range in these marketplaces, with their category.
 
     A line names its marketplace ("Amazon.com"); one without a name counts when its currency is
-    the marketplaces' currency.
+    the marketplaces' currency. Materialized, so each line's category (a dozen ILIKEs) is worked
+    out once, not again in every aggregate FILTER that reads it.
     """
     sl = settlement_lines
     domains = [m.domain for m in MARKETPLACES.values() if m.marketplace_id in marketplace_ids]
@@ -222,7 +230,8 @@ def _marketplace_lines(
                 sa.and_(sl.c.marketplace_name.is_(None), sl.c.currency == currency),
             ),
         )
-        .subquery("lines")
+        .cte("lines")
+        .prefix_with("MATERIALIZED")
     )
 
 
@@ -483,9 +492,12 @@ def _sold_lines(
         .limit(1)
         .scalar_subquery()
     )
+    # a scalar lookup, not a join: SQL evaluates it (and the SKU-to-ASIN table behind it) only
+    # for the lines without an ASIN
+    known_asin = sa.select(sku_asin.c.asin).where(sku_asin.c.sku == oi.c.sku).scalar_subquery()
     return (
         sa.select(
-            sa.func.coalesce(sa.func.nullif(oi.c.asin, ""), sku_asin.c.asin, "").label("asin_key"),
+            sa.func.coalesce(sa.func.nullif(oi.c.asin, ""), known_asin, "").label("asin_key"),
             oi.c.sku,
             o.c.purchase_local_date.label("sale_date"),
             sa.func.coalesce(oi.c.quantity, 0).label("quantity"),
@@ -496,7 +508,7 @@ def _sold_lines(
             o.join(
                 oi,
                 sa.and_(oi.c.store_id == o.c.store_id, oi.c.amazon_order_id == o.c.amazon_order_id),
-            ).outerjoin(sku_asin, sku_asin.c.sku == oi.c.sku)
+            )
         )
         .where(
             o.c.store_id == store_id,
@@ -562,7 +574,7 @@ def profit_by_asin(
                 ).label("units_without_cogs"),
             )
             .group_by(sold.c.asin_key)
-            .subquery("sales")
+            .cte("sales")
         )
         lines = _marketplace_lines(store_id, marketplace_ids, currency, start, end)
         line_asin = sa.func.coalesce(sku_asin.c.asin, "")
@@ -580,7 +592,7 @@ def profit_by_asin(
             .select_from(lines.outerjoin(sku_asin, sku_asin.c.sku == lines.c.sku))
             .where(lines.c.category.in_([AMAZON_FEES, REFUNDS]))
             .group_by(line_asin)
-            .subquery("settled")
+            .cte("settled")
         )
         ads = ads_advertised_product_daily
         profiles = sa.select(ads_profiles.c.profile_id).where(
@@ -597,7 +609,7 @@ def profit_by_asin(
             )
             .group_by(ad_asin)
             .having(sa.func.sum(ads.c.cost) != 0)
-            .subquery("advertised")
+            .cte("advertised")
         )
         keys = sa.union(
             sa.select(sales.c.asin_key),

@@ -99,9 +99,11 @@ POSITION_SCHEMA: dict[str, pl.DataType] = {
 
 # One query serves the position and the stranded/aging list: the latest snapshot day on or before
 # :as_of over the chosen marketplaces (as store_metrics), units sold and stockout days in the
-# window [:window_start, :as_of), the reorder settings, and the SKU's last sale before :as_of.
-POSITION_SQL = sa.text(
-    """
+# window [:window_start, :as_of), the reorder settings, and (for the stranded/aging list only) the
+# SKU's last sale before :as_of. Every scan is bounded by the window or by the position's SKUs:
+# the stock carried into the window is one index lookup per SKU, and only the last sale date needs
+# the whole order history, so the position leaves it out.
+_POSITION_SQL = """
     WITH latest AS (
         SELECT max(snapshot_date) AS snapshot_date
         FROM inventory_snapshots
@@ -137,32 +139,30 @@ POSITION_SQL = sa.text(
               AND purchase_local_date < CAST(:as_of AS date)
         ) AS known
     ),
-    sold_lines AS (
-        SELECT o.marketplace_id, i.sku, o.purchase_local_date, i.quantity
+    sales AS (
+        SELECT o.marketplace_id, i.sku, coalesce(sum(i.quantity), 0) AS units_sold,
+               max(o.purchase_local_date) FILTER (WHERE i.quantity > 0) AS last_sale_date
         FROM orders o
         JOIN order_items i ON i.store_id = o.store_id AND i.amazon_order_id = o.amazon_order_id
         WHERE o.store_id = :store_id AND o.marketplace_id = ANY(:marketplace_ids)
+          AND o.purchase_local_date >= CAST(:window_start AS date)
           AND o.purchase_local_date < CAST(:as_of AS date)
           AND o.order_status IS DISTINCT FROM :cancelled
-    ),
-    sales AS (
-        SELECT marketplace_id, sku,
-               coalesce(sum(quantity) FILTER (
-                   WHERE purchase_local_date >= CAST(:window_start AS date)), 0) AS units_sold,
-               max(purchase_local_date) FILTER (WHERE quantity > 0) AS last_sale_date
-        FROM sold_lines
-        GROUP BY marketplace_id, sku
-    ),
+        GROUP BY o.marketplace_id, i.sku
+    ),{last_sales}
     history AS (
-        -- the last snapshot before the window (its state carries into it) and those inside it
-        SELECT marketplace_id, sku, snapshot_date, fulfillable_quantity FROM (
-            SELECT DISTINCT ON (marketplace_id, sku)
-                   marketplace_id, sku, snapshot_date, fulfillable_quantity
-            FROM inventory_snapshots
-            WHERE store_id = :store_id AND marketplace_id = ANY(:marketplace_ids)
-              AND snapshot_date < CAST(:window_start AS date)
-            ORDER BY marketplace_id, sku, snapshot_date DESC
-        ) before_window
+        -- the last snapshot before the window (its state carries into it: one index lookup per
+        -- SKU of the position) and those inside it
+        SELECT p.marketplace_id, p.sku, b.snapshot_date, b.fulfillable_quantity
+        FROM position p
+        CROSS JOIN LATERAL (
+            SELECT s.snapshot_date, s.fulfillable_quantity
+            FROM inventory_snapshots s
+            WHERE s.store_id = :store_id AND s.marketplace_id = p.marketplace_id
+              AND s.sku = p.sku AND s.snapshot_date < CAST(:window_start AS date)
+            ORDER BY s.snapshot_date DESC
+            LIMIT 1
+        ) b
         UNION ALL
         SELECT marketplace_id, sku, snapshot_date, fulfillable_quantity
         FROM inventory_snapshots
@@ -194,7 +194,7 @@ POSITION_SQL = sa.text(
     )
     SELECT p.*,
            CASE WHEN k.known THEN coalesce(sold.units_sold, 0) END AS units_sold,
-           sold.last_sale_date,
+           {last_sale_date} AS last_sale_date,
            CAST(:window_days AS integer) - coalesce(so.out_of_stock_days, 0) AS in_stock_days,
            coalesce(o.lead_time_days, d.lead_time_days, :lead_time_days) AS lead_time_days,
            coalesce(o.safety_days, d.safety_days, :safety_days) AS safety_days,
@@ -202,17 +202,52 @@ POSITION_SQL = sa.text(
                AS target_cover_days
     FROM position p
     CROSS JOIN orders_known k
-    LEFT JOIN sales sold ON sold.marketplace_id = p.marketplace_id AND sold.sku = p.sku
+    LEFT JOIN sales sold ON sold.marketplace_id = p.marketplace_id AND sold.sku = p.sku{last_join}
     LEFT JOIN stockouts so ON so.marketplace_id = p.marketplace_id AND so.sku = p.sku
     LEFT JOIN inventory_settings o ON o.store_id = :store_id AND o.sku = p.sku AND p.sku <> ''
     LEFT JOIN store_default d ON true
     ORDER BY p.marketplace_id, p.sku
-    """
+"""
+_LAST_SALES_SQL = """
+    earlier_sales AS (
+        -- a SKU's last sale is its last in the window, if any; only SKUs without one need the
+        -- order lines before the window (theirs alone: order lines are filtered by SKU first)
+        SELECT o.marketplace_id, i.sku, max(o.purchase_local_date) AS last_sale_date
+        FROM order_items i
+        JOIN orders o ON o.store_id = i.store_id AND o.amazon_order_id = i.amazon_order_id
+        WHERE i.store_id = :store_id AND i.quantity > 0
+          AND i.sku IN (
+              SELECT p.sku FROM position p
+              LEFT JOIN sales w ON w.marketplace_id = p.marketplace_id AND w.sku = p.sku
+              WHERE w.last_sale_date IS NULL
+          )
+          AND o.store_id = :store_id AND o.marketplace_id = ANY(:marketplace_ids)
+          AND o.purchase_local_date < CAST(:window_start AS date)
+          AND o.order_status IS DISTINCT FROM :cancelled
+        GROUP BY o.marketplace_id, i.sku
+    ),"""
+POSITION_SQL = sa.text(
+    _POSITION_SQL.format(last_sales="", last_sale_date="CAST(NULL AS date)", last_join="")
+)
+POSITION_WITH_LAST_SALE_SQL = sa.text(
+    _POSITION_SQL.format(
+        last_sales=_LAST_SALES_SQL,
+        last_sale_date="coalesce(sold.last_sale_date, ls.last_sale_date)",
+        last_join=(
+            "\n    LEFT JOIN earlier_sales ls"
+            " ON ls.marketplace_id = p.marketplace_id AND ls.sku = p.sku"
+        ),
+    )
 )
 
 
 def _position_rows(
-    engine: Engine, store_id: int, marketplace_ids: tuple[str, ...], as_of: date, window_days: int
+    engine: Engine,
+    store_id: int,
+    marketplace_ids: tuple[str, ...],
+    as_of: date,
+    window_days: int,
+    last_sale: bool = False,
 ) -> list[dict[str, Any]]:
     parameters = {
         "store_id": store_id,
@@ -226,7 +261,8 @@ def _position_rows(
         "target_cover_days": POLICY.target_cover_days,
     }
     with engine.connect() as connection:
-        return [dict(row) for row in connection.execute(POSITION_SQL, parameters).mappings()]
+        statement = POSITION_WITH_LAST_SALE_SQL if last_sale else POSITION_SQL
+        return [dict(row) for row in connection.execute(statement, parameters).mappings()]
 
 
 def inventory_position(
@@ -398,7 +434,7 @@ def stranded_and_aging(
     """
     if no_sales_days < 1:
         raise ConfigError(f"The no-sales window must be at least one day, not {no_sales_days}.")
-    rows = _position_rows(engine, store_id, marketplace_ids, as_of, no_sales_days)
+    rows = _position_rows(engine, store_id, marketplace_ids, as_of, no_sales_days, True)
     flagged = []
     for row in rows:
         issues = []

@@ -523,6 +523,8 @@ inventory_snapshots = sa.Table(
     sa.UniqueConstraint("store_id", "marketplace_id", "snapshot_date", "sku"),
     sa.Index(None, "store_id", "snapshot_date"),
     sa.Index(None, "store_id", "asin"),
+    # one SKU's snapshots by day: the stock it carried into a sales window is one index lookup
+    sa.Index(None, "store_id", "marketplace_id", "sku", "snapshot_date"),
     comment="one SKU's FBA inventory per marketplace per snapshot day",
 )
 
@@ -840,7 +842,13 @@ ads_advertised_product_daily = sa.Table(
     sa.UniqueConstraint(
         "store_id", "profile_id", "report_date", "campaign_id", "ad_group_id", "ad_id"
     ),
-    sa.Index(None, "store_id", "report_date"),
+    # covering: a date range's spend per advertised ASIN and profile reads the index alone
+    sa.Index(
+        None,
+        "store_id",
+        "report_date",
+        postgresql_include=["profile_id", "advertised_asin", "cost"],
+    ),
     sa.Index(None, "store_id", "advertised_asin", "report_date"),
     comment="one product ad per day (spAdvertisedProduct)",
 )

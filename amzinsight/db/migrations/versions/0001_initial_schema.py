@@ -714,6 +714,12 @@ def upgrade() -> None:
         ["store_id", "snapshot_date"],
         unique=False,
     )
+    op.create_index(
+        op.f("ix_inventory_snapshots_store_id_marketplace_id_sku_snap_0e4d"),
+        "inventory_snapshots",
+        ["store_id", "marketplace_id", "sku", "snapshot_date"],
+        unique=False,
+    )
     op.create_table(
         "inventory_settings",
         sa.Column("id", sa.BigInteger(), nullable=False),
@@ -1460,6 +1466,7 @@ def upgrade() -> None:
         "ads_advertised_product_daily",
         ["store_id", "report_date"],
         unique=False,
+        postgresql_include=["profile_id", "advertised_asin", "cost"],
     )
     op.create_table(
         "ads_purchased_product_daily",
