@@ -153,6 +153,23 @@ def _build_parser() -> argparse.ArgumentParser:
     store_list = store.add_parser("list", help="list registered stores")
     store_list.add_argument("--json", action="store_true")
     store_list.set_defaults(handler=_store_list)
+
+    privacy = commands.add_parser(
+        "privacy", help="what is stored about a store, and deleting it"
+    ).add_subparsers(metavar="ACTION")
+    privacy_summary = privacy.add_parser(
+        "summary", help="rows, dates, files and cache per category"
+    )
+    privacy_summary.add_argument("slug")
+    privacy_summary.add_argument("--json", action="store_true", help="the whole summary as JSON")
+    privacy_summary.set_defaults(handler=_privacy_summary)
+    privacy_delete = privacy.add_parser(
+        "delete", help="delete every row, raw file, cache key and queued job of a store"
+    )
+    privacy_delete.add_argument("slug")
+    privacy_delete.add_argument("--yes", action="store_true", help="do not ask to type the slug")
+    privacy_delete.add_argument("--actor", help="who asked for it (default: your user name)")
+    privacy_delete.set_defaults(handler=_privacy_delete)
     return parser
 
 
@@ -485,6 +502,98 @@ def _store_list(args: argparse.Namespace) -> int:
     for store in stores if not args.json else []:
         print(f"{store.slug}\t{store.name}\t{store.region}\t{','.join(store.country_codes)}")
     return 0
+
+
+def _privacy_redis(settings: Settings) -> Any:
+    from redis import Redis
+
+    from amzinsight.embedded import redis_url_for
+
+    return Redis.from_url(redis_url_for(settings.redis_url, settings.data_dir))
+
+
+def _privacy_summary(args: argparse.Namespace) -> int:
+    from amzinsight.privacy import data_summary
+    from amzinsight.runtime import build_runtime
+    from amzinsight.stores import get_store
+
+    runtime = build_runtime(_settings())
+    store = get_store(runtime.engine, args.slug)
+    summary = data_summary(runtime.engine, runtime.archive, _privacy_redis(runtime.settings), store)
+    if args.json:
+        print(json.dumps(summary, indent=2))
+        return 0
+    print(f"store {summary['store']}: {summary['total_rows']} rows")
+    for name, group in summary["categories"].items():
+        period = f"  {group['from']}..{group['to']}" if group["from"] else ""
+        print(f"  {name}\t{group['rows']} rows{period}")
+    archive = summary["archive"]
+    print(f"  archived raw files\t{archive['files']} ({archive['bytes']} bytes)")
+    print(f"  cache keys\t{summary['cache']['keys']}")
+    print(f"  last successful sync\t{summary['last_successful_sync'] or 'never'}")
+    return 0
+
+
+def _privacy_delete(args: argparse.Namespace) -> int:
+    from amzinsight.privacy import delete_store
+    from amzinsight.runtime import build_runtime
+    from amzinsight.stores import get_store
+
+    runtime = build_runtime(_settings())
+    store = get_store(runtime.engine, args.slug)
+    if args.yes:
+        confirmation = store.slug
+    else:
+        print(
+            f"This deletes every row, archived raw file, cache key and queued job of store "
+            f"{store.slug}. It cannot be undone."
+        )
+        confirmation = input(f"Type the store's slug ({store.slug}) to confirm: ").strip()
+    actor = args.actor or getpass.getuser()
+    result = delete_store(
+        runtime.engine,
+        runtime.archive,
+        _privacy_redis(runtime.settings),
+        store,
+        confirmation,
+        actor,
+        cancel_jobs=_job_canceller(runtime.settings),
+    )
+    print(f"store {store.slug} deleted: {result['total_rows']} rows")
+    for table, count in sorted(result["rows"].items()):
+        if count:
+            print(f"  {table}\t{count}")
+    print(f"  archived raw files\t{result['archive_files']}")
+    print(f"  cache keys\t{result['cache_keys']}")
+    print(f"  jobs cancelled\t{result['jobs_cancelled']}")
+    print("credential settings no longer used (remove them from the environment):")
+    for name in result["unused_credential_variables"]:
+        print(f"  {name}")
+    return 0
+
+
+def _job_canceller(settings: Settings) -> Callable[[str], int]:
+    """Cancel a deleted store's queued and retrying jobs, then drop its scheduled ones."""
+
+    def cancel(slug: str) -> int:
+        # The CLI is an entry point: RQ work goes through workers/ (amzinsight never imports RQ).
+        from workers.connection import redis_connection
+        from workers.jobs import refresh_schedule
+        from workers.queueing import live_job, store_jobs
+
+        connection = redis_connection(settings)
+        cancelled = 0
+        for entry in store_jobs(connection, slug):
+            job = live_job(connection, entry["job"])
+            if job is not None:
+                job.cancel()
+                job.delete()
+                cancelled += 1
+        # The store is gone from the database now, so re-registering cancels its schedule.
+        cancelled += refresh_schedule().get("cancelled", 0)
+        return cancelled
+
+    return cancel
 
 
 if __name__ == "__main__":
