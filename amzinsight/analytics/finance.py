@@ -325,39 +325,35 @@ def settlement_breakdown(
     """Settlement lines posted in the range, summed per category (CATEGORY_RULES), transaction
     type, amount type and description, with Amazon's signs (money in is positive)."""
     sl = settlement_lines
-    lines = sa.select(
-        _category(sl).label("category"),
-        sl.c.transaction_type,
-        sl.c.amount_type,
-        sl.c.amount_description,
-        sl.c.currency,
-        sl.c.amount,
-    ).where(sl.c.store_id == store_id, sl.c.posted_date.between(start, end))
+    kind = [sl.c.transaction_type, sl.c.amount_type, sl.c.amount_description, sl.c.currency]
+    # summed per kind of line first: the category (a dozen ILIKEs) is then worked out per kind,
+    # not per line, and a category holds whole kinds, so the groups are the same
+    lines = (
+        sa.select(*kind, sa.func.sum(sl.c.amount).label("amount"), sa.func.count().label("lines"))
+        .where(sl.c.store_id == store_id, sl.c.posted_date.between(start, end))
+        .group_by(*kind)
+    )
     if currency is not None:
         lines = lines.where(sl.c.currency == currency)
-    categorised = lines.subquery("categorised")
-    keys = [
-        categorised.c.category,
-        categorised.c.transaction_type,
-        categorised.c.amount_type,
-        categorised.c.amount_description,
-        categorised.c.currency,
-    ]
-    position = sa.case(
-        {name: index for index, name in enumerate(CATEGORIES)}, value=categorised.c.category
-    )
-    query = (
-        sa.select(
-            *keys,
-            sa.func.coalesce(sa.func.sum(categorised.c.amount), 0),
-            sa.func.count(),
-        )
-        .group_by(*keys)
-        .order_by(
-            sa.func.min(position),
-            sa.func.abs(sa.func.coalesce(sa.func.sum(categorised.c.amount), 0)).desc(),
-            *keys[1:],
-        )
+    kinds = lines.subquery("kinds")
+    category = _category(kinds)
+    position = sa.case({name: index for index, name in enumerate(CATEGORIES)}, value=category)
+    amount = sa.func.coalesce(kinds.c.amount, 0)
+    query = sa.select(
+        category,
+        kinds.c.transaction_type,
+        kinds.c.amount_type,
+        kinds.c.amount_description,
+        kinds.c.currency,
+        amount,
+        kinds.c.lines,
+    ).order_by(
+        position,
+        sa.func.abs(amount).desc(),
+        kinds.c.transaction_type,
+        kinds.c.amount_type,
+        kinds.c.amount_description,
+        kinds.c.currency,
     )
     with engine.connect() as connection:
         return _frame(connection, query, BREAKDOWN_SCHEMA)
