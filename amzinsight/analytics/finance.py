@@ -202,24 +202,28 @@ def _marketplace_currency(
 def _marketplace_lines(
     store_id: int, marketplace_ids: Sequence[str], currency: str | None, start: date, end: date
 ) -> sa.CTE:
-    """Settlement lines of one SKU posted in the range in these marketplaces, with their category.
+    """Settlement lines of one SKU posted in the range in these marketplaces, summed per SKU and
+    kind of line (amount, quantity_purchased and the number of `lines`), with their category.
 
     A line names its marketplace ("Amazon.com"); one without a name counts when its currency is
-    the marketplaces' currency. Materialized, so each line's category (a dozen ILIKEs) is worked
-    out once, not again in every aggregate FILTER that reads it.
+    the marketplaces' currency. The category (a dozen ILIKEs) is worked out once per SKU and kind,
+    not per line, and not again in every aggregate FILTER that reads it (materialized).
     """
     sl = settlement_lines
     domains = [m.domain for m in MARKETPLACES.values() if m.marketplace_id in marketplace_ids]
-    return (
+    kind = [
+        sl.c.sku,
+        sl.c.transaction_type,
+        sl.c.amount_type,
+        sl.c.amount_description,
+        sl.c.currency,
+    ]
+    kinds = (
         sa.select(
-            sl.c.sku,
-            sl.c.transaction_type,
-            sl.c.amount_type,
-            sl.c.amount_description,
-            sl.c.amount,
-            sl.c.quantity_purchased,
-            sl.c.currency,
-            _category(sl).label("category"),
+            *kind,
+            sa.func.sum(sl.c.amount).label("amount"),
+            sa.func.sum(sl.c.quantity_purchased).label("quantity_purchased"),
+            sa.func.count().label("lines"),
         )
         .where(
             sl.c.store_id == store_id,
@@ -230,6 +234,11 @@ def _marketplace_lines(
                 sa.and_(sl.c.marketplace_name.is_(None), sl.c.currency == currency),
             ),
         )
+        .group_by(*kind)
+        .subquery("line_kinds")
+    )
+    return (
+        sa.select(*kinds.c, _category(kinds).label("category"))
         .cte("lines")
         .prefix_with("MATERIALIZED")
     )
@@ -455,7 +464,9 @@ def fees_per_unit(
             )
             .select_from(lines.outerjoin(sku_asin, sku_asin.c.sku == lines.c.sku))
             .group_by(lines.c.sku)
-            .having(sa.func.count().filter(sa.or_(is_fee, _is_sold_principal(lines))) > 0)
+            .having(
+                sa.func.sum(lines.c.lines).filter(sa.or_(is_fee, _is_sold_principal(lines))) > 0
+            )
             .order_by(fees.desc(), lines.c.sku)
         )
         return _frame(connection, query, FEES_SCHEMA)
