@@ -76,7 +76,10 @@ STATEMENTS: tuple[tuple[str, str], ...] = (
         SELECT o.store_id, o.amazon_order_id, 'SKU-' || a.i, 'B' || lpad(a.i::text, 9, '0'), 1,
             1 + (a.i % 2), 'USD', (1 + (a.i % 2)) * (9.99 + a.i % 40), 'Shipped'
         FROM orders AS o
-        CROSS JOIN LATERAL (SELECT 1 + floor(random() * :asins)::int AS i) AS a
+        -- the lateral subquery names o, so PostgreSQL draws a new product for every order
+        CROSS JOIN LATERAL (
+            SELECT 1 + floor(random() * :asins + 0 * length(o.amazon_order_id))::int AS i
+        ) AS a
         WHERE o.store_id = :store
         """,
     ),
