@@ -16,7 +16,9 @@ PAGES = (
     ("inventory", "Inventory", ":material/inventory_2:"),
     ("finance", "Finance", ":material/payments:"),
     ("listings", "Listings", ":material/description:"),
+    ("assistant", "Assistant", ":material/auto_awesome:"),
     ("sync", "Sync", ":material/sync:"),
+    ("privacy", "Data & privacy", ":material/shield:"),
 )
 
 

@@ -27,13 +27,14 @@ from psycopg import sql
 from amzinsight import cache as cache_module
 from amzinsight.db.engine import dispose_engines, get_engine
 from amzinsight.db.migrate import upgrade
+from app.navigation import PAGES as NAVIGATION
 from bench.page_store import build_page_store
 
 ADMIN_DSN = os.environ.get("AMZ_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 BENCH_REDIS_URL = os.environ.get("AMZ_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 ROOT = Path(__file__).resolve().parent.parent
 ENTRY = str(ROOT / "app" / "main.py")
-PAGES = ("home", "sales", "advertising", "inventory", "finance", "listings", "sync")
+PAGES = tuple(stem for stem, _, _ in NAVIGATION)
 TARGETS = {"cold": 1.0, "cached": 0.050, "render": 2.0}
 
 Call = tuple[Any, int, tuple[Any, ...]]

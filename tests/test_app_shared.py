@@ -11,12 +11,13 @@ from streamlit.testing.v1 import AppTest
 from amzinsight.cache import KEY_PREFIX, store_key_pattern
 from amzinsight.db.engine import get_engine
 from amzinsight.stores import add_store, get_store
+from app.navigation import PAGES as NAVIGATION
 
 pytestmark = [pytest.mark.app, pytest.mark.postgres, pytest.mark.redis]
 
 ROOT = Path(__file__).resolve().parent.parent
 ENTRY = str(ROOT / "app" / "main.py")
-PAGES = ["home", "sales", "advertising", "inventory", "finance", "listings", "sync"]
+PAGES = [stem for stem, _, _ in NAVIGATION]
 
 
 def _app() -> AppTest:

@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from app.navigation import PAGES as NAVIGATION
 from tests.conftest import TEST_REDIS_URL, service_missing
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres]
@@ -25,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path(os.environ.get("AMZ_TEST_CHROMIUM", "/usr/bin/chromium"))
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
 # url paths streamlit derives from the page file names; "" is the default page (Overview)
-PAGES = ["", "sales", "advertising", "inventory", "finance", "listings", "sync"]
+PAGES = ["" if index == 0 else stem for index, (stem, _, _) in enumerate(NAVIGATION)]
 
 
 def _free_port() -> int:
