@@ -149,13 +149,17 @@ def _build_parser() -> argparse.ArgumentParser:
         "--processing-delay", type=float, default=2.0, help="seconds until a report is DONE"
     )
     serve.set_defaults(handler=_sandbox_serve)
+    llm = sandbox.add_parser("llm", help="serve a fake OpenAI-compatible LLM until Ctrl-C")
+    llm.add_argument("--host", default="127.0.0.1")
+    llm.add_argument("--port", type=int, default=8766)
+    llm.set_defaults(handler=_sandbox_llm)
 
     store_list = store.add_parser("list", help="list registered stores")
     store_list.add_argument("--json", action="store_true")
     store_list.set_defaults(handler=_store_list)
 
     privacy = commands.add_parser(
-        "privacy", help="what is stored about a store, and deleting it"
+        "privacy", help="what is stored about a store; correcting and deleting it"
     ).add_subparsers(metavar="ACTION")
     privacy_summary = privacy.add_parser(
         "summary", help="rows, dates, files and cache per category"
@@ -170,6 +174,26 @@ def _build_parser() -> argparse.ArgumentParser:
     privacy_delete.add_argument("--yes", action="store_true", help="do not ask to type the slug")
     privacy_delete.add_argument("--actor", help="who asked for it (default: your user name)")
     privacy_delete.set_defaults(handler=_privacy_delete)
+    privacy_correct = privacy.add_parser(
+        "correct", help="correct a stored value (kept over later syncs, audited)"
+    )
+    privacy_correct.add_argument("slug")
+    privacy_correct.add_argument("table", help="cogs, listings, settlement_lines, ...")
+    privacy_correct.add_argument("field", help="e.g. unit_cost, item_name, amount")
+    privacy_correct.add_argument("value", help="the new value (bullets: one per line)")
+    privacy_correct.add_argument(
+        "--key", action="append", default=[], metavar="NAME=VALUE", help="the row's key parts"
+    )
+    privacy_correct.add_argument("--reason", required=True)
+    privacy_correct.add_argument("--actor", help="who corrects it (default: your user name)")
+    privacy_correct.set_defaults(handler=_privacy_correct)
+    privacy_redact = privacy.add_parser(
+        "redact-orders", help="blank order shipping details older than N days (all stores)"
+    )
+    privacy_redact.add_argument(
+        "--days", type=int, help="default: AMZ_PRIVACY_ORDER_RETENTION_DAYS"
+    )
+    privacy_redact.set_defaults(handler=_privacy_redact_orders)
     return parser
 
 
@@ -475,6 +499,13 @@ def _bids(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sandbox_llm(args: argparse.Namespace) -> int:
+    """A scripted chat endpoint for trying the Assistant page offline (AMZ_LLM_BASE_URL)."""
+    from amzinsight.sandbox.llm import serve
+
+    return serve(args.host, args.port)
+
+
 def _sandbox_serve(args: argparse.Namespace) -> int:
     from amzinsight.sandbox.server import serve_from_args
 
@@ -577,23 +608,58 @@ def _job_canceller(settings: Settings) -> Callable[[str], int]:
 
     def cancel(slug: str) -> int:
         # The CLI is an entry point: RQ work goes through workers/ (amzinsight never imports RQ).
-        from workers.connection import redis_connection
-        from workers.jobs import refresh_schedule
-        from workers.queueing import live_job, store_jobs
+        from workers.jobs import cancel_store_jobs
 
-        connection = redis_connection(settings)
-        cancelled = 0
-        for entry in store_jobs(connection, slug):
-            job = live_job(connection, entry["job"])
-            if job is not None:
-                job.cancel()
-                job.delete()
-                cancelled += 1
-        # The store is gone from the database now, so re-registering cancels its schedule.
-        cancelled += refresh_schedule().get("cancelled", 0)
-        return cancelled
+        return cancel_store_jobs(settings, slug)
 
     return cancel
+
+
+def _privacy_correct(args: argparse.Namespace) -> int:
+    from amzinsight.privacy import correct_value
+    from amzinsight.runtime import build_runtime
+    from amzinsight.stores import get_store
+
+    key: dict[str, str] = {}
+    for part in args.key:
+        name, separator, value = part.partition("=")
+        if not separator or not name:
+            raise ConfigError(f"--key {part!r} is not NAME=VALUE (e.g. --key sku=BL-KETTLE-1L).")
+        key[name.strip()] = value
+    runtime = build_runtime(_settings())
+    store = get_store(runtime.engine, args.slug)
+    result = correct_value(
+        runtime.engine,
+        store,
+        args.table,
+        key,
+        args.field,
+        args.value,
+        args.reason,
+        args.actor or getpass.getuser(),
+    )
+    print(
+        f"{result['table']}.{result['field']} {result['key']}: "
+        f"{result['old']} -> {result['new']} (later syncs keep it)"
+    )
+    return 0
+
+
+def _privacy_redact_orders(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from amzinsight.privacy import redact_order_shipping
+    from amzinsight.runtime import build_runtime
+
+    runtime = build_runtime(_settings())
+    days = args.days if args.days is not None else runtime.settings.privacy.order_retention_days
+    if days is None:
+        raise ConfigError("Give --days N or set AMZ_PRIVACY_ORDER_RETENTION_DAYS.")
+    redacted = redact_order_shipping(runtime.engine, days, datetime.now(UTC))
+    print(f"orders older than {days} days: shipping details blanked on {sum(redacted.values())}")
+    for slug, count in redacted.items():
+        print(f"  {slug}\t{count}")
+    return 0
 
 
 if __name__ == "__main__":

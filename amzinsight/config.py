@@ -96,6 +96,19 @@ class AdsSettings(BaseSettings):
     )
 
 
+class PrivacySettings(BaseSettings):
+    """Data retention: Amazon's Data Protection Policy asks to drop shipping details in ~30 days."""
+
+    model_config = _env_config("AMZ_PRIVACY_")
+
+    order_retention_days: int | None = Field(
+        default=None,
+        ge=1,
+        description="Orders older than this lose city, state and postal code (daily job); "
+        "unset: kept.",
+    )
+
+
 class StoreCredentials(BaseModel):
     """One seller account's Amazon credentials, from AMZ_STORES__<SLUG>__<FIELD> variables."""
 
@@ -139,6 +152,7 @@ class Settings(BaseSettings):
     cache: CacheSettings = Field(default_factory=CacheSettings)
     sync: SyncSettings = Field(default_factory=SyncSettings)
     ads: AdsSettings = Field(default_factory=AdsSettings)
+    privacy: PrivacySettings = Field(default_factory=PrivacySettings)
     stores: dict[str, StoreCredentials] = Field(default_factory=dict)
 
     @model_validator(mode="after")

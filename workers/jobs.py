@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import logging
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from rq import Retry, get_current_job
 from rq.job import Job
 from rq_scheduler import Scheduler
 
-from amzinsight.config import get_settings
+from amzinsight.config import Settings, get_settings
 from amzinsight.ingest import runs
 from amzinsight.ingest.sync import (
     SyncTask,
@@ -22,11 +22,12 @@ from amzinsight.ingest.sync import (
     run_task,
 )
 from amzinsight.ingest.windows import DateWindow
+from amzinsight.privacy import redact_order_shipping
 from amzinsight.reports import get_report
 from amzinsight.runtime import build_runtime
 from amzinsight.stores import get_store, list_stores, never_synced
 from workers.connection import DEFAULT_QUEUE, redis_connection
-from workers.queueing import enqueue_unique, job_id, live_job, sync_retry
+from workers.queueing import enqueue_unique, job_id, live_job, store_jobs, sync_retry
 from workers.schedule import REPORT_SCHEDULE, declared_schedule, register_schedule
 
 logger = logging.getLogger(__name__)
@@ -133,7 +134,8 @@ def refresh_schedule() -> dict[str, int]:
     connection = redis_connection(runtime.settings)
     slugs = [store.slug for store in list_stores(runtime.engine)]
     scheduler = Scheduler(queue_name=DEFAULT_QUEUE, connection=connection)
-    report = register_schedule(scheduler, declared_schedule(slugs))
+    retention = runtime.settings.privacy.order_retention_days is not None
+    report = register_schedule(scheduler, declared_schedule(slugs, order_retention=retention))
     summary = {name: len(ids) for name, ids in report.items()}
     summary["first_syncs"] = enqueue_first_syncs(connection, never_synced(runtime.engine))
     return summary
@@ -164,3 +166,31 @@ def fail_abandoned_runs() -> dict[str, int]:
         return identifier is not None and live_job(connection, identifier) is not None
 
     return {"failed": runs.fail_abandoned_runs(runtime.engine, job_is_alive)}
+
+
+def redact_old_order_shipping() -> dict[str, Any]:
+    """Daily: blank order shipping details older than AMZ_PRIVACY_ORDER_RETENTION_DAYS."""
+    runtime = build_runtime()
+    days = runtime.settings.privacy.order_retention_days
+    if days is None:
+        return {"skipped": "AMZ_PRIVACY_ORDER_RETENTION_DAYS is not set"}
+    redacted = redact_order_shipping(runtime.engine, days, datetime.now(UTC))
+    return {"days": days, "redacted": redacted}
+
+
+def cancel_store_jobs(settings: Settings, slug: str) -> int:
+    """Cancel a deleted store's queued, running and retrying jobs, then drop its scheduled ones.
+
+    Call it after the store is gone from the database: re-registering the schedule then no
+    longer declares the store's periodic jobs, so they are cancelled too.
+    """
+    connection = redis_connection(settings)
+    cancelled = 0
+    for entry in store_jobs(connection, slug):
+        job = live_job(connection, entry["job"])
+        if job is not None:
+            job.cancel()
+            job.delete()
+            cancelled += 1
+    cancelled += refresh_schedule().get("cancelled", 0)
+    return cancelled

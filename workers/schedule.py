@@ -48,8 +48,9 @@ REPORT_SCHEDULE = {
 }
 
 
-def declared_schedule(store_slugs: list[str]) -> list[ScheduledJob]:
-    """Every periodic job: housekeeping, and each report type for each registered store."""
+def declared_schedule(store_slugs: list[str], order_retention: bool = False) -> list[ScheduledJob]:
+    """Every periodic job: housekeeping, each report type for each registered store, and the
+    daily order retention when AMZ_PRIVACY_ORDER_RETENTION_DAYS is set (`order_retention`)."""
     jobs = [
         ScheduledJob(
             id="housekeeping-fail-abandoned-runs",
@@ -62,6 +63,14 @@ def declared_schedule(store_slugs: list[str]) -> list[ScheduledJob]:
             func="workers.jobs.refresh_schedule",
         ),
     ]
+    if order_retention:
+        jobs.append(
+            ScheduledJob(
+                id="housekeeping-redact-order-shipping",
+                cron="21 3 * * *",  # daily, at a quiet hour
+                func="workers.jobs.redact_old_order_shipping",
+            )
+        )
     for slug in sorted(store_slugs):
         for report_key, cron in REPORT_SCHEDULE.items():
             jobs.append(

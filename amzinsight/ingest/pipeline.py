@@ -26,6 +26,7 @@ from amzinsight.errors import AmzInsightError
 from amzinsight.ingest.archive import RawArchive, archive_key, file_digest
 from amzinsight.ingest.documents import decode_document, is_gzip
 from amzinsight.logs import redact
+from amzinsight.privacy import reapply_corrections
 from amzinsight.reports.base import ParseContext, ReportSpec
 from amzinsight.stores import Store
 
@@ -150,6 +151,9 @@ def ingest_document(
                     {"store_id": request.store.id, "sync_run_id": run_id},
                 )
                 for part in parsed.tables
+            )
+            reapply_corrections(
+                connection, request.store.id, (part.table for part in parsed.tables), run_id
             )
             connection.execute(
                 sa.update(sync_runs)
