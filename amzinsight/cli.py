@@ -153,10 +153,6 @@ def _build_parser() -> argparse.ArgumentParser:
     llm.add_argument("--host", default="127.0.0.1")
     llm.add_argument("--port", type=int, default=8766)
     llm.set_defaults(handler=_sandbox_llm)
-    llm = sandbox.add_parser("llm", help="serve a fake OpenAI-compatible LLM until Ctrl-C")
-    llm.add_argument("--host", default="127.0.0.1")
-    llm.add_argument("--port", type=int, default=8766)
-    llm.set_defaults(handler=_sandbox_llm)
 
     store_list = store.add_parser("list", help="list registered stores")
     store_list.add_argument("--json", action="store_true")
@@ -501,13 +497,6 @@ def _bids(args: argparse.Namespace) -> int:
     ]
     print(json.dumps({"store": store.slug, "recommendations": rows}, indent=2, default=str))
     return 0
-
-
-def _sandbox_llm(args: argparse.Namespace) -> int:
-    """A scripted chat endpoint for trying the Assistant page offline (AMZ_LLM_BASE_URL)."""
-    from amzinsight.sandbox.llm import serve
-
-    return serve(args.host, args.port)
 
 
 def _sandbox_llm(args: argparse.Namespace) -> int:
