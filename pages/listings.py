@@ -6,13 +6,11 @@ Other pages link here with `?asin=B0...` (st.page_link(..., query_params={"asin"
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import polars as pl
 import streamlit as st
-from streamlit.errors import StreamlitAPIException
 
 from amzinsight.analytics.listings import (
     LISTING_RULES,
@@ -32,8 +30,8 @@ from app.components import (
 )
 from app.context import cached, show_error
 from app.filters import current_filters
+from app.navigation import page
 
-ASSISTANT_PAGE = Path(__file__).resolve().parent / "assistant.py"
 ASIN_KEY = "listings_asin"
 LINKED_ASIN_KEY = "listings_linked_asin"
 MISSING_STYLE = "background-color: rgba(255, 75, 75, 0.15)"
@@ -140,20 +138,12 @@ for row in chosen:  # SKUs of one ASIN usually share the text: one card for each
 for rows in texts.values():
     content_card(rows)
 
-if ASSISTANT_PAGE.exists():
-    try:
-        st.page_link(
-            str(ASSISTANT_PAGE),
-            label="Rewrite this listing with the assistant",
-            icon=":material/edit_note:",
-            query_params={"asin": asin},
-        )
-    except StreamlitAPIException:  # the page exists but is not in the navigation yet
-        st.caption("The listing assistant is not in the navigation yet.")
-else:
-    st.caption(
-        "The listing assistant (coming) will draft a fix for these findings and missing terms."
-    )
+st.page_link(
+    page("assistant"),
+    label="Rewrite this listing with the assistant",
+    icon=":material/edit_note:",
+    query_params={"asin": asin},
+)
 
 # --- rating and reviews --------------------------------------------------------------------------
 

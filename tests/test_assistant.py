@@ -227,9 +227,9 @@ def test_keyword_proposals_become_proposed_recommendations_once(
     proposal = extract_proposal("```json\n" + json.dumps(DEFAULT_PROPOSAL) + "\n```")
     assert proposal is not None
     today = date(2026, 3, 20)
-    saved = send_keyword_proposals(engine, store.id, (US,), ASIN, proposal, today)
+    saved = send_keyword_proposals(engine, store.id, (US,), ASIN, proposal, START, END, today)
     assert saved == 3  # tea maker as exact, cheap kettle negated in g1 and g2
-    assert send_keyword_proposals(engine, store.id, (US,), ASIN, proposal, today) == 0
+    assert send_keyword_proposals(engine, store.id, (US,), ASIN, proposal, START, END, today) == 0
     shown = stored_recommendations(engine, store.id)
     assert shown.height == 3
     assert set(shown["status"]) == {"proposed"}
@@ -239,7 +239,12 @@ def test_keyword_proposals_become_proposed_recommendations_once(
     assert set(negatives["match_type"]) == {"NEGATIVE_EXACT"}
     assert all(reason.startswith("From the listing assistant for") for reason in shown["reason"])
     # no ad groups for the ASIN (the CA profile has none): nothing saved
-    assert send_keyword_proposals(engine, store.id, ("A2EUQ1WTGCTBG2",), ASIN, proposal, today) == 0
+    assert (
+        send_keyword_proposals(
+            engine, store.id, ("A2EUQ1WTGCTBG2",), ASIN, proposal, START, END, today
+        )
+        == 0
+    )
 
 
 def test_tools_answer_with_data_or_a_clear_error(engine: Engine, store: Store) -> None:

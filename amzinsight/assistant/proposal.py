@@ -15,7 +15,7 @@ import hashlib
 import json
 import re
 from dataclasses import asdict, dataclass, field, replace
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -316,23 +316,26 @@ def send_keyword_proposals(
     marketplace_ids: tuple[str, ...],
     asin: str,
     proposal: Proposal,
+    start: date,
+    end: date,
     today: date,
 ) -> int:
     """Save the proposal's keywords as `proposed` recommendations; returns how many are new.
 
-    Exact keywords become harvest rows (exact keyword in the ASIN's first manual ad group,
-    negated in its other ad groups, starting at that ad group's default bid); negatives become
-    negative-exact rows in each of the ASIN's ad groups. They are dated the day the Advertising
-    page shows (the latest generated_for, else today) and keyed like the engine's rows, so
-    sending twice adds nothing and the bid engine's own rows are never touched. Needs the ASIN's
+    The ASIN's ad groups are those advertising it between start and end (the range the person
+    looks at). Exact keywords become harvest rows (exact keyword in the ASIN's first manual ad
+    group, negated in its other ad groups, starting at that ad group's default bid); negatives
+    become negative-exact rows in each of the ASIN's ad groups. They are dated the day the
+    Advertising page shows (the latest generated_for, else today) and keyed like the engine's
+    rows, so sending twice adds nothing and the bid engine's own rows are never touched. Needs the
     ad groups from the Ads syncs; without them nothing is saved (0).
     """
     parameters = {
         "store_id": store_id,
         "asin": asin,
         "marketplace_ids": list(marketplace_ids),
-        "start": today - timedelta(days=60),
-        "end": today,
+        "start": start,
+        "end": end,
     }
     if not marketplace_ids:
         return 0
