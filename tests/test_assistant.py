@@ -21,6 +21,7 @@ from amzinsight.assistant.anonymise import Anonymiser, LeakError
 from amzinsight.assistant.chat import AssistantChat, LlmError, llm_client
 from amzinsight.assistant.context import AsinContext, build_context, listing_score
 from amzinsight.assistant.proposal import (
+    KeywordIdea,
     Proposal,
     ProposalError,
     extract_proposal,
@@ -32,7 +33,7 @@ from amzinsight.assistant.proposal import (
 from amzinsight.assistant.tools import ToolCall, ToolRunner
 from amzinsight.config import LlmSettings, Settings
 from amzinsight.db.engine import get_engine
-from amzinsight.db.tables import catalog_items, listings
+from amzinsight.db.tables import ads_ad_groups, ads_campaigns, catalog_items, listings
 from amzinsight.sandbox.llm import DEFAULT_PROPOSAL, FakeLlm, start_fake_llm
 from amzinsight.stores import Store, add_store
 from tests.test_listings import (
@@ -446,3 +447,36 @@ def test_no_request_holds_the_planted_names_ids_or_secrets(
         for text in sent:
             assert planted.lower() not in text.lower(), planted
     assert "Gooseneck Kettle" in sent[0]  # the product itself still goes
+
+
+def test_an_exact_keyword_goes_to_the_manual_ad_group_at_its_default_bid(
+    engine: Engine, store: Store
+) -> None:
+    insert_ads(engine, store)
+    with engine.begin() as connection:
+        connection.execute(
+            sa.insert(ads_campaigns).values(
+                store_id=store.id, profile_id="p1", campaign_id="c1", targeting_type="MANUAL"
+            )
+        )
+        connection.execute(
+            sa.insert(ads_ad_groups),
+            [
+                {"store_id": store.id, "profile_id": "p1", "campaign_id": "c1",
+                 "ad_group_id": "g1", "default_bid": None},  # no bid: not a destination
+                {"store_id": store.id, "profile_id": "p1", "campaign_id": "c1",
+                 "ad_group_id": "g2", "default_bid": Decimal("0.75")},
+            ],
+        )  # fmt: skip
+    proposal = Proposal(None, None, None, None, exact_keywords=(KeywordIdea("tea maker", "x"),))
+    assert send_keyword_proposals(engine, store.id, (US,), ASIN, proposal, START, END, END) == 1
+    (row,) = stored_recommendations(engine, store.id).to_dicts()
+    assert (row["kind"], row["match_type"], row["recommended_bid"]) == (
+        "harvest",
+        "EXACT",
+        Decimal("0.75"),
+    )
+    evidence = json.loads(row["evidence"]) if isinstance(row["evidence"], str) else row["evidence"]
+    assert evidence["destination_ad_group_id"] == "g2"
+    assert [group["ad_group_id"] for group in evidence["negate_in"]] == ["g1"]
+    assert row["generated_for"] == END  # no recommendations yet: dated the day given

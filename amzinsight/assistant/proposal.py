@@ -344,7 +344,9 @@ def send_keyword_proposals(
         day = connection.execute(LATEST_DAY_SQL, {"store_id": store_id}).scalar() or today
     if not groups:
         return 0
-    manual = [g for g in groups if g["targeting_type"] == "MANUAL"]
+    # a keyword needs a starting bid: a manual ad group without a default bid is no destination
+    # (the Advertising page then says to add the keyword by hand instead of sending no bid)
+    manual = [g for g in groups if g["targeting_type"] == "MANUAL" and g["default_bid"]]
     destination = manual[0] if manual else None
     sources = [g for g in groups if g is not destination] or groups
     rows = []
