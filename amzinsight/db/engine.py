@@ -25,7 +25,15 @@ def get_engine(url: str) -> Engine:
     with _engines_lock:
         engine = _engines.get(key)
         if engine is None:
-            engine = sa.create_engine(key, pool_pre_ping=True)
+            engine = sa.create_engine(
+                key,
+                pool_pre_ping=True,
+                # PostgreSQL's JIT compiles any plan its cost model calls expensive; for the
+                # pages' sub-second queries that compile alone took 2 s of 2.1 s (EXPLAIN
+                # ANALYZE of profit_by_asin on the page benchmark's store), and the loads are
+                # COPY and index work it cannot speed up.
+                connect_args={"options": "-c jit=off"},
+            )
             _engines[key] = engine
         return engine
 
