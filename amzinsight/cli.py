@@ -344,6 +344,8 @@ def _sync(args: argparse.Namespace) -> int:
     from amzinsight.runtime import build_runtime
     from amzinsight.stores import get_store
 
+    if args.start and args.end and args.start > args.end:
+        raise ConfigError(f"--from {args.start} is after --to {args.end}.")
     runtime = build_runtime(_settings())
     store = get_store(runtime.engine, args.slug)
     keys = args.report or [k for k, spec in REPORTS.items() if spec.acquisition != "file"]
@@ -579,7 +581,10 @@ def _privacy_delete(args: argparse.Namespace) -> int:
             f"This deletes every row, archived raw file, cache key and queued job of store "
             f"{store.slug}. It cannot be undone."
         )
-        confirmation = input(f"Type the store's slug ({store.slug}) to confirm: ").strip()
+        try:
+            confirmation = input(f"Type the store's slug ({store.slug}) to confirm: ").strip()
+        except EOFError:  # nothing to read: no one confirmed
+            confirmation = ""
     actor = args.actor or getpass.getuser()
     result = delete_store(
         runtime.engine,

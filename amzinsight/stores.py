@@ -85,6 +85,8 @@ def add_store(
             f"Store slug {slug!r} is not valid: use 2-40 lowercase letters, digits and _, "
             "starting with a letter."
         )
+    if not name.strip():
+        raise ConfigError(f"Store {slug} needs a name people recognise (--name).")
     chosen = [marketplace_for(code) for code in dict.fromkeys(c.upper() for c in country_codes)]
     regions = {m.region for m in chosen}
     if len(regions) != 1:

@@ -254,7 +254,6 @@ def test_no_command_prints_help_and_exits_non_zero(cli: Cli) -> None:
 # Known gaps: each is strict, so the fix turns it into a failure that asks to drop the mark.
 
 
-@pytest.mark.xfail(strict=True, reason="alembic's CommandError escapes main as a traceback")
 @pytest.mark.parametrize("action", ["upgrade", "downgrade"])
 def test_an_unknown_migration_revision_is_one_clear_line(
     cli: Cli, migrated_database_url: str, action: str
@@ -265,7 +264,6 @@ def test_an_unknown_migration_revision_is_one_clear_line(
     assert_refused(result, "nosuchrev")
 
 
-@pytest.mark.xfail(strict=True, reason="input() raises EOFError at the end of stdin: a traceback")
 def test_privacy_delete_with_nothing_on_stdin_deletes_nothing_and_says_so(
     cli: Cli, migrated_database_url: str
 ) -> None:
@@ -275,7 +273,6 @@ def test_privacy_delete_with_nothing_on_stdin_deletes_nothing_and_says_so(
     assert_refused(result, "Deletion not confirmed")
 
 
-@pytest.mark.xfail(strict=True, reason="sync accepts --from after --to: exit 0, zero windows")
 def test_sync_from_after_to_is_refused(cli: Cli, migrated_database_url: str) -> None:
     before = everything(migrated_database_url)
     result = cli("sync", SLUG, "--report", "orders", "--from", "2026-03-31", "--to", "2026-03-01")
@@ -283,7 +280,6 @@ def test_sync_from_after_to_is_refused(cli: Cli, migrated_database_url: str) -> 
     assert_refused(result, "--from 2026-03-31 is after --to 2026-03-01")
 
 
-@pytest.mark.xfail(strict=True, reason="store add accepts an empty --name")
 def test_a_store_needs_a_name(cli: Cli, migrated_database_url: str) -> None:
     before = everything(migrated_database_url)
     result = cli("store", "add", "acme", "--name", " ", "--marketplace", "US")

@@ -13,8 +13,10 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
+from alembic.util import CommandError
 
 from amzinsight.db.engine import get_engine, normalize_database_url
+from amzinsight.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 
@@ -49,10 +51,13 @@ def _locked_transaction(database_url: str, action: str, revision: str) -> None:
             sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
         )
         config = alembic_config(database_url, connection)
-        if action == "upgrade":
-            command.upgrade(config, revision)
-        else:
-            command.downgrade(config, revision)
+        try:
+            if action == "upgrade":
+                command.upgrade(config, revision)
+            else:
+                command.downgrade(config, revision)
+        except CommandError as error:  # an unknown revision, mostly: the user's typo
+            raise ConfigError(f"Cannot {action} the database to {revision!r}: {error}.") from None
     logger.info("database %s to %s done", action, revision)
 
 
