@@ -392,8 +392,9 @@ def test_postgresql_restarted_during_a_sync_leaves_no_partial_window_and_the_nex
 
     run = _runs(runtime.engine, store.id)[runs_before]
     assert run["status"] == "failed" and run["finished_at"] is not None
-    # The driver's own words, first line only: "... the connection is lost".
-    assert run["error"].startswith("OperationalError: ") and "connection" in run["error"]
+    # One sentence for a person, with the driver's own first line in brackets.
+    assert run["error"].startswith("The database connection was lost during the load")
+    assert "the connection is lost" in run["error"]
     assert run["raw_report_id"] is not None  # the document is archived: replay can load it
     assert snapshot(runtime.engine) == before  # orders were written, then rolled back
     assert _count(runtime.engine, tables.orders, store.id) == 0

@@ -254,6 +254,12 @@ def describe_error(error: BaseException) -> str:
     if isinstance(error, AmzInsightError):
         return str(error)
     first_line = (str(error).strip().splitlines() or [""])[0][:300]
+    if isinstance(error, sa.exc.OperationalError) and "connection" in first_line.lower():
+        # The load is one transaction: a lost connection rolls all of it back.
+        return redact(
+            "The database connection was lost during the load, so nothing of this window was "
+            f"written; the next sync loads it again ({first_line})."
+        )
     return redact(f"{type(error).__name__}: {first_line}")
 
 
