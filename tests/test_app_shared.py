@@ -78,3 +78,16 @@ def test_choosing_another_store_shows_its_own_figures(
     assert at.sidebar.selectbox(key="filters_marketplace").options == ["US (USD)"]
     assert {m.label: m.value for m in at.metric}["Revenue"] == "$0.00"
     assert any("Acme US" in block.value for block in at.markdown)
+
+
+def test_no_page_renders_raw_html() -> None:
+    """Data (titles, search terms, errors) can hold markup; Streamlit escapes it unless told not to,
+    so no page or shared component may tell it not to."""
+    offenders = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for folder in ("pages", "app")
+        for path in sorted((ROOT / folder).glob("*.py"))
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if "unsafe_allow_html" in line or "st.html(" in line or "components.v1" in line
+    ]
+    assert offenders == []
