@@ -535,6 +535,80 @@ def test_numbers_are_quantised_to_the_column_scale(tmp_path: Path) -> None:
     assert second["cost"] == Decimal("0.00") and second["impressions"] == 3
 
 
+def text_reading_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every block read with all columns as text and parsed by parse_values (the slow reading)."""
+    monkeypatch.setattr(ads_campaigns, "_read_numbers", lambda *_: None)
+
+
+def fast_readings(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Per block read from now on: whether the numbers were read as numbers."""
+    readings: list[bool] = []
+    read_numbers = ads_campaigns._read_numbers
+
+    def counted(*args: Any) -> pl.DataFrame | None:
+        block = read_numbers(*args)
+        readings.append(block is not None)
+        return block
+
+    monkeypatch.setattr(ads_campaigns, "_read_numbers", counted)
+    return readings
+
+
+@pytest.mark.parametrize("key", DAILY)
+def test_numbers_read_as_numbers_equal_the_text_reading(
+    key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Counts straight to Int64 and amounts from float64 to Decimal give exactly the frame the
+    text reading gives, and the fixtures do take that fast reading."""
+    readings = fast_readings(monkeypatch)
+    fast = frame(key)
+    assert readings == [True]
+    text_reading_only(monkeypatch)
+    assert frame(key).equals(fast)
+
+
+@pytest.mark.parametrize(
+    ("cost", "cents", "fast"),
+    [
+        (Decimal("0.125"), "0.12", False),  # ties go half-even, as the text reading rounds them
+        (Decimal("2.675"), "2.68", False),  # a tie whose float64 lies below it: the written tie
+        (Decimal("1.005"), "1.00", False),
+        (Decimal("0.8999999761581421"), "0.90", True),  # a float32 amount: not a tie
+        (Decimal("12.3449999"), "12.34", True),
+        (Decimal("-0.006"), "-0.01", True),
+        (Decimal("1E-5"), "0.00", True),
+        (Decimal("9999999999.99"), "9999999999.99", True),
+        (Decimal("123456789012345678"), "123456789012345680.00", False),  # past float64 digits
+        ("12.30", "12.30", False),  # an amount written as a string
+    ],
+)
+def test_amounts_round_to_cents_as_written(
+    cost: Any, cents: str, fast: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fast reading takes what it can round exactly and leaves the rest to the text reading;
+    both give the cents of the number as written."""
+    rows = raw("sp_targeting")
+    rows[2]["cost"] = cost
+    path = write(tmp_path, rows)
+    readings = fast_readings(monkeypatch)
+    data = frame("sp_targeting", path)
+    assert readings == [fast]
+    assert data["cost"][2] == Decimal(cents)
+    text_reading_only(monkeypatch)
+    assert frame("sp_targeting", path).equals(data)
+
+
+def test_counts_written_with_a_fraction_are_read_as_text(tmp_path: Path) -> None:
+    rows = raw("sp_targeting")
+    rows[4]["impressions"] = Decimal("3.0")
+    rows[5]["clicks"] = "7"
+    data = frame("sp_targeting", write(tmp_path, rows))
+    assert data["impressions"][4] == 3 and data["clicks"][5] == 7
+    assert data.drop("impressions", "clicks").equals(
+        frame("sp_targeting").drop("impressions", "clicks")
+    )
+
+
 def test_summary_document_of_one_day_is_accepted(tmp_path: Path) -> None:
     rows = raw("sp_targeting")
     day_one = [row for row in rows if row["date"] == "2026-03-10"]

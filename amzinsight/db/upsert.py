@@ -3,14 +3,25 @@
 Rows whose values did not change are not touched (`IS DISTINCT FROM`), so re-ingesting a window
 changes nothing, not even `loaded_at`. COPY is 10x faster than executemany for large reports,
 and a big first load skips the stage altogether (bench/README.md has the figures).
+
+Rows are sent in natural-key order: the unique index then takes them as a walk from left to
+right, touching each page about once, instead of one random page per row (a million random
+inserts into an index larger than shared_buffers cost the server about 5 s more, bench/README.md).
+A worker thread sorts, cuts and formats the next block of CSV while the server takes the current
+one, so the sort hardly delays the COPY (see _KeyOrder).
 """
 
 from __future__ import annotations
 
+import io
 import json
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Generator, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
+from dataclasses import dataclass
+from typing import Any, TypeVar, cast
 
+import numpy as np
 import polars as pl
 import sqlalchemy as sa
 from psycopg import sql
@@ -18,10 +29,13 @@ from psycopg.errors import DataError, UniqueViolation
 
 from amzinsight.errors import ReportParseError
 
-COPY_CHUNK_ROWS = 200_000
+COPY_CHUNK_ROWS = 50_000
+"""Rows per CSV block: small enough that the first block (formatted while the server waits) is
+quick and a couple of blocks in flight stay small in memory."""
 DIRECT_COPY_MIN_ROWS = 50_000
 """Loads this big first try a plain COPY into the table (see _copy_into_target)."""
 _MANAGED_COLUMNS = {"id", "loaded_at"}
+_T = TypeVar("_T")
 
 
 def upsert_frame(
@@ -62,8 +76,12 @@ def upsert_frame(
     column_list = sql.SQL(", ").join(map(sql.Identifier, columns))
     driver = connection.connection.driver_connection
     with driver.cursor() as cursor:  # type: ignore[union-attr]
-        if frame.height >= DIRECT_COPY_MIN_ROWS and _copy_into_target(
-            cursor, target, column_list, frame.select(columns), table.name
+        rows = frame.select(columns)
+        order = _KeyOrder.of(rows, conflict_key)
+        if (
+            frame.height >= DIRECT_COPY_MIN_ROWS
+            and not _probes_stored(cursor, target, rows.select(conflict_key))
+            and _copy_into_target(cursor, target, column_list, rows, order, table.name)
         ):
             return frame.height
         cursor.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(stage))
@@ -72,7 +90,7 @@ def upsert_frame(
                 stage, column_list, target
             )
         )
-        _copy(cursor, stage, column_list, frame.select(columns), table.name)
+        _copy(cursor, stage, column_list, rows, order, table.name)
         data = [c for c in columns if c not in conflict_key and c not in constants]
         cursor.execute(
             _merge_sql(target, stage, columns, conflict_key, data, "loaded_at" in table.c)
@@ -81,13 +99,18 @@ def upsert_frame(
 
 
 def _copy_into_target(
-    cursor: Any, target: sql.Identifier, column_list: sql.Composable, frame: pl.DataFrame, name: str
+    cursor: Any,
+    target: sql.Identifier,
+    column_list: sql.Composable,
+    frame: pl.DataFrame,
+    order: _KeyOrder | None,
+    name: str,
 ) -> bool:
     """First loads (a store's history) COPY straight into the table; the first row that is
     already there rolls the attempt back and the caller merges through a stage instead."""
     cursor.execute("SAVEPOINT amz_direct_copy")
     try:
-        _copy(cursor, target, column_list, frame, name)
+        _copy(cursor, target, column_list, frame, order, name)
     except UniqueViolation:
         cursor.execute("ROLLBACK TO SAVEPOINT amz_direct_copy")
         return False
@@ -95,15 +118,88 @@ def _copy_into_target(
     return True
 
 
+def _probes_stored(cursor: Any, target: sql.Identifier, keys: pl.DataFrame) -> bool:
+    """Whether the first, middle or last row is in the table already. A re-run (every sync pulls
+    the last two weeks again) then merges straight away, instead of sending a whole COPY that
+    fails on its first row; any other conflict still rolls a direct COPY back."""
+    if not keys.width:
+        return False
+    probes = keys[sorted({0, keys.height // 2, keys.height - 1})]
+    one_row = sql.SQL("({})").format(
+        sql.SQL(" AND ").join(sql.SQL("{} = %s").format(sql.Identifier(c)) for c in keys.columns)
+    )
+    cursor.execute(
+        sql.SQL("SELECT EXISTS (SELECT FROM {} WHERE {})").format(
+            target, sql.SQL(" OR ").join([one_row] * probes.height)
+        ),
+        [value for row in probes.iter_rows() for value in row],
+    )
+    return bool(cursor.fetchone()[0])
+
+
+_ROW = "__amz_row__"
+
+
+@dataclass(frozen=True)
+class _KeyOrder:
+    """The rows' natural-key order (nulls last, as in a PostgreSQL index), found part by part.
+
+    Sorting a million rows on text keys takes about a second, and the server would wait for it.
+    So when the key's leading column (after columns that are the same in every row) is a number
+    or a date, only that column is sorted up front (a few milliseconds) and cut into parts of
+    whole leading values; each part is sorted on the full key when the CSV thread comes to it,
+    while the server loads the part before. Any other key is sorted whole in that thread.
+    """
+
+    keys: pl.DataFrame
+    """The key columns that tell rows apart, plus _ROW (the row's position in the frame)."""
+    parts: list[pl.Series]
+    """Positions, part by part in key order; each part unsorted within."""
+
+    @classmethod
+    def of(cls, frame: pl.DataFrame, key: list[str]) -> _KeyOrder | None:
+        """None when the order does not matter (one row, or no key that varies)."""
+        if frame.height < 2:
+            return None
+        same = frame.select(pl.col(c).eq_missing(pl.col(c).first()).all() for c in key).row(0)
+        key = [c for c, same_in_every_row in zip(key, same, strict=True) if not same_in_every_row]
+        if not key:
+            return None
+        keys = frame.select(key).with_row_index(_ROW)
+        lead = frame.schema[key[0]]
+        if not (lead.is_numeric() or lead.is_temporal()):
+            return cls(keys, [keys.get_column(_ROW)])
+        by_lead = keys.select(_ROW, key[0]).sort(key[0], nulls_last=True)
+        runs = by_lead.get_column(key[0]).rle().struct.field("len").to_numpy()
+        ends = np.cumsum(runs, dtype=np.int64)  # where each run of one leading value ends
+        # Cut at the first run end past every COPY_CHUNK_ROWS rows: parts of whole runs.
+        wanted = np.arange(COPY_CHUNK_ROWS, frame.height, COPY_CHUNK_ROWS, dtype=np.int64)
+        cuts: list[int] = np.unique(ends[np.searchsorted(ends, wanted)]).tolist()
+        cuts = [*(cut for cut in cuts if cut < frame.height), frame.height]
+        positions = by_lead.get_column(_ROW)
+        starts = [0, *cuts[:-1]]
+        return cls(keys, [positions.slice(a, b - a) for a, b in zip(starts, cuts, strict=True)])
+
+    def __iter__(self) -> Iterator[pl.Series]:
+        """Positions in key order, part by part (each sorted as it is reached)."""
+        key = [c for c in self.keys.columns if c != _ROW]
+        for part in self.parts:
+            yield self.keys[part].sort(key, nulls_last=True).get_column(_ROW)
+
+
 def _copy(
-    cursor: Any, into: sql.Identifier, column_list: sql.Composable, frame: pl.DataFrame, name: str
+    cursor: Any,
+    into: sql.Identifier,
+    column_list: sql.Composable,
+    frame: pl.DataFrame,
+    order: _KeyOrder | None,
+    name: str,
 ) -> None:
     copy_sql = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT CSV)").format(into, column_list)
     try:
-        with cursor.copy(copy_sql) as copy:
-            for start in range(0, frame.height, COPY_CHUNK_ROWS):
-                chunk = _csv_ready(frame.slice(start, COPY_CHUNK_ROWS))
-                copy.write(chunk.write_csv(include_header=False, quote_style="non_numeric"))
+        with cursor.copy(copy_sql) as copy, closing(_ahead(_csv_blocks(frame, order))) as blocks:
+            for block in blocks:
+                copy.write(block)
     except DataError as error:  # a value the column cannot hold: the file's fault, not ours
         detail = (str(error).strip().splitlines() or ["a value does not fit its column"])[0]
         raise ReportParseError(
@@ -138,6 +234,35 @@ def _merge_sql(
     return insert + sql.SQL("DO UPDATE SET {} WHERE ROW({}) IS DISTINCT FROM ROW({})").format(
         sql.SQL(", ").join(updates), before, after
     )
+
+
+def _csv_blocks(frame: pl.DataFrame, order: _KeyOrder | None) -> Iterator[bytes]:
+    """frame as CSV, about COPY_CHUNK_ROWS rows at a time, its rows in `order` when given."""
+    for chunk in _row_blocks(frame, order):
+        text = io.BytesIO()
+        _csv_ready(chunk).write_csv(text, include_header=False, quote_style="non_numeric")
+        yield text.getvalue()
+
+
+def _row_blocks(frame: pl.DataFrame, order: _KeyOrder | None) -> Iterator[pl.DataFrame]:
+    if order is None:
+        for start in range(0, frame.height, COPY_CHUNK_ROWS):
+            yield frame.slice(start, COPY_CHUNK_ROWS)
+        return
+    for positions in order:  # one part of the rows, sorted
+        for start in range(0, len(positions), COPY_CHUNK_ROWS):
+            yield frame[positions.slice(start, COPY_CHUNK_ROWS)]
+
+
+def _ahead(items: Iterator[_T]) -> Generator[_T, None, None]:
+    """items, each produced in a worker thread while the caller uses the one before (polars
+    formats CSV without the GIL, so the next block is cut while the server takes this one)."""
+    done = object()
+    with ThreadPoolExecutor(1, thread_name_prefix="amz-copy") as worker:
+        pending = worker.submit(next, items, done)
+        while (item := pending.result()) is not done:
+            pending = worker.submit(next, items, done)
+            yield cast(_T, item)
 
 
 def _csv_ready(frame: pl.DataFrame) -> pl.DataFrame:

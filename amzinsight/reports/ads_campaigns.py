@@ -17,13 +17,18 @@ ads_targeting, ads_search_terms, ads_advertised_products and ads_purchased_produ
   ACoS and ROAS are computed at query time, not here.
 
 Reading is vectorised and bounded in memory: the array is cut into blocks of whole objects without
-parsing it, polars reads each block as NDJSON with every column as text, and each block is typed
-before the next is read (1,000,000 spSearchTerm rows with every requested column, 855 MB, parse in
-about 5 s with a peak of about 1 GB on two cores; `json.loads` alone would hold 2.8 GB). Fractional
-numbers reach the text through a float64 in polars, so they keep their written digits up to 15
-significant digits: every value the tables can hold. A document the block cutter cannot read (a
-search term holding "},{", or a broken document) is read again with `json` and Decimal, which is
-exact and says where a broken document goes wrong.
+parsing it, polars reads each block as NDJSON, and each block is typed before the next is read
+(1,000,000 spSearchTerm rows with every requested column, 620 MB, parse in about 3 s with a peak of
+about 1 GB on two cores; `json.loads` alone would hold 2.8 GB). Counts are read straight into
+Int64 and amounts into float64, which becomes Decimal at the column's scale with no text in
+between: a float64 is within 2**-52 of the number written, so its scaled value rounds to the same
+cents as the written digits unless it sits on a tie (12.345 to cents). A block where that
+shortcut does not hold (a tie, a count written 3.0, an amount written as a string, a value that is
+not a number) is read again with every column as text and parsed by `parse_values`, which rounds
+ties half-even and names a bad value; amounts still pass through a float64 there, keeping their
+written digits up to 15 significant digits: every value the tables can hold. A document the block
+cutter cannot read (a search term holding "},{", or a broken document) is read again with `json`
+and Decimal, which is exact and says where a broken document goes wrong.
 """
 
 from __future__ import annotations
@@ -31,7 +36,9 @@ from __future__ import annotations
 import io
 import json
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -50,6 +57,8 @@ from amzinsight.reports.base import (
     TableRows,
 )
 from amzinsight.reports.flatfile import (
+    MONEY_SCALE,
+    RATIO_SCALE,
     ROW,
     Field,
     ValueKind,
@@ -159,11 +168,10 @@ class DailyAdsReport:
                 f"{self.report_type}: the document is a {found} report (judged by its columns), "
                 f"not {self.spec_key}"
             )
+        blocks = _plain_frames(path, self.report_type, self._sources, self._numbers)
         try:  # each block is typed before the next is read: memory stays near the typed rows
-            chunks = [
-                self._typed(strings, context)
-                for strings in _plain_frames(path, self.report_type, self._sources)
-            ]
+            with closing(blocks):
+                chunks = [self._typed(block, context) for block in blocks]
         except _NotPlain:
             exact = _exact_strings(path, self.report_type, self._sources)
             chunks = [self._typed(exact, context)]
@@ -193,10 +201,28 @@ class DailyAdsReport:
     def _sources(self) -> list[str]:
         return list(dict.fromkeys(field.source for field in self._fields.values()))
 
-    def _typed(self, strings: pl.DataFrame, context: ParseContext) -> pl.DataFrame:
+    @property
+    def _numbers(self) -> dict[str, ValueKind]:
+        """Sources read as numbers (integer, money or ratio): those whose fields all want the same
+        kind of number and none is required (parse_values checks required cells)."""
+        kinds: dict[str, set[ValueKind]] = {}
+        for wanted in self._fields.values():
+            kinds.setdefault(wanted.source, set()).add("text" if wanted.required else wanted.kind)
+        numbers: dict[str, ValueKind] = {}
+        for source, found in kinds.items():
+            if len(found) == 1 and (kind := next(iter(found))) in _READ_AS:
+                numbers[source] = kind
+        return numbers
+
+    def _typed(self, block: pl.DataFrame, context: ParseContext) -> pl.DataFrame:
         """One block of rows in its final form: values parsed, ids checked, report_date resolved,
-        profile, currency and is_settling added, columns in table order (plus ROW)."""
-        parsed = parse_values(strings, self._fields, report_type=self.report_type, where=row_label)
+        profile, currency and is_settling added, columns in table order (plus ROW). Columns the
+        reader already typed (numbers) are taken as they are; text columns are parsed."""
+        schema = block.schema
+        read = {name: f for name, f in self._fields.items() if schema[f.source] != pl.String}
+        text = {name: f for name, f in self._fields.items() if name not in read}
+        parsed = parse_values(block, text, report_type=self.report_type, where=row_label)
+        parsed = parsed.with_columns(block.get_column(f.source).alias(n) for n, f in read.items())
         ids = {name: column.source for name, column in self.columns.items() if column.kind == "id"}
         check_ids(parsed, ids, self.report_type)
         parsed = parsed.with_columns(
@@ -286,25 +312,95 @@ class _NotPlain(Exception):
     """The block cutter cannot read this document; the exact reader takes over."""
 
 
-def _plain_frames(path: Path, report_type: str, sources: list[str]) -> Iterator[pl.DataFrame]:
-    """The wanted columns as text, block by block (ROW = array index); _NotPlain when the block
+_READ_AS: dict[ValueKind, pl.DataType] = {
+    "integer": pl.Int64(),
+    "money": pl.Float64(),
+    "ratio": pl.Float64(),
+}
+_SCALE: dict[ValueKind, int] = {"money": MONEY_SCALE, "ratio": RATIO_SCALE}
+_TIE_MARGIN = 2.0**-50
+"""How close to a tie a scaled float64 may come before its cents are read from text instead: four
+times the furthest it can sit from the scaled written number (2**-52 of it)."""
+
+
+def _plain_frames(
+    path: Path, report_type: str, sources: list[str], numbers: Mapping[str, ValueKind]
+) -> Generator[pl.DataFrame, None, None]:
+    """The wanted columns, block by block (ROW = array index): `numbers` typed (Int64, Decimal)
+    when the whole block reads as such, else every column as text; _NotPlain when the block
     cutter cannot read the document, possibly after some blocks."""
     offset = 0
-    for block in _blocks(path, report_type):
-        frame = _read_block(block, sources, offset)
-        offset += frame.height
-        yield frame
+    with closing(_cut_ahead(_blocks(path, report_type))) as blocks:
+        for block in blocks:
+            frame = _read_block(block, sources, numbers, offset)
+            offset += frame.height
+            yield frame
 
 
-def _read_block(block: bytes, sources: list[str], offset: int) -> pl.DataFrame:
+def _cut_ahead(blocks: Generator[bytes, None, None]) -> Generator[bytes, None, None]:
+    """blocks, the next one cut in a worker thread while polars reads and types this one: the
+    cutter's byte work and polars' parsing share the two cores (about 1 s of 3 on a million rows).
+    Errors (_NotPlain, ReportParseError) reach the caller as they are."""
+    done = b""  # _blocks never yields an empty block
     try:
-        frame = pl.read_ndjson(io.BytesIO(block), schema=dict.fromkeys(sources, pl.String))
-    except (pl.exceptions.PolarsError, ValueError) as error:
-        raise _NotPlain from error
+        with ThreadPoolExecutor(1, thread_name_prefix="amz-ads-cut") as cutter:
+            pending = cutter.submit(next, blocks, done)
+            while block := pending.result():
+                pending = cutter.submit(next, blocks, done)
+                yield block
+    finally:
+        blocks.close()
+
+
+def _read_block(
+    block: bytes, sources: list[str], numbers: Mapping[str, ValueKind], offset: int
+) -> pl.DataFrame:
+    frame = _read_numbers(block, sources, numbers)
+    if frame is None:
+        try:
+            frame = pl.read_ndjson(io.BytesIO(block), schema=dict.fromkeys(sources, pl.String))
+        except (pl.exceptions.PolarsError, ValueError) as error:
+            raise _NotPlain from error
     return frame.select((pl.int_range(pl.len(), dtype=pl.Int64) + offset).alias(ROW), *sources)
 
 
-def _blocks(path: Path, report_type: str) -> Iterator[bytes]:
+def _read_numbers(
+    block: bytes, sources: list[str], numbers: Mapping[str, ValueKind]
+) -> pl.DataFrame | None:
+    """The block with `numbers` typed: counts as Int64, amounts as Decimal at their scale; None
+    when a value does not fit that reading (not a JSON number of that kind, or an amount on a
+    rounding tie), so the block is read as text and parse_values decides, as it always did."""
+    if not numbers:
+        return None
+    schema = {source: _READ_AS.get(numbers.get(source, "text"), pl.String()) for source in sources}
+    try:
+        frame = pl.read_ndjson(io.BytesIO(block), schema=schema)
+    except (pl.exceptions.PolarsError, ValueError):
+        return None
+    amounts = {source: _SCALE[kind] for source, kind in numbers.items() if kind in _SCALE}
+    if not amounts or not frame.height:
+        return frame.with_columns(
+            pl.col(source).cast(pl.Decimal(38, scale)) for source, scale in amounts.items()
+        )
+    scaled = {source: pl.col(source) * 10**scale for source, scale in amounts.items()}
+    ties = frame.select(
+        ((value - value.floor() - 0.5).abs() <= value.abs() * _TIE_MARGIN).any().alias(source)
+        for source, value in scaled.items()
+    )
+    if any(ties.row(0)):
+        return None
+    return frame.with_columns(
+        (
+            value.round().cast(pl.Int64).cast(pl.Decimal(38, 0))
+            * pl.lit(Decimal(1).scaleb(-amounts[source]))
+        )
+        .cast(pl.Decimal(38, amounts[source]))
+        .alias(source)
+        for source, value in scaled.items()
+    )
+
+
+def _blocks(path: Path, report_type: str) -> Generator[bytes, None, None]:
     """NDJSON blocks of whole objects cut out of the array: `[{..},{..}]` -> `{..}\\n{..}`.
 
     A separator found inside a string value (a search term holding "},{") leaves a line with an
