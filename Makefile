@@ -23,14 +23,16 @@ up: install ## start everything on the embedded defaults
 demo: install ## the same, with the sandbox demo store
 	$(VENV)/bin/amzinsight up --demo
 
-bench: dev ## the ingest benchmark (see bench/README.md)
+bench: dev ## the three benchmarks: ingest, ads, pages (see bench/README.md)
 	$(PY) -m bench.ingest
+	$(PY) -m bench.ads
+	$(PY) -m bench.pages
 
 test: dev ## run every test (PostgreSQL and Redis on 127.0.0.1)
 	$(PY) -m pytest
 
-test-fast: ## tests without the slow process tests
-	$(PY) -m pytest -m "not slow"
+test-fast: ## tests without the slow process and real-browser tests
+	$(PY) -m pytest -m "not slow and not browser"
 
 lint: ## ruff check and format check
 	$(VENV)/bin/ruff check .
