@@ -653,16 +653,21 @@ def _privacy_correct(args: argparse.Namespace) -> int:
 def _privacy_redact_orders(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
-    from amzinsight.privacy import redact_order_shipping
+    from amzinsight.privacy import redact_archived_orders, redact_order_shipping
     from amzinsight.runtime import build_runtime
 
     runtime = build_runtime(_settings())
     days = args.days if args.days is not None else runtime.settings.privacy.order_retention_days
     if days is None:
         raise ConfigError("Give --days N or set AMZ_PRIVACY_ORDER_RETENTION_DAYS.")
-    redacted = redact_order_shipping(runtime.engine, days, datetime.now(UTC))
+    now = datetime.now(UTC)
+    redacted = redact_order_shipping(runtime.engine, days, now)
     print(f"orders older than {days} days: shipping details blanked on {sum(redacted.values())}")
     for slug, count in redacted.items():
+        print(f"  {slug}\t{count}")
+    archived = redact_archived_orders(runtime.engine, runtime.archive, days, now)
+    print(f"archived order files rewritten without them: {sum(archived.values())}")
+    for slug, count in archived.items():
         print(f"  {slug}\t{count}")
     return 0
 

@@ -10,11 +10,15 @@ through a callable the caller supplies (amzinsight never imports RQ).
 
 from __future__ import annotations
 
+import gzip
+import itertools
 import json
 import logging
+import tempfile
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -36,7 +40,9 @@ from amzinsight.db.tables import (
     sync_runs,
 )
 from amzinsight.errors import AmzInsightError, ConfigError
-from amzinsight.ingest.archive import RawArchive, store_prefix
+from amzinsight.ingest.archive import RawArchive, file_digest, store_prefix
+from amzinsight.ingest.documents import is_gzip
+from amzinsight.reports.flatfile import header_names, slash_dates_day_first, timestamp
 from amzinsight.stores import Store
 
 logger = logging.getLogger(__name__)
@@ -659,3 +665,136 @@ def _frame(engine: Engine, query: sa.Select[Any], schema: dict[str, Any]) -> pl.
     with engine.connect() as connection:
         rows = connection.execute(query).all()
     return pl.DataFrame([tuple(row) for row in rows], schema=schema, orient="row")
+
+
+# --- retention in the raw archive ----------------------------------------------------------------
+
+ARCHIVE_REDACTION_ACTION = "archived_orders_shipping_redacted"
+_SHIPPING_HEADERS = ("ship-city", "ship-state", "ship-postal-code")
+_PURCHASE_HEADER = "purchase-date"
+_LINES_PER_BATCH = 50_000
+
+
+def redact_archived_orders(
+    engine: Engine, archive: RawArchive, older_than_days: int, now: datetime
+) -> dict[str, int]:
+    """Blank city, state and postal code in archived order reports, for lines bought before the
+    cutoff, so that `replay` cannot bring back what `redact_order_shipping` removed.
+
+    Works on the bytes (tab-separated, any ASCII-compatible charset, gzip kept gzip), so every
+    other byte of the file stays as Amazon sent it. A file is written back under its key only
+    when a value changes; raw_reports then gets its new sha256 and size. Returns files rewritten
+    per store slug; each store's count is one audit_log entry.
+    """
+    from amzinsight.reports.orders import SPEC as ORDERS_SPEC
+
+    if older_than_days < 1:
+        raise ConfigError("The order retention must be at least 1 day.")
+    cutoff = now - timedelta(days=older_than_days)
+    # A window's local start date can be up to a day ahead of the UTC instant it begins at.
+    query = (
+        sa.select(
+            raw_reports.c.id, raw_reports.c.archive_key, raw_reports.c.sha256,
+            raw_reports.c.marketplace_id, stores.c.id.label("store_id"), stores.c.slug,
+        )
+        .join(stores, stores.c.id == raw_reports.c.store_id)
+        .where(
+            raw_reports.c.report_type == ORDERS_SPEC.key,
+            sa.or_(
+                raw_reports.c.data_start.is_(None),
+                raw_reports.c.data_start <= cutoff.date() + timedelta(days=1),
+            ),
+        )
+        .order_by(raw_reports.c.id)
+    )  # fmt: skip
+    with engine.connect() as connection:
+        documents = connection.execute(query).all()
+    rewritten: dict[int, int] = {}
+    slugs: dict[int, str] = {}
+    for document in documents:
+        with tempfile.TemporaryDirectory(prefix="amz-redact-") as scratch:
+            original = Path(scratch) / "original"
+            try:
+                archive.download(document.archive_key, original)
+            except FileNotFoundError:  # recorded but gone (e.g. another data dir): nothing kept
+                logger.warning("archived order file %s is missing", document.archive_key)
+                continue
+            redacted = Path(scratch) / "redacted"
+            day_first = slash_dates_day_first(document.marketplace_id, None)
+            changed = _redact_order_file(original, redacted, cutoff, day_first)
+            current = redacted if changed else original
+            if changed:
+                archive.put_file(
+                    document.archive_key,
+                    redacted,
+                    {"report-type": ORDERS_SPEC.key, "store": document.slug},
+                )
+            sha256, size = file_digest(current)
+        if changed or sha256 != document.sha256:  # also heals a run that died before this update
+            with engine.begin() as connection:
+                connection.execute(
+                    sa.update(raw_reports)
+                    .where(raw_reports.c.id == document.id)
+                    .values(sha256=sha256, bytes=size)
+                )
+        if changed:
+            rewritten[document.store_id] = rewritten.get(document.store_id, 0) + 1
+            slugs[document.store_id] = document.slug
+    with engine.begin() as connection:
+        for store_id, count in sorted(rewritten.items()):
+            connection.execute(
+                sa.insert(audit_log).values(
+                    store_id=store_id, store_slug=slugs[store_id],
+                    action=ARCHIVE_REDACTION_ACTION, table_name=raw_reports.name,
+                    new_value=str(count), reason=f"order retention {older_than_days} days",
+                    actor="retention",
+                )
+            )  # fmt: skip
+    redacted_files = {slugs[store_id]: count for store_id, count in sorted(rewritten.items())}
+    logger.info("archived order files redacted: %s", redacted_files or "none due")
+    return redacted_files
+
+
+def _redact_order_file(source: Path, destination: Path, cutoff: datetime, day_first: bool) -> bool:
+    """Copy an order report line by line, shipping columns blanked on lines bought before cutoff;
+    True when a value was blanked. A file without those columns is left as it is."""
+    compressed = is_gzip(source)
+    opener: Callable[..., Any] = gzip.open if compressed else open
+    changed = False
+    with opener(source, "rb") as reader, opener(destination, "wb") as writer:
+        header = reader.readline()
+        writer.write(header)
+        names = header_names(header)
+        if _PURCHASE_HEADER not in names or not set(_SHIPPING_HEADERS) & set(names):
+            return False
+        date_at = names.index(_PURCHASE_HEADER)
+        blank_at = [names.index(name) for name in _SHIPPING_HEADERS if name in names]
+        while batch := list(itertools.islice(reader, _LINES_PER_BATCH)):
+            changed |= _redact_lines(batch, writer, date_at, blank_at, cutoff, day_first)
+    return changed
+
+
+def _redact_lines(
+    lines: list[bytes], writer: Any, date_at: int, blank_at: list[int], cutoff: datetime,
+    day_first: bool,
+) -> bool:  # fmt: skip
+    split = []
+    for line in lines:
+        body = line.rstrip(b"\r\n")
+        split.append((body.split(b"\t"), line[len(body) :]))
+    purchase = [
+        fields[date_at].decode("latin-1") if len(fields) > date_at else None for fields, _ in split
+    ]
+    # The parser's own timestamp rules (ISO, "UTC", day-first slash dates) decide a line's age.
+    bought = pl.DataFrame({"text": purchase}, schema={"text": pl.Utf8}).select(
+        timestamp(pl.col("text"), day_first)
+    )["text"]
+    changed = False
+    for (fields, ending), instant in zip(split, bought, strict=True):
+        if instant is not None and instant < cutoff:
+            for index in blank_at:
+                if index < len(fields) and fields[index]:
+                    fields[index] = b""
+                    changed = True
+        writer.write(b"\t".join(fields) + ending)
+    return changed

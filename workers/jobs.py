@@ -22,7 +22,7 @@ from amzinsight.ingest.sync import (
     run_task,
 )
 from amzinsight.ingest.windows import DateWindow
-from amzinsight.privacy import redact_order_shipping
+from amzinsight.privacy import redact_archived_orders, redact_order_shipping
 from amzinsight.reports import get_report
 from amzinsight.runtime import build_runtime
 from amzinsight.stores import get_store, list_stores, never_synced
@@ -169,12 +169,16 @@ def fail_abandoned_runs() -> dict[str, int]:
 
 
 def redact_old_order_shipping() -> dict[str, Any]:
-    """Daily: blank order shipping details older than AMZ_PRIVACY_ORDER_RETENTION_DAYS."""
+    """Daily: blank order shipping details older than AMZ_PRIVACY_ORDER_RETENTION_DAYS, in the
+    tables and in the archived order files."""
     runtime = build_runtime()
     days = runtime.settings.privacy.order_retention_days
     if days is None:
         return {"skipped": "AMZ_PRIVACY_ORDER_RETENTION_DAYS is not set"}
-    redacted = redact_order_shipping(runtime.engine, days, datetime.now(UTC))
+    now = datetime.now(UTC)
+    redacted = redact_order_shipping(runtime.engine, days, now)
+    # The raw files too, or a replay would bring the addresses back (their count is logged).
+    redact_archived_orders(runtime.engine, runtime.archive, days, now)
     return {"days": days, "redacted": redacted}
 
 
