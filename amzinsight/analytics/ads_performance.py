@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import aggregate_order_by, array_agg
 from sqlalchemy.engine import Engine
 
-from amzinsight.analytics.periods import GRANULARITIES
+from amzinsight.analytics.periods import check_granularity, check_range
 from amzinsight.db.tables import (
     ads_ad_groups,
     ads_campaign_daily,
@@ -191,17 +191,12 @@ def _profiles(store_id: int, marketplace_ids: MarketplaceIds) -> sa.Select:
 def _in_scope(
     facts: sa.Table, store_id: int, marketplace_ids: MarketplaceIds, start: date, end: date
 ) -> list[sa.ColumnElement]:
-    _check_range(start, end)
+    check_range(start, end)
     return [
         facts.c.store_id == store_id,
         facts.c.profile_id.in_(_profiles(store_id, marketplace_ids)),
         facts.c.report_date.between(start, end),
     ]
-
-
-def _check_range(start: date, end: date) -> None:
-    if start > end:
-        raise ConfigError(f"The range starts ({start}) after it ends ({end}).")
 
 
 def _frame(engine: Engine, query: sa.Select, schema: dict[str, pl.DataType]) -> pl.DataFrame:
@@ -268,11 +263,8 @@ def ads_over_time(
     A period without ads rows has null figures (a gap in the chart, not a zero); `settling`
     says whether Amazon may still restate one of its days.
     """
-    if granularity not in GRANULARITIES:
-        raise ConfigError(
-            f"Unknown granularity {granularity!r}: use one of {', '.join(GRANULARITIES)}."
-        )
-    _check_range(start, end)
+    check_granularity(granularity)
+    check_range(start, end)
 
     def period_of(day: sa.ColumnElement | date) -> sa.ColumnElement:
         return sa.func.date_trunc(granularity, sa.cast(day, sa.DateTime))

@@ -30,7 +30,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Engine
 
 from amzinsight.analytics.metrics import CANCELLED_ORDER_STATUS
-from amzinsight.analytics.periods import GRANULARITIES
+from amzinsight.analytics.periods import check_granularity
 from amzinsight.db.tables import (
     ads_advertised_product_daily,
     ads_profiles,
@@ -384,10 +384,7 @@ def settlement_amounts_by_period(
     currency: str | None = None,
 ) -> pl.DataFrame:
     """The breakdown's categories per day, week (from Monday) or month of the posted date."""
-    if granularity not in GRANULARITIES:
-        raise ConfigError(
-            f"Unknown granularity {granularity!r}: use one of {', '.join(GRANULARITIES)}."
-        )
+    check_granularity(granularity)
     sl = settlement_lines
     lines = sa.select(
         sa.cast(sa.func.date_trunc(granularity, sl.c.posted_date), sa.Date).label("period"),

@@ -24,8 +24,7 @@ import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from amzinsight.analytics.periods import GRANULARITIES
-from amzinsight.errors import ConfigError
+from amzinsight.analytics.periods import check_granularity
 
 # --- the rules ----------------------------------------------------------------------------------
 
@@ -540,10 +539,7 @@ def rating_trend(
     new_reviews is the change in review count since the previous period shown (null for the
     first: the range holds nothing to compare it with).
     """
-    if granularity not in GRANULARITIES:
-        raise ConfigError(
-            f"Unknown granularity {granularity!r}: use one of {', '.join(GRANULARITIES)}."
-        )
+    check_granularity(granularity)
     if not marketplace_ids:
         return pl.DataFrame(schema=RATING_SCHEMA)
     with engine.connect() as connection:

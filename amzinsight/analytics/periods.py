@@ -45,10 +45,8 @@ def date_range_for(preset: str, today: date, custom: tuple[date, date] | None = 
     if preset == "Custom":
         if custom is None:
             raise ConfigError("A custom date range needs a start and an end date.")
-        start, end = custom
-        if start > end:
-            raise ConfigError(f"The range starts ({start}) after it ends ({end}).")
-        return DateRange(start, end)
+        check_range(*custom)
+        return DateRange(*custom)
     raise ConfigError(f"Unknown date range preset {preset!r}: use one of {', '.join(PRESETS)}.")
 
 
@@ -80,14 +78,24 @@ def _year_before(day: date) -> date:
         return day.replace(year=day.year - 1, day=28)
 
 
+def check_range(start: date, end: date) -> None:
+    """Every query over a range refuses one that ends before it starts, in the same words."""
+    if start > end:
+        raise ConfigError(f"The range starts ({start}) after it ends ({end}).")
+
+
+def check_granularity(granularity: str) -> None:
+    if granularity not in GRANULARITIES:
+        raise ConfigError(
+            f"Unknown granularity {granularity!r}: use one of {', '.join(GRANULARITIES)}."
+        )
+
+
 def period_start(day: date, granularity: str) -> date:
     """The first day of the day, week (Monday) or month `day` falls in, as date_trunc has it."""
-    if granularity == "day":
-        return day
+    check_granularity(granularity)
     if granularity == "week":
         return day - timedelta(days=day.weekday())
     if granularity == "month":
         return day.replace(day=1)
-    raise ConfigError(
-        f"Unknown granularity {granularity!r}: use one of {', '.join(GRANULARITIES)}."
-    )
+    return day

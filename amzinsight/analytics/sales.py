@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.engine import Engine
 
-from amzinsight.analytics.periods import GRANULARITIES
+from amzinsight.analytics.periods import check_granularity, check_range
 from amzinsight.db.tables import (
     catalog_items,
     listings,
@@ -83,7 +83,7 @@ def sales_kpis(
     engine: Engine, store_id: int, marketplace_ids: tuple[str, ...], start: date, end: date
 ) -> pl.DataFrame:
     """One row: the range's sales and traffic totals (null figures when nothing was reported)."""
-    _check_range(start, end)
+    check_range(start, end)
     t = sales_traffic_by_date
     with engine.connect() as connection:
         ids, currency = _markets(connection, store_id, marketplace_ids)
@@ -107,11 +107,8 @@ def sales_over_time(
 
     The first and last periods hold only the days inside the range.
     """
-    _check_range(start, end)
-    if granularity not in GRANULARITIES:
-        raise ConfigError(
-            f"Unknown granularity {granularity!r}: use one of {', '.join(GRANULARITIES)}."
-        )
+    check_range(start, end)
+    check_granularity(granularity)
     t = sales_traffic_by_date
     unit = sa.literal(granularity, sa.Text)
     with engine.connect() as connection:
@@ -164,7 +161,7 @@ def sales_by_asin(
     counts a session that visits two children once, so it can be lower. `daily_sales` has one
     value per day of the range: 0 on a reported day without this ASIN, null on unreported days.
     """
-    _check_range(start, end)
+    check_range(start, end)
     if level not in ASIN_LEVELS:
         raise ConfigError(f"Unknown ASIN level {level!r}: use one of {', '.join(ASIN_LEVELS)}.")
     t = sales_traffic_by_asin
@@ -229,8 +226,8 @@ def top_movers(
     traffic or sales); when either range has no report at all, nobody can be said to have moved
     and the frame is empty.
     """
-    _check_range(start, end)
-    _check_range(comparison_start, comparison_end)
+    check_range(start, end)
+    check_range(comparison_start, comparison_end)
     t = sales_traffic_by_asin
     with engine.connect() as connection:
         ids, currency = _markets(connection, store_id, marketplace_ids)
@@ -351,11 +348,6 @@ _SOURCE_COLUMNS = (
     "page_views",
     "buy_box_percentage",
 )
-
-
-def _check_range(start: date, end: date) -> None:
-    if start > end:
-        raise ConfigError(f"The range starts ({start}) after it ends ({end}).")
 
 
 def _markets(
