@@ -30,6 +30,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from amzinsight.cache import store_key_pattern
 from amzinsight.config import StoreCredentials
+from amzinsight.db.frames import query_frame
 from amzinsight.db.tables import (
     audit_log,
     data_corrections,
@@ -444,7 +445,7 @@ def corrections(engine: Engine, store_id: int) -> pl.DataFrame:
         .where(data_corrections.c.store_id == store_id)
         .order_by(data_corrections.c.created_at.desc(), data_corrections.c.id.desc())
     )
-    return _frame(engine, query, CORRECTIONS_SCHEMA)
+    return query_frame(engine, query, CORRECTIONS_SCHEMA)
 
 
 def correction_history(engine: Engine, store_id: int, limit: int = 500) -> pl.DataFrame:
@@ -468,7 +469,7 @@ def correction_history(engine: Engine, store_id: int, limit: int = 500) -> pl.Da
         .order_by(audit_log.c.created_at.desc(), audit_log.c.id.desc())
         .limit(limit)
     )
-    return _frame(engine, query, HISTORY_SCHEMA)
+    return query_frame(engine, query, HISTORY_SCHEMA)
 
 
 CORRECTIONS_SCHEMA = {
@@ -659,12 +660,6 @@ def _bump_data_version(connection: Connection, store_id: int) -> None:
         .where(stores.c.id == store_id)
         .values(data_version=stores.c.data_version + 1)
     )
-
-
-def _frame(engine: Engine, query: sa.Select[Any], schema: dict[str, Any]) -> pl.DataFrame:
-    with engine.connect() as connection:
-        rows = connection.execute(query).all()
-    return pl.DataFrame([tuple(row) for row in rows], schema=schema, orient="row")
 
 
 # --- retention in the raw archive ----------------------------------------------------------------

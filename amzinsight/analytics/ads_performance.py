@@ -20,6 +20,7 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by, array_agg
 from sqlalchemy.engine import Engine
 
 from amzinsight.analytics.periods import check_granularity, check_range
+from amzinsight.db.frames import query_frame
 from amzinsight.db.tables import (
     ads_ad_groups,
     ads_campaign_daily,
@@ -199,12 +200,6 @@ def _in_scope(
     ]
 
 
-def _frame(engine: Engine, query: sa.Select, schema: dict[str, pl.DataType]) -> pl.DataFrame:
-    with engine.connect() as connection:
-        rows = [tuple(row) for row in connection.execute(query)]
-    return pl.DataFrame(rows, schema=schema, orient="row")
-
-
 def _latest(column: sa.ColumnElement, facts: sa.Table) -> sa.ColumnElement:
     """The value a report carried on its most recent day (a name may change over time)."""
     return array_agg(aggregate_order_by(column, facts.c.report_date.desc()))[1]
@@ -247,7 +242,7 @@ def ads_kpis(
         *_in_scope(t, store_id, marketplace_ids, start, end),
         t.c.ad_group_id == "",  # campaign-level rows; ad-group rows would double count
     )
-    return _frame(engine, query, KPI_SCHEMA)
+    return query_frame(engine, query, KPI_SCHEMA)
 
 
 def ads_over_time(
@@ -325,7 +320,7 @@ def ads_over_time(
         )
         .order_by(periods.c.period)
     )
-    return _frame(engine, query, OVER_TIME_SCHEMA)
+    return query_frame(engine, query, OVER_TIME_SCHEMA)
 
 
 def campaign_performance(
@@ -367,7 +362,7 @@ def campaign_performance(
         )
         .order_by(grouped.c.sum_spend.desc().nulls_last(), grouped.c.campaign_id)
     )
-    return _frame(engine, query, CAMPAIGN_SCHEMA)
+    return query_frame(engine, query, CAMPAIGN_SCHEMA)
 
 
 def ad_group_performance(
@@ -418,7 +413,7 @@ def ad_group_performance(
         )
         .order_by(grouped.c.sum_spend.desc().nulls_last(), grouped.c.ad_group_id)
     )
-    return _frame(engine, query, AD_GROUP_SCHEMA)
+    return query_frame(engine, query, AD_GROUP_SCHEMA)
 
 
 def target_performance(
@@ -472,7 +467,7 @@ def target_performance(
         )
         .order_by(grouped.c.sum_spend.desc().nulls_last(), grouped.c.target_id)
     )
-    return _frame(engine, query, TARGET_SCHEMA)
+    return query_frame(engine, query, TARGET_SCHEMA)
 
 
 def search_term_performance(
@@ -511,4 +506,4 @@ def search_term_performance(
         .group_by(s.c.profile_id, s.c.ad_group_id, s.c.target_id, s.c.search_term)
         .order_by(totals.spend.desc().nulls_last(), s.c.search_term, s.c.target_id)
     )
-    return _frame(engine, query, SEARCH_TERM_SCHEMA)
+    return query_frame(engine, query, SEARCH_TERM_SCHEMA)

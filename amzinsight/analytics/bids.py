@@ -31,6 +31,7 @@ from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.engine import Engine
 
 from amzinsight.analytics.ads_policy import BidPolicy
+from amzinsight.db.frames import query_frame
 from amzinsight.db.tables import (
     ads_ad_groups,
     ads_advertised_product_daily,
@@ -1483,13 +1484,6 @@ def cover_for_targets(targets: pl.DataFrame, cover_by_ad_group: pl.DataFrame) ->
 # --- SQL: what the engine reads ------------------------------------------------------------------
 
 
-def _read(
-    connection: sa.Connection, statement: sa.Executable, schema: Mapping[str, pl.DataType]
-) -> pl.DataFrame:
-    rows = connection.execute(statement).all()
-    return pl.DataFrame([tuple(row) for row in rows], schema=dict(schema), orient="row")
-
-
 def _total(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
     return sa.cast(sa.func.coalesce(sa.func.sum(column), 0), sa.Float)
 
@@ -1625,7 +1619,7 @@ def _load_targets(
         )
         .order_by(t.c.target_id)
     )
-    return _read(
+    return query_frame(
         connection,
         statement,
         {
@@ -1673,7 +1667,7 @@ def _load_performance(
         )
         .group_by(d.c.target_id)
     )
-    return _read(
+    return query_frame(
         connection,
         statement,
         {
@@ -1717,7 +1711,7 @@ def _load_search_terms(
         )
         .group_by(s.c.campaign_id, s.c.ad_group_id, s.c.target_id, s.c.search_term)
     )
-    return _read(
+    return query_frame(
         connection,
         statement,
         {
@@ -1747,7 +1741,7 @@ def _load_campaigns(connection: sa.Connection, store_id: int, profile_id: str) -
         c.c.targeting_type,
         sa.cast(c.c.target_acos, sa.Float),
     ).where(c.c.store_id == store_id, c.c.profile_id == profile_id)
-    return _read(
+    return query_frame(
         connection,
         statement,
         {
@@ -1773,7 +1767,7 @@ def _load_advertised(
         )
         .distinct()
     )
-    return _read(
+    return query_frame(
         connection,
         statement,
         {
@@ -1803,7 +1797,7 @@ def _load_cover(
         in_market.append(i.c.marketplace_id == marketplace_id)
     latest = sa.select(sa.func.max(i.c.snapshot_date)).where(*in_market, i.c.snapshot_date <= today)
     asin = sa.func.coalesce(i.c.asin, i.c.sku)
-    stock = _read(
+    stock = query_frame(
         connection,
         sa.select(asin, _total(i.c.fulfillable_quantity))
         .where(*in_market, i.c.snapshot_date == latest.scalar_subquery())
@@ -1819,7 +1813,7 @@ def _load_cover(
     ]
     if marketplace_id:
         traffic_filter.append(st.c.marketplace_id == marketplace_id)
-    traffic = _read(
+    traffic = query_frame(
         connection,
         sa.select(st.c.child_asin, _total(st.c.units_ordered))
         .where(*traffic_filter)
@@ -1835,7 +1829,7 @@ def _load_cover(
     ]
     if marketplace_id:
         order_filter.append(o.c.marketplace_id == marketplace_id)
-    ordered = _read(
+    ordered = query_frame(
         connection,
         sa.select(oi.c.asin, _total(oi.c.quantity))
         .select_from(
@@ -1886,7 +1880,7 @@ def _load_break_even(
     ]
     if currency:
         line_filter.append(sl.c.currency == currency)
-    settled = _read(
+    settled = query_frame(
         connection,
         sa.select(
             sl.c.sku,
@@ -1906,7 +1900,7 @@ def _load_break_even(
     cost_filter = [cogs.c.store_id == store_id, cogs.c.effective_from <= today]
     if currency:
         cost_filter.append(cogs.c.currency == currency)
-    unit_costs = _read(
+    unit_costs = query_frame(
         connection,
         sa.select(cogs.c.sku, sa.cast(cogs.c.unit_cost, sa.Float))
         .where(*cost_filter)
@@ -1919,7 +1913,7 @@ def _load_break_even(
         listing_filter.append(listings.c.marketplace_id == marketplace_id)
     if currency:
         listing_filter.append(sa.func.coalesce(listings.c.currency, currency) == currency)
-    prices = _read(
+    prices = query_frame(
         connection,
         sa.select(listings.c.sku, sa.cast(sa.func.max(listings.c.price), sa.Float))
         .where(*listing_filter)

@@ -31,6 +31,7 @@ from sqlalchemy.engine import Engine
 
 from amzinsight.analytics.metrics import CANCELLED_ORDER_STATUS
 from amzinsight.analytics.periods import check_granularity
+from amzinsight.db.frames import query_frame
 from amzinsight.db.tables import (
     ads_advertised_product_daily,
     ads_profiles,
@@ -140,13 +141,6 @@ def _category(lines: sa.FromClause) -> sa.ColumnElement[str]:
 def _utc_day(column: sa.ColumnElement[Any]) -> sa.ColumnElement[date]:
     """The UTC date of a timestamptz (date() alone would use the session's time zone)."""
     return sa.func.date(sa.func.timezone("UTC", column))
-
-
-def _frame(
-    connection: sa.Connection, statement: sa.Executable, schema: Mapping[str, pl.DataType]
-) -> pl.DataFrame:
-    rows = [tuple(row) for row in connection.execute(statement)]
-    return pl.DataFrame(rows, schema=dict(schema), orient="row")
 
 
 def _sku_asins(store_id: int) -> sa.CTE:
@@ -314,7 +308,7 @@ def settlement_reconciliation(
     if currency is not None:
         query = query.where(s.c.currency == currency)
     with engine.connect() as connection:
-        return _frame(connection, query, RECONCILIATION_SCHEMA)
+        return query_frame(connection, query, RECONCILIATION_SCHEMA)
 
 
 BREAKDOWN_SCHEMA: dict[str, pl.DataType] = {
@@ -365,7 +359,7 @@ def settlement_breakdown(
         kinds.c.currency,
     )
     with engine.connect() as connection:
-        return _frame(connection, query, BREAKDOWN_SCHEMA)
+        return query_frame(connection, query, BREAKDOWN_SCHEMA)
 
 
 PERIOD_SCHEMA: dict[str, pl.DataType] = {
@@ -407,7 +401,7 @@ def settlement_amounts_by_period(
         .order_by(categorised.c.period, sa.func.min(position))
     )
     with engine.connect() as connection:
-        return _frame(connection, query, PERIOD_SCHEMA)
+        return query_frame(connection, query, PERIOD_SCHEMA)
 
 
 # --- fees per unit -------------------------------------------------------------------------------
@@ -466,7 +460,7 @@ def fees_per_unit(
             )
             .order_by(fees.desc(), lines.c.sku)
         )
-        return _frame(connection, query, FEES_SCHEMA)
+        return query_frame(connection, query, FEES_SCHEMA)
 
 
 # --- profit --------------------------------------------------------------------------------------
@@ -653,7 +647,7 @@ def profit_by_asin(
             )
             .order_by(sales_amount.desc(), keys.c.asin_key)
         )
-        return _frame(connection, query, PROFIT_SCHEMA)
+        return query_frame(connection, query, PROFIT_SCHEMA)
 
 
 MISSING_COGS_SCHEMA: dict[str, pl.DataType] = {
@@ -687,7 +681,7 @@ def missing_cogs(
             .group_by(sold.c.sku)
             .order_by(sa.func.sum(sold.c.quantity).desc(), sold.c.sku)
         )
-        return _frame(connection, query, MISSING_COGS_SCHEMA)
+        return query_frame(connection, query, MISSING_COGS_SCHEMA)
 
 
 # --- KPIs ----------------------------------------------------------------------------------------
@@ -958,4 +952,4 @@ def cogs_table(engine: Engine, store_id: int) -> pl.DataFrame:
         .order_by(cogs.c.sku, cogs.c.currency, cogs.c.effective_from)
     )
     with engine.connect() as connection:
-        return _frame(connection, query, COGS_TABLE_SCHEMA)
+        return query_frame(connection, query, COGS_TABLE_SCHEMA)

@@ -20,6 +20,7 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.engine import Engine
 
 from amzinsight.analytics.periods import check_granularity, check_range
+from amzinsight.db.frames import query_frame
 from amzinsight.db.tables import (
     catalog_items,
     listings,
@@ -92,7 +93,7 @@ def sales_kpis(
             *_measures(t),
             sa.func.count(sa.distinct(t.c.report_date)).label("days_reported"),
         ).where(_in_range(t, store_id, ids, start, end))
-        return _frame(connection, query, KPI_SCHEMA)
+        return query_frame(connection, query, KPI_SCHEMA)
 
 
 def sales_over_time(
@@ -144,7 +145,7 @@ def sales_over_time(
             .group_by(spine.c.period)
             .order_by(spine.c.period)
         )
-        return _frame(connection, query, OVER_TIME_SCHEMA)
+        return query_frame(connection, query, OVER_TIME_SCHEMA)
 
 
 def sales_by_asin(
@@ -207,7 +208,7 @@ def sales_by_asin(
                 *(totals.c[key] for key in keys),
             )
         )
-        return _frame(connection, query, CHILD_SCHEMA if level == "child" else PARENT_SCHEMA)
+        return query_frame(connection, query, CHILD_SCHEMA if level == "child" else PARENT_SCHEMA)
 
 
 def top_movers(
@@ -309,7 +310,7 @@ def top_movers(
             .where(ranked.c.place <= limit)
             .order_by(ranked.c.change.desc())
         )
-        return _frame(connection, query, MOVERS_SCHEMA)
+        return query_frame(connection, query, MOVERS_SCHEMA)
 
 
 def with_comparison(
@@ -528,11 +529,3 @@ def _skus(store_id: int, ids: list[str]) -> sa.Subquery:
         .group_by(distinct_skus.c.asin)
         .subquery("skus")
     )
-
-
-def _frame(
-    connection: sa.Connection, query: sa.Select, schema: dict[str, pl.DataType]
-) -> pl.DataFrame:
-    """Rows in a frame of a fixed schema (an empty result keeps its columns and types)."""
-    rows = [tuple(row) for row in connection.execute(query)]
-    return pl.DataFrame(rows, schema=schema, orient="row")
