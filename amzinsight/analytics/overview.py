@@ -14,10 +14,11 @@ import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from amzinsight.analytics.ads_performance import ads_kpis
 from amzinsight.analytics.freshness import data_freshness
 from amzinsight.analytics.inventory import inventory_position
 from amzinsight.analytics.metrics import store_metrics
-from amzinsight.db.tables import ads_campaign_daily, ads_profiles, settlements
+from amzinsight.db.tables import settlements
 from amzinsight.errors import ConfigError
 from amzinsight.stores import Store, list_stores
 
@@ -127,35 +128,21 @@ def _acos_spike(
     """Last N complete days' 7-day ACoS against the N days before them."""
     recent_start = today - timedelta(days=policy.acos_recent_days)
     baseline_start = recent_start - timedelta(days=policy.acos_baseline_days)
-    t = ads_campaign_daily
-    recent = t.c.report_date >= recent_start
-    profiles = sa.select(ads_profiles.c.profile_id).where(
-        ads_profiles.c.store_id == store_id, ads_profiles.c.marketplace_id == marketplace_id
-    )
-    query = sa.select(
-        sa.func.sum(t.c.cost).filter(recent).label("recent_spend"),
-        sa.func.sum(t.c.sales_7d).filter(recent).label("recent_sales"),
-        sa.func.sum(t.c.cost).filter(~recent).label("base_spend"),
-        sa.func.sum(t.c.sales_7d).filter(~recent).label("base_sales"),
-    ).where(
-        t.c.store_id == store_id,
-        t.c.profile_id.in_(profiles),
-        t.c.ad_group_id == "",  # campaign-level rows, as store_metrics counts them
-        t.c.report_date >= baseline_start,
-        t.c.report_date < today,
-    )
-    with engine.connect() as connection:
-        row = connection.execute(query).one()
-    if not row.recent_spend or row.recent_spend < policy.acos_min_recent_spend:
+    markets = (marketplace_id,)
+    yesterday, before_recent = today - timedelta(days=1), recent_start - timedelta(days=1)
+    recent = ads_kpis(engine, store_id, markets, recent_start, yesterday).row(0, named=True)
+    base = ads_kpis(engine, store_id, markets, baseline_start, before_recent).row(0, named=True)
+    recent_spend, recent_sales = recent["spend"], recent["sales_7d"]
+    if not recent_spend or recent_spend < policy.acos_min_recent_spend:
         return []
-    if not row.base_sales or not row.base_spend:
+    if not base["sales_7d"] or not base["spend"]:
         return []
-    baseline = row.base_spend / row.base_sales
+    baseline = base["spend"] / base["sales_7d"]
     days = policy.acos_recent_days
-    if not row.recent_sales:
-        message = f"Ads spent {row.recent_spend:,.2f} in the last {days} days without a sale."
+    if not recent_sales:
+        message = f"Ads spent {recent_spend:,.2f} in the last {days} days without a sale."
     else:
-        recent_acos = row.recent_spend / row.recent_sales
+        recent_acos = recent_spend / recent_sales
         if recent_acos < baseline * Decimal(str(policy.acos_spike_ratio)):
             return []
         message = (
