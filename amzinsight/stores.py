@@ -183,6 +183,14 @@ def get_store(engine: Engine, slug: str) -> Store:
     raise ConfigError(f"No store named {slug!r}: see `amzinsight store list`.")
 
 
+def get_store_by_id(engine: Engine, store_id: int) -> Store:
+    """The store behind an id (query functions take ids: they are what the cache keys carry)."""
+    for store in list_stores(engine):
+        if store.id == store_id:
+            return store
+    raise ConfigError(f"No store with id {store_id}.")
+
+
 def register_demo_store(engine: Engine, sandbox_url: str, slug: str = "demo") -> Store:
     """`up --demo`: the sandbox's demo seller as a store, pointing at where the sandbox runs now."""
     from amzinsight.sandbox.config import demo_account

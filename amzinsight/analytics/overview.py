@@ -19,8 +19,7 @@ from amzinsight.analytics.freshness import data_freshness
 from amzinsight.analytics.inventory import inventory_position
 from amzinsight.analytics.metrics import store_metrics
 from amzinsight.db.tables import settlements
-from amzinsight.errors import ConfigError
-from amzinsight.stores import Store, list_stores
+from amzinsight.stores import get_store_by_id
 
 MONEY = pl.Decimal(18, 2)
 
@@ -41,13 +40,6 @@ KPI_SCHEMA = pl.Schema(
 )
 
 
-def store_by_id(engine: Engine, store_id: int) -> Store:
-    for store in list_stores(engine):
-        if store.id == store_id:
-            return store
-    raise ConfigError(f"No store with id {store_id}.")
-
-
 def overview_kpis(
     engine: Engine, store_id: int, marketplace_id: str, start: date, end: date
 ) -> pl.DataFrame:
@@ -56,7 +48,7 @@ def overview_kpis(
     Conversion is units per session (Amazon's unit session percentage, as a fraction); net payout
     is the total of the settlements deposited in the range (null when none was).
     """
-    metrics = store_metrics(engine, store_by_id(engine, store_id), start, end, marketplace_id)
+    metrics = store_metrics(engine, get_store_by_id(engine, store_id), start, end, marketplace_id)
     sales, ads = metrics["sales"], metrics["ads"]
     deposits = [Decimal(s["total_amount"]) for s in metrics["settlements"]]
     usp = sales["unit_session_percentage"]
@@ -158,7 +150,7 @@ def _settlement_mismatches(
     engine: Engine, store_id: int, marketplace_id: str, today: date, policy: AlertPolicy
 ) -> list[dict[str, str]]:
     since = today - timedelta(days=policy.settlement_lookback_days)
-    store = store_by_id(engine, store_id)
+    store = get_store_by_id(engine, store_id)
     currency = store.marketplace(marketplace_id).currency
     query = (
         sa.select(
