@@ -7,12 +7,13 @@ in the environment (AMZ_STORES__<SLUG>__*), encrypted.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from amzinsight.db.tables import marketplaces, stores
+from amzinsight.db.tables import ads_profiles, marketplaces, stores
 from amzinsight.errors import ConfigError
 from amzinsight.marketplaces import marketplace_for
 
@@ -189,6 +190,15 @@ def get_store_by_id(engine: Engine, store_id: int) -> Store:
         if store.id == store_id:
             return store
     raise ConfigError(f"No store with id {store_id}.")
+
+
+def ads_profile_ids(store_id: int, marketplace_ids: Sequence[str]) -> sa.Select:
+    """The store's Ads profiles in the chosen marketplaces (one profile per marketplace), as a
+    subquery for `profile_id IN (...)` filters on the ads tables."""
+    return sa.select(ads_profiles.c.profile_id).where(
+        ads_profiles.c.store_id == store_id,
+        ads_profiles.c.marketplace_id.in_(list(marketplace_ids)),
+    )
 
 
 def register_demo_store(engine: Engine, sandbox_url: str, slug: str = "demo") -> Store:

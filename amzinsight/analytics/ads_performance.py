@@ -25,13 +25,13 @@ from amzinsight.db.tables import (
     ads_ad_groups,
     ads_campaign_daily,
     ads_campaigns,
-    ads_profiles,
     ads_search_term_daily,
     ads_target_daily,
     ads_targets,
     sales_traffic_by_date,
 )
 from amzinsight.errors import ConfigError
+from amzinsight.stores import ads_profile_ids
 
 MONEY = pl.Decimal(18, 2)
 RATIO_PLACES = 4
@@ -181,21 +181,13 @@ def _ratio(numerator: sa.ColumnElement, denominator: sa.ColumnElement) -> sa.Col
     return sa.cast(sa.func.round(quotient, RATIO_PLACES), sa.Float)
 
 
-def _profiles(store_id: int, marketplace_ids: MarketplaceIds) -> sa.Select:
-    """The Ads profiles of the chosen marketplaces (each profile is one marketplace)."""
-    return sa.select(ads_profiles.c.profile_id).where(
-        ads_profiles.c.store_id == store_id,
-        ads_profiles.c.marketplace_id.in_(list(marketplace_ids)),
-    )
-
-
 def _in_scope(
     facts: sa.Table, store_id: int, marketplace_ids: MarketplaceIds, start: date, end: date
 ) -> list[sa.ColumnElement]:
     check_range(start, end)
     return [
         facts.c.store_id == store_id,
-        facts.c.profile_id.in_(_profiles(store_id, marketplace_ids)),
+        facts.c.profile_id.in_(ads_profile_ids(store_id, marketplace_ids)),
         facts.c.report_date.between(start, end),
     ]
 

@@ -34,7 +34,6 @@ from amzinsight.analytics.periods import check_granularity
 from amzinsight.db.frames import query_frame
 from amzinsight.db.tables import (
     ads_advertised_product_daily,
-    ads_profiles,
     cogs,
     inventory_snapshots,
     listings,
@@ -47,6 +46,7 @@ from amzinsight.db.tables import (
 from amzinsight.errors import ConfigError
 from amzinsight.ingest.pipeline import bump_data_version
 from amzinsight.marketplaces import MARKETPLACES
+from amzinsight.stores import ads_profile_ids
 
 MONEY_DTYPE = pl.Decimal(38, 2)
 UNIT_COST_DTYPE = pl.Decimal(38, 4)
@@ -593,10 +593,7 @@ def profit_by_asin(
             .cte("settled")
         )
         ads = ads_advertised_product_daily
-        profiles = sa.select(ads_profiles.c.profile_id).where(
-            ads_profiles.c.store_id == store_id,
-            ads_profiles.c.marketplace_id.in_(list(marketplace_ids)),
-        )
+        profiles = ads_profile_ids(store_id, marketplace_ids)
         ad_asin = sa.func.coalesce(ads.c.advertised_asin, "")
         advertised = (
             sa.select(ad_asin.label("asin_key"), sa.func.sum(ads.c.cost).label("spend"))

@@ -16,7 +16,6 @@ from sqlalchemy.engine import Engine
 
 from amzinsight.db.tables import (
     ads_campaign_daily,
-    ads_profiles,
     inventory_snapshots,
     order_items,
     orders,
@@ -24,7 +23,7 @@ from amzinsight.db.tables import (
     settlements,
 )
 from amzinsight.errors import ConfigError
-from amzinsight.stores import Store
+from amzinsight.stores import Store, ads_profile_ids
 
 CENT = Decimal("0.01")
 CANCELLED_ORDER_STATUS = "Cancelled"
@@ -155,9 +154,7 @@ def _ads(
 ) -> dict[str, Any]:
     """Sponsored Products campaign rows, 7-day attribution (what sellers' ACoS means)."""
     t = ads_campaign_daily
-    profiles = sa.select(ads_profiles.c.profile_id).where(
-        ads_profiles.c.store_id == store_id, ads_profiles.c.marketplace_id.in_(ids)
-    )
+    profiles = ads_profile_ids(store_id, ids)
     row = connection.execute(
         sa.select(
             sa.func.coalesce(sa.func.sum(t.c.impressions), 0).label("impressions"),
