@@ -74,8 +74,12 @@ def live_job(connection: Redis, identifier: str) -> Job | None:
 
 
 def _forget_finished(connection: Redis, identifier: str) -> None:
+    """Free the id of a finished or failed job; a job a concurrent caller has just enqueued is
+    live and stays (deleting it let two callers each create 'the' job)."""
     with contextlib.suppress(NoSuchJobError):
-        Job.fetch(identifier, connection=connection).delete()
+        job = Job.fetch(identifier, connection=connection)
+        if job.get_status(refresh=True) not in LIVE_STATUSES:
+            job.delete()
 
 
 def store_jobs(
