@@ -7,13 +7,16 @@ import streamlit as st
 
 from amzinsight.analytics.ads_performance import ads_over_time
 from amzinsight.analytics.freshness import data_freshness
-from amzinsight.analytics.overview import overview_alerts, overview_kpis
+from amzinsight.analytics.overview import data_alerts, overview_kpis, run_alerts
 from amzinsight.analytics.sales import sales_over_time
 from amzinsight.errors import AmzInsightError
 from app.components import Kpi, kpi_tiles, time_series
 from app.context import cached, engine, show_error
 from app.filters import current_filters
-from app.navigation import page
+from app.labels import DATE_FORMAT, DATETIME_FORMAT, titled
+from app.navigation import PAGES, page
+
+PAGE_TITLES = {stem: title for stem, title, _ in PAGES}
 
 st.title("Overview")
 filters = current_filters()
@@ -43,7 +46,13 @@ if filters.marketplace is not None:
             before = cached(
                 overview_kpis, store.id, market, filters.comparison.start, filters.comparison.end
             ).row(0, named=True)
-        alerts = cached(overview_alerts, store.id, market, filters.today)
+        # Failed runs change no data version: read them fresh; the rest follows the data.
+        alerts = pl.concat(
+            [
+                run_alerts(engine(), store.id, filters.today),
+                cached(data_alerts, store.id, market, filters.today),
+            ]
+        )
         ids, grain = filters.marketplace_ids, filters.granularity
         sales_trend = cached(sales_over_time, store.id, ids, span.start, span.end, grain)
         ads_trend = cached(ads_over_time, store.id, ids, span.start, span.end, grain)
@@ -60,7 +69,7 @@ if filters.marketplace is not None:
             tile("Units", "units", "count"),
             tile("Sessions", "sessions", "count"),
             tile("Conversion", "conversion", "percent"),
-            tile("Ad spend", "ad_spend", "money"),
+            tile("Ad spend", "ad_spend", "money", lower_is_better=True),
             tile("ACoS (7-day)", "acos", "percent", lower_is_better=True),
             tile("TACoS", "tacos", "percent", lower_is_better=True),
             tile("Net payout", "net_payout", "money"),
@@ -75,12 +84,17 @@ if filters.marketplace is not None:
 
     left, right = st.columns(2)
     axis = {"period": "", "value": filters.currency}
+    # The plotted columns' names are the legend's entries: name them for people.
     with left:
-        labels = {**axis, "ordered_product_sales": "Revenue"}
-        time_series(sales_trend, "period", ["ordered_product_sales"], "Revenue", labels)
+        revenue = sales_trend.select("period", pl.col("ordered_product_sales").alias("Revenue"))
+        time_series(revenue, "period", ["Revenue"], "Revenue", axis)
     with right:
-        labels = {**axis, "spend": "Spend", "sales_7d": "Ad sales"}
-        time_series(ads_trend, "period", ["spend", "sales_7d"], "Ad spend and sales", labels)
+        ads = ads_trend.select(
+            "period",
+            pl.col("spend").alias("Ad spend"),
+            pl.col("sales_7d").alias("Ad sales (7-day)"),
+        )
+        time_series(ads, "period", ["Ad spend", "Ad sales (7-day)"], "Ad spend and sales", axis)
 
     st.subheader("Alerts")
     if alerts.is_empty():
@@ -89,7 +103,9 @@ if filters.marketplace is not None:
         show = st.error if alert["severity"] == "error" else st.warning
         show(alert["message"])
         st.page_link(
-            page(alert["page"]), label=f"Open {alert['page'].title()}", icon=":material/east:"
+            page(alert["page"]),
+            label=f"Open {PAGE_TITLES[alert['page']]}",
+            icon=":material/east:",
         )
 
 st.subheader("Data freshness")
@@ -98,25 +114,30 @@ if freshness.is_empty():
     st.warning("Nothing synced yet for this store: run a sync to fill the pages.")
     st.stop()
 st.dataframe(
-    freshness.select(
-        "report_type",
-        "last_success_at",
-        "last_window_end",
-        "last_rows",
-        "latest_status",
-        "failures_since_success",
-        "latest_error",
-    ).sort(pl.col("latest_status") != "failed", "report_type"),
+    titled(
+        freshness.select(
+            "report_type",
+            "last_success_at",
+            "last_window_end",
+            "last_rows",
+            pl.col("latest_status").str.to_titlecase(),
+            "failures_since_success",
+            "latest_error",
+        )
+    ).sort(pl.col("latest_status") != "Failed", "report_type"),
     hide_index=True,
+    placeholder="",
     column_config={
         "report_type": "Report",
         "last_success_at": st.column_config.DatetimeColumn(
-            "Last success (UTC)", format="YYYY-MM-DD HH:mm"
+            "Last success (UTC)", format=DATETIME_FORMAT, timezone="UTC"
         ),
-        "last_window_end": st.column_config.DateColumn("Data through"),
-        "last_rows": st.column_config.NumberColumn("Rows"),
+        "last_window_end": st.column_config.DateColumn("Data through", format=DATE_FORMAT),
+        "last_rows": st.column_config.NumberColumn("Rows loaded", format="%,d"),
         "latest_status": "Latest run",
-        "failures_since_success": st.column_config.NumberColumn("Failures since"),
+        "failures_since_success": st.column_config.NumberColumn(
+            "Failures since last success", format="%,d"
+        ),
         "latest_error": "Latest error",
     },
 )

@@ -4,15 +4,25 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from typing import Any
 
+import polars as pl
 import streamlit as st
 
-from amzinsight.analytics.freshness import data_freshness, recent_runs
+from amzinsight.analytics.freshness import data_freshness, recent_runs, run_counts
 from amzinsight.errors import AmzInsightError
 from amzinsight.ingest.imports import import_file
-from amzinsight.reports import REPORTS
+from amzinsight.reports import REPORTS, report_title
 from app.context import redis_or_none, runtime
 from app.filters import current_filters
+from app.labels import (
+    DATE_FORMAT,
+    DATETIME_FORMAT,
+    format_date,
+    format_timestamp,
+    marketplace_label,
+    titled,
+)
 from workers.jobs import plan_job_id, plan_sync
 from workers.queueing import enqueue_unique, store_jobs
 
@@ -24,25 +34,43 @@ if store is None:
 
 services = runtime()
 connection = redis_or_none()
+RUNS_SEEN_KEY = f"sync_runs_seen_{store.id}"
+SOURCES = {  # sync_runs.source; Ads syncs are recorded as sp_api too
+    "sp_api": "Amazon",
+    "ads_api": "Amazon Ads",
+    "upload": "File import",
+    "replay": "Replay from the archive",
+}
+TRIGGERS = {
+    "cli": "Command line",
+    "schedule": "Schedule",
+    "sync page": "Sync page",
+    "import": "Import",
+    "replay": "Replay",
+}
 
 st.subheader("Freshness")
+# What the cards show is as of these run counts; the live list below reruns the page when they
+# change (a job or a CLI sync finished), so a card never says "never synced" after a sync.
+st.session_state[RUNS_SEEN_KEY] = run_counts(services.engine, store.id)
 freshness = data_freshness(services.engine, store.id)
 syncable = [key for key, spec in REPORTS.items() if spec.acquisition != "file"]
 columns = st.columns(3)
 for index, key in enumerate(syncable):
     spec = REPORTS[key]
     row = freshness.filter(freshness["report_type"] == key)
+    title = report_title(key)
     with columns[index % 3].container(border=True):
-        st.markdown(f"**{key}**")
+        st.markdown(f"**{title}**")
         st.caption(spec.description)
         if row.is_empty():
-            st.write("never synced")
+            st.write("Never synced")
         else:
             last = row.row(0, named=True)
             when = last["last_success_at"]
-            st.write(f"last success: {when:%Y-%m-%d %H:%M} UTC" if when else "no success yet")
+            st.write(f"Last success: {format_timestamp(when)}" if when else "No success yet")
             if last["latest_status"] == "failed":
-                st.error(last["latest_error"] or "failed")
+                st.error(last["latest_error"] or "The latest run failed.")
         disabled = connection is None
         if st.button("Sync now", key=f"sync_now_{key}", disabled=disabled):
             job, created = enqueue_unique(
@@ -53,16 +81,56 @@ for index, key in enumerate(syncable):
                 retry=None,
             )
             if created:
-                st.toast(f"{key}: sync queued ({job.id})")
+                st.toast(f"{title}: sync queued.")
             else:
-                st.toast(f"{key}: already running ({job.id})")
+                st.toast(f"{title}: a sync is already queued or running.")
 
 if connection is None:
     st.warning("Redis is not reachable, so syncs cannot be queued from here; the CLI still works.")
 
 
+def job_table(jobs: list[dict[str, Any]]) -> pl.DataFrame:
+    """The live jobs with their report's title and window instead of RQ's ids."""
+    keys = sorted(REPORTS, key=len, reverse=True)  # sp_ad_groups before a shorter prefix
+    rows = []
+    for job in jobs:
+        planning = job["job"].startswith("plan-")
+        rest = job["job"].removeprefix(f"{'plan' if planning else 'sync'}-{store.slug}-")
+        key = next((k for k in keys if rest.startswith(f"{k}-") or rest == k), None)
+        window = "" if planning else (job["description"] or "").rpartition(" ")[2]
+        start, _, end = window.partition("..")
+        rows.append(
+            {
+                "report": report_title(key) if key else job["job"],
+                "step": "Planning the windows" if planning else "One window",
+                "window": (
+                    "now"
+                    if start == "snapshot"
+                    else " to ".join(format_date(part) for part in (start, end) if part)
+                ),
+                "state": job["state"].capitalize(),
+                "progress": job["progress"] or "",
+                "enqueued_at": job["enqueued_at"],
+            }
+        )
+    return pl.DataFrame(
+        rows,
+        schema={
+            "report": pl.String,
+            "step": pl.String,
+            "window": pl.String,
+            "state": pl.String,
+            "progress": pl.String,
+            "enqueued_at": pl.Datetime("us", "UTC"),
+        },
+        orient="row",
+    )
+
+
 @st.fragment(run_every=3)
 def live_jobs() -> None:
+    if run_counts(services.engine, store.id) != st.session_state.get(RUNS_SEEN_KEY):
+        st.rerun()  # a run started or finished: the cards and the history above are stale
     st.subheader("Running and queued")
     if connection is None:
         st.caption("Redis is not reachable.")
@@ -76,7 +144,22 @@ def live_jobs() -> None:
         running / len(jobs) if jobs else 0.0,
         text=f"{running} running, {len(jobs) - running} waiting",
     )
-    st.dataframe(jobs, hide_index=True, width="stretch")
+    st.dataframe(
+        job_table(jobs),
+        hide_index=True,
+        width="stretch",
+        placeholder="",
+        column_config={
+            "report": "Report",
+            "step": "Step",
+            "window": "Window",
+            "state": "State",
+            "progress": "Progress",
+            "enqueued_at": st.column_config.DatetimeColumn(
+                "Queued (UTC)", format=DATETIME_FORMAT, timezone="UTC"
+            ),
+        },
+    )
 
 
 live_jobs()
@@ -86,7 +169,39 @@ runs = recent_runs(services.engine, store.id)
 if runs.is_empty():
     st.caption("No runs yet.")
 else:
-    st.dataframe(runs, hide_index=True, width="stretch")
+    st.dataframe(
+        titled(runs).with_columns(
+            pl.col("marketplace_id").map_elements(marketplace_label, return_dtype=pl.String),
+            pl.col("source").replace(SOURCES),
+            pl.col("status").str.to_titlecase(),
+            pl.col("duration_ms") / 1000,
+            pl.col("triggered_by").replace(TRIGGERS),
+        ),
+        hide_index=True,
+        width="stretch",
+        placeholder="",
+        column_order=[name for name in runs.columns if name != "job_id"],
+        column_config={
+            "id": st.column_config.NumberColumn("Run", format="%d"),
+            "report_type": "Report",
+            "marketplace_id": "Marketplace",
+            "source": "Source",
+            "status": "Status",
+            "window_start": st.column_config.DateColumn("From", format=DATE_FORMAT),
+            "window_end": st.column_config.DateColumn("To", format=DATE_FORMAT),
+            "rows_parsed": st.column_config.NumberColumn("Rows parsed", format="%,d"),
+            "rows_upserted": st.column_config.NumberColumn("Rows changed", format="%,d"),
+            "requested_at": st.column_config.DatetimeColumn(
+                "Requested (UTC)", format=DATETIME_FORMAT, timezone="UTC"
+            ),
+            "finished_at": st.column_config.DatetimeColumn(
+                "Finished (UTC)", format=DATETIME_FORMAT, timezone="UTC"
+            ),
+            "duration_ms": st.column_config.NumberColumn("Duration (s)", format="%.1f"),
+            "triggered_by": "Triggered by",
+            "error": "Error",
+        },
+    )
     st.download_button(
         "Download history (CSV)",
         runs.write_csv(),

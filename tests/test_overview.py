@@ -124,7 +124,7 @@ def test_spend_without_sales_is_an_alert(store_engine) -> None:
     with engine.begin() as connection:
         connection.execute(sa.insert(ads_campaign_daily), rows)
     alerts = overview_alerts(engine, store.id, US, TODAY)
-    assert alerts["message"].to_list() == ["Ads spent 35.00 in the last 7 days without a sale."]
+    assert alerts["message"].to_list() == ["Ads spent 35.00 USD in the last 7 days without a sale."]
 
 
 def test_failed_syncs_and_unreconciled_settlements_are_alerts(store_engine) -> None:
@@ -163,7 +163,8 @@ def test_failed_syncs_and_unreconciled_settlements_are_alerts(store_engine) -> N
     alerts = overview_alerts(engine, store.id, US, TODAY)
     assert alerts["kind"].to_list() == ["failed_sync", "settlement_mismatch"]
     assert "FATAL" in alerts["message"][0]
-    assert "S-BAD" in alerts["message"][1] and "99.99" in alerts["message"][1]
+    assert "S-BAD" in alerts["message"][1] and "99.99 USD" in alerts["message"][1]
+    assert "Orders sync failed" in alerts["message"][0]  # the report's title, not its key
 
 
 @pytest.mark.app
@@ -234,3 +235,105 @@ def test_a_sku_about_to_run_out_is_an_alert(store_engine) -> None:
     # 10 units in 30 days, 2 in stock: 6 days of cover, inside 30 days' lead time + 14 safety
     assert alerts["kind"].to_list() == ["stockout_risk"]
     assert alerts["message"][0] == "1 SKU(s) should be reordered now: KETTLE-1."
+
+
+# --- failed runs: an alert lasts while its cause does ---------------------------------------------
+
+CA = "A2EUQ1WTGCTBG2"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def _run(engine, store_id: int, report: str, status: str, at: datetime, **values) -> None:
+    with engine.begin() as connection:
+        connection.execute(
+            sa.insert(sync_runs).values(
+                store_id=store_id,
+                source=values.pop("source", "sp_api"),
+                report_type=report,
+                status=status,
+                error="Amazon answered FATAL." if status == "failed" else None,
+                started_at=at,
+                finished_at=at,
+                **values,
+            )
+        )
+
+
+def test_a_failed_sync_alerts_until_a_later_run_of_that_report_and_marketplace_succeeds(
+    migrated_database_url: str,
+) -> None:
+    engine = get_engine(migrated_database_url)
+    store = add_store(engine, slug="two", name="Two", country_codes=["US", "CA"])
+    now = datetime(2026, 3, 19, 8, tzinfo=UTC)
+    _run(engine, store.id, "sales_traffic", "succeeded", now - timedelta(days=2), marketplace_id=US)
+    _run(engine, store.id, "sales_traffic", "failed", now - timedelta(hours=2), marketplace_id=US)
+    kinds = overview_alerts(engine, store.id, US, TODAY)["message"].to_list()
+    assert kinds == ["The latest Sales and Traffic sync (US) failed: Amazon answered FATAL."]
+    # Canada's success says nothing about the US report.
+    _run(
+        engine, store.id, "sales_traffic", "succeeded", now - timedelta(hours=1), marketplace_id=CA
+    )
+    assert overview_alerts(engine, store.id, US, TODAY).height == 1
+    # A later US success clears it, whatever brought it (here an import of the report).
+    _run(engine, store.id, "sales_traffic", "succeeded", now, marketplace_id=US, source="upload")
+    assert overview_alerts(engine, store.id, US, TODAY).is_empty()
+    # Running and cancelled runs are no outcome: they neither raise nor clear an alert.
+    _run(engine, store.id, "orders", "failed", now)
+    _run(engine, store.id, "orders", "cancelled", now + timedelta(minutes=1))
+    assert overview_alerts(engine, store.id, US, TODAY)["kind"].to_list() == ["failed_sync"]
+
+
+def test_a_refused_import_alerts_for_a_week_or_until_an_import_succeeds(
+    migrated_database_url: str, tmp_path: Path
+) -> None:
+    from amzinsight.config import Settings
+    from amzinsight.errors import ReportParseError
+    from amzinsight.ingest.imports import import_file
+    from amzinsight.runtime import build_runtime
+
+    runtime = build_runtime(Settings(database_url=migrated_database_url, data_dir=tmp_path))
+    engine = runtime.engine
+    store = add_store(engine, slug="junk", name="Junk", country_codes=["US"])
+    junk = tmp_path / "holiday-photos.txt"
+    junk.write_text("not a report at all\n")
+    with pytest.raises(ReportParseError):
+        import_file(engine, runtime.archive, store, junk)
+    today = datetime.now(UTC).date()
+
+    alerts = overview_alerts(engine, store.id, US, today)
+    assert alerts["kind"].to_list() == ["failed_import"]
+    assert alerts["severity"][0] == "warning"
+    assert alerts["message"][0].startswith(f"Importing a file failed on {today:%d %b %Y}: ")
+    # It expires: eight days later the junk file is no longer news.
+    assert overview_alerts(engine, store.id, US, today + timedelta(days=8)).is_empty()
+    assert (
+        overview_alerts(
+            engine, store.id, US, today + timedelta(days=8), AlertPolicy(failed_import_days=30)
+        ).height
+        == 1
+    )
+    # And a later successful import clears it at once.
+    import_file(engine, runtime.archive, store, FIXTURES / "product_ratings.csv")
+    assert overview_alerts(engine, store.id, US, today).is_empty()
+
+
+@pytest.mark.app
+def test_the_overview_alert_goes_once_a_later_run_succeeds(
+    migrated_database_url: str, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through the Redis cache: a run that changes no rows (no new data version) still counts."""
+    monkeypatch.setenv("AMZ_DATABASE_URL", migrated_database_url)
+    monkeypatch.setenv("AMZ_REDIS_URL", redis_url)
+    engine = get_engine(migrated_database_url)
+    store = add_store(engine, slug="acme_us", name="Acme US", country_codes=["US"])
+    now = datetime.now(UTC)
+    _run(engine, store.id, "orders", "failed", now - timedelta(minutes=5))
+    at = AppTest.from_file(ENTRY, default_timeout=60)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert [e.value for e in at.error] == ["The latest Orders sync failed: Amazon answered FATAL."]
+
+    _run(engine, store.id, "orders", "succeeded", now, rows_upserted=0)
+    at.run()
+    assert not at.exception and not at.error
+    assert any("Nothing needs attention" in s.value for s in at.success)

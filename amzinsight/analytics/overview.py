@@ -7,7 +7,7 @@ and the CLI can never disagree.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 import polars as pl
@@ -15,10 +15,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from amzinsight.analytics.ads_performance import ads_kpis
-from amzinsight.analytics.freshness import data_freshness
 from amzinsight.analytics.inventory import inventory_position
 from amzinsight.analytics.metrics import store_metrics
 from amzinsight.db.tables import settlements
+from amzinsight.errors import ConfigError
+from amzinsight.marketplaces import marketplace_for
+from amzinsight.reports import report_title
 from amzinsight.stores import get_store_by_id
 
 MONEY = pl.Decimal(18, 2)
@@ -77,12 +79,14 @@ class AlertPolicy:
     acos_spike_ratio: float = 1.3  # recent ACoS at least 30% above the baseline's
     acos_min_recent_spend: Decimal = Decimal("20")  # below this, a spike is noise
     settlement_lookback_days: int = 90
+    failed_import_days: int = 7  # a refused file is news for a week, not forever
 
 
 ALERT_SCHEMA = pl.Schema(
     {
         "severity": pl.String(),  # "error" or "warning"
-        "kind": pl.String(),  # failed_sync, acos_spike, settlement_mismatch, stockout_risk
+        "kind": pl.String(),  # failed_sync, failed_import, acos_spike, settlement_mismatch,
+        # stockout_risk
         "message": pl.String(),
         "page": pl.String(),  # where to look next
     }
@@ -96,22 +100,120 @@ def overview_alerts(
     today: date,
     policy: AlertPolicy = AlertPolicy(),
 ) -> pl.DataFrame:
-    """Failed syncs, an ACoS spike, settlements that do not reconcile, SKUs about to stock out."""
-    alerts: list[dict[str, str]] = []
-    failed = data_freshness(engine, store_id).filter(pl.col("latest_status") == "failed")
-    for run in failed.iter_rows(named=True):
-        alerts.append(
-            {
-                "severity": "error",
-                "kind": "failed_sync",
-                "message": f"The latest {run['report_type']} sync failed: {run['latest_error']}",
-                "page": "sync",
-            }
-        )
-    alerts.extend(_acos_spike(engine, store_id, marketplace_id, today, policy))
+    """Failed syncs and imports, an ACoS spike, settlements that do not reconcile, SKUs about to
+    stock out: each computed from the current rows, so an alert goes once its cause is gone."""
+    alerts = run_alerts(engine, store_id, today, policy).to_dicts()
+    alerts.extend(data_alerts(engine, store_id, marketplace_id, today, policy).to_dicts())
+    return pl.DataFrame(alerts, schema=ALERT_SCHEMA, orient="row")
+
+
+def data_alerts(
+    engine: Engine,
+    store_id: int,
+    marketplace_id: str,
+    today: date,
+    policy: AlertPolicy = AlertPolicy(),
+) -> pl.DataFrame:
+    """The alerts read from the store's data (ACoS, settlements, stock): safe to cache by the
+    store's data version, which every load that changes rows bumps."""
+    alerts = _acos_spike(engine, store_id, marketplace_id, today, policy)
     alerts.extend(_settlement_mismatches(engine, store_id, marketplace_id, today, policy))
     alerts.extend(_stockout_risk(engine, store_id, marketplace_id, today))
     return pl.DataFrame(alerts, schema=ALERT_SCHEMA, orient="row")
+
+
+# Per report type and marketplace, the latest finished sync (or replay) and the latest finished
+# import, each kept only when it failed after the last success of that report and marketplace
+# (from any source). A file whose type was not recognised has no report of its own: any later
+# successful import clears it. Imports also expire after :import_days days.
+FAILED_RUNS_SQL = sa.text(
+    """
+    WITH finished AS (
+        SELECT report_type, marketplace_id, status, error, finished_at,
+               source = 'upload' AS is_import
+        FROM sync_runs
+        WHERE store_id = :store_id AND status IN ('succeeded', 'failed')
+          AND finished_at IS NOT NULL
+    ),
+    latest AS (
+        SELECT DISTINCT ON (report_type, marketplace_id, is_import) *
+        FROM finished
+        ORDER BY report_type, marketplace_id, is_import, finished_at DESC
+    )
+    SELECT l.report_type, l.marketplace_id, l.is_import, l.error, l.finished_at
+    FROM latest l
+    WHERE l.status = 'failed'
+      AND (NOT l.is_import OR l.finished_at >= CAST(:import_since AS timestamptz))
+      AND NOT EXISTS (
+          SELECT 1 FROM finished s
+          WHERE s.status = 'succeeded' AND s.finished_at > l.finished_at
+            AND (
+                (s.report_type = l.report_type
+                 AND s.marketplace_id IS NOT DISTINCT FROM l.marketplace_id)
+                OR (l.report_type = 'unrecognised' AND s.is_import)
+            )
+      )
+    ORDER BY l.is_import, l.report_type, l.marketplace_id
+    """
+)
+
+
+def run_alerts(
+    engine: Engine, store_id: int, today: date, policy: AlertPolicy = AlertPolicy()
+) -> pl.DataFrame:
+    """Syncs and imports whose latest run failed and that nothing has succeeded since.
+
+    Read from sync_runs, not from the store's data: a failed run changes no data version, so the
+    page must not cache this.
+    """
+    since = datetime.combine(today - timedelta(days=policy.failed_import_days), time(), UTC)
+    with engine.connect() as connection:
+        rows = connection.execute(
+            FAILED_RUNS_SQL, {"store_id": store_id, "import_since": since}
+        ).all()
+    alerts = []
+    for row in rows:
+        title = report_title(row.report_type)
+        where = f" ({_country(row.marketplace_id)})" if row.marketplace_id else ""
+        error = row.error or "no error was recorded"
+        if row.is_import:
+            unknown = row.report_type == "unrecognised"
+            what = "a file" if unknown else f"a {title} file{where}"
+            alerts.append(
+                {
+                    "severity": "warning",
+                    "kind": "failed_import",
+                    "message": (
+                        f"Importing {what} failed on {row.finished_at:%d %b %Y}: {error} "
+                        f"(This alert goes after {policy.failed_import_days} days, or once "
+                        f"{'a file' if unknown else 'that report'} imports or syncs.)"
+                    ),
+                    "page": "sync",
+                }
+            )
+        else:
+            alerts.append(
+                {
+                    "severity": "error",
+                    "kind": "failed_sync",
+                    "message": f"The latest {title} sync{where} failed: {error}",
+                    "page": "sync",
+                }
+            )
+    return pl.DataFrame(alerts, schema=ALERT_SCHEMA, orient="row")
+
+
+def _money(amount: Decimal, currency: str) -> str:
+    """`35.00 USD` (`3,500 JPY`): the currency's decimals and its code (alerts are plain text)."""
+    places = 0 if currency == "JPY" else 2
+    return f"{amount:,.{places}f} {currency}"
+
+
+def _country(marketplace_id: str) -> str:
+    try:
+        return marketplace_for(marketplace_id).country_code
+    except ConfigError:
+        return marketplace_id
 
 
 def _acos_spike(
@@ -132,7 +234,9 @@ def _acos_spike(
     baseline = base["spend"] / base["sales_7d"]
     days = policy.acos_recent_days
     if not recent_sales:
-        message = f"Ads spent {recent_spend:,.2f} in the last {days} days without a sale."
+        currency = get_store_by_id(engine, store_id).marketplace(marketplace_id).currency
+        spent = _money(recent_spend, currency)
+        message = f"Ads spent {spent} in the last {days} days without a sale."
     else:
         recent_acos = recent_spend / recent_sales
         if recent_acos < baseline * Decimal(str(policy.acos_spike_ratio)):
@@ -172,8 +276,8 @@ def _settlement_mismatches(
             "kind": "settlement_mismatch",
             "message": (
                 f"Settlement {row.settlement_id} does not reconcile: its lines sum to "
-                f"{row.lines_total if row.lines_total is not None else 'nothing'}, "
-                f"Amazon's total is {row.total_amount}."
+                f"{_money(row.lines_total, currency) if row.lines_total is not None else 'nothing'}"
+                f", Amazon's total is {_money(row.total_amount, currency)}."
             ),
             "page": "finance",
         }

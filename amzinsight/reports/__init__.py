@@ -48,6 +48,34 @@ REPORTS: dict[str, ReportSpec] = {
 }
 
 
+# What people read wherever a report type is named (pages, alerts); the keys stay for the CLI.
+REPORT_TITLES: dict[str, str] = {
+    "sales_traffic": "Sales and Traffic",
+    "orders": "Orders",
+    "settlement": "Settlements",
+    "fba_inventory": "FBA inventory",
+    "inventory_summaries": "FBA inventory summaries",
+    "listings": "Listings",
+    "catalog": "Catalog items",
+    "ratings": "Product ratings",
+    "sp_campaigns": "Sponsored Products campaigns",
+    "sp_ad_groups": "Sponsored Products ad groups",
+    "sp_targeting": "Sponsored Products keywords and targets",
+    "sp_search_term": "Sponsored Products search terms",
+    "sp_advertised_product": "Sponsored Products advertised products",
+    "sp_purchased_product": "Sponsored Products purchased products",
+    "sp_entities": "Sponsored Products campaign settings",
+    "unrecognised": "Unrecognised file",  # an import whose type could not be detected
+}
+
+
+def report_title(key: str | None) -> str:
+    """The human name of a report key ("sales_traffic" -> "Sales and Traffic")."""
+    if not key:
+        return "unknown report"
+    return REPORT_TITLES.get(key) or key.replace("_", " ").capitalize()
+
+
 def get_report(key: str) -> ReportSpec:
     """The spec registered under our key (e.g. from the CLI's --report)."""
     try:
