@@ -55,15 +55,23 @@ COMPARISONS = ("Previous period", "Same period last year", "No comparison")
 DEFAULT_COMPARISON = "Previous period"
 
 
-def comparison_range(current: DateRange, comparison: str) -> DateRange | None:
-    """The range KPI deltas compare against: the same number of days just before, or a year back.
+def comparison_range(
+    current: DateRange, comparison: str, preset: str | None = None
+) -> DateRange | None:
+    """The range KPI deltas compare against, aligned like with like.
 
-    A year back keeps month and day (29 February falls back to the 28th), so "last year's
-    November" is compared with this November whatever the weekday.
+    "Previous period" is the same number of days just before, except for month to date (the same
+    days of the previous month, capped at its end: 1-31 March against 1-28 February) and year to
+    date (the same dates last year). A year back keeps month and day (29 February falls back to
+    the 28th), so "last year's November" is compared with this November whatever the weekday.
     """
     if comparison == "No comparison":
         return None
     if comparison == "Previous period":
+        if preset == "Month to date":
+            return DateRange(_month_before(current.start), _month_before(current.end))
+        if preset == "Year to date":
+            return DateRange(_year_before(current.start), _year_before(current.end))
         end = current.start - timedelta(days=1)
         return DateRange(end - timedelta(days=current.days - 1), end)
     if comparison == "Same period last year":
@@ -76,6 +84,70 @@ def _year_before(day: date) -> date:
         return day.replace(year=day.year - 1)
     except ValueError:  # 29 February
         return day.replace(year=day.year - 1, day=28)
+
+
+def _month_before(day: date) -> date:
+    """The same day of the month before, or that month's last day when it is shorter."""
+    last_of_previous = day.replace(day=1) - timedelta(days=1)
+    return last_of_previous.replace(day=min(day.day, last_of_previous.day))
+
+
+def format_range(span: DateRange) -> str:
+    """`02 Nov 2025 - 01 Dec 2025`, or one date for a one-day range, as the sidebar writes it."""
+    if span.start == span.end:
+        return f"{span.start:%d %b %Y}"
+    return f"{span.start:%d %b %Y} - {span.end:%d %b %Y}"
+
+
+@dataclass(frozen=True)
+class Periods:
+    """What the KPIs cover and compare with, once Amazon's reporting lag is taken into account."""
+
+    current: DateRange  # the chosen range less the trailing days Amazon has not reported yet
+    comparison: DateRange | None  # None: no comparison chosen, or nothing fair to compare with
+    unreported: DateRange | None  # trailing days of the chosen range left out of both periods
+    notes: tuple[str, ...] = ()  # one sentence per adjustment, for the sidebar and the KPI tiles
+
+
+def reported_periods(
+    chosen: DateRange,
+    preset: str,
+    comparison: str,
+    first_reported: date | None,
+    last_reported: date | None,
+) -> Periods:
+    """Align the chosen range and its comparison with the days Amazon has reported.
+
+    Days after the last reported one are left out of both periods (today's figures would
+    otherwise compare a partial day with a full one); a comparison period that starts before the
+    first reported day has no fair figures, so none is given and a note says why. Without any
+    reported day there is nothing to align with: the ranges stay as chosen.
+    """
+    if last_reported is None:
+        return Periods(chosen, comparison_range(chosen, comparison, preset), None)
+    notes = []
+    unreported = None
+    current = chosen
+    if chosen.end > last_reported:
+        unreported = DateRange(max(chosen.start, last_reported + timedelta(days=1)), chosen.end)
+        if unreported.start == chosen.start:  # not one day of the range is reported yet
+            notes.append(f"{format_range(unreported)} not reported by Amazon yet: no data to show.")
+            return Periods(chosen, None, unreported, tuple(notes))
+        current = DateRange(chosen.start, last_reported)
+    against = comparison_range(current, comparison, preset)
+    if unreported is not None:
+        where = "both periods" if against is not None else "the range"
+        notes.append(f"{format_range(unreported)} not reported yet: left out of {where}.")
+    if against is not None and first_reported is not None and against.start < first_reported:
+        if against.end < first_reported:
+            notes.append(f"No data for {format_range(against)} to compare with.")
+        else:
+            notes.append(
+                f"Data starts {first_reported:%d %b %Y}: {format_range(against)} is only partly "
+                "covered, so no change is shown."
+            )
+        against = None
+    return Periods(current, against, unreported, tuple(notes))
 
 
 def check_range(start: date, end: date) -> None:
