@@ -25,6 +25,7 @@ from app.components import (
 )
 from app.context import cached, show_error
 from app.filters import current_filters
+from app.labels import DATE_FORMAT
 
 SYNC = "The Sales and traffic sync"
 TREND_MEASURES = (
@@ -179,22 +180,30 @@ with st.expander("Figures per period"):
         ),
         "days_reported",
     )
+    measure_columns = {
+        "ordered_product_sales": ("Sales", money_format(currency)),
+        "units_ordered": ("Units", "%,d"),
+        "total_order_items": ("Order items", "%,d"),
+        "sessions": ("Sessions", "%,d"),
+        "page_views": ("Page views", "%,d"),
+        "unit_session_percentage": ("Unit session %", "%.1f%%"),
+        "buy_box_percentage": ("Buy Box %", "%.1f%%"),
+    }
     st.dataframe(
         period_table,
         hide_index=True,
+        placeholder="",
         column_config={
-            "period": st.column_config.DateColumn(filters.granularity.title()),
-            "comparison_period": st.column_config.DateColumn("Compared with"),
-            "ordered_product_sales": st.column_config.NumberColumn(
-                "Sales", format=money_format(currency)
-            ),
-            "comparison_ordered_product_sales": st.column_config.NumberColumn(
-                "Sales (comparison)", format=money_format(currency)
-            ),
-            "unit_session_percentage": st.column_config.NumberColumn(
-                "Unit session %", format="%.2f%%"
-            ),
-            "buy_box_percentage": st.column_config.NumberColumn("Buy Box %", format="%.1f%%"),
+            "period": st.column_config.DateColumn(filters.granularity.title(), format=DATE_FORMAT),
+            "comparison_period": st.column_config.DateColumn("Compared with", format=DATE_FORMAT),
+            **{
+                f"{prefix}{name}": st.column_config.NumberColumn(
+                    f"{label}{suffix}", format=number_format
+                )
+                for name, (label, number_format) in measure_columns.items()
+                for prefix, suffix in (("", ""), ("comparison_", " (comparison)"))
+            },
+            "days_reported": st.column_config.NumberColumn("Days reported", format="%,d"),
         },
     )
     download_buttons(period_table, f"{store.slug}-sales-by-{filters.granularity}", "sales_periods")
@@ -213,13 +222,14 @@ asin_columns = {
     "sku": "SKU",
     "title": st.column_config.TextColumn("Title", width="medium"),
     "ordered_product_sales": st.column_config.NumberColumn("Sales", format=money_format(currency)),
-    "daily_sales": st.column_config.LineChartColumn("Daily sales", y_min=0),
-    "units_ordered": st.column_config.NumberColumn("Units"),
-    "sessions": st.column_config.NumberColumn("Sessions"),
-    "page_views": st.column_config.NumberColumn("Page views"),
-    "unit_session_percentage": st.column_config.NumberColumn("Unit session %", format="%.2f%%"),
+    # Green when the last reported day is above the first, red when below (not the theme's red).
+    "daily_sales": st.column_config.LineChartColumn("Daily sales", y_min=0, color="auto"),
+    "units_ordered": st.column_config.NumberColumn("Units", format="%,d"),
+    "sessions": st.column_config.NumberColumn("Sessions", format="%,d"),
+    "page_views": st.column_config.NumberColumn("Page views", format="%,d"),
+    "unit_session_percentage": st.column_config.NumberColumn("Unit session %", format="%.1f%%"),
     "buy_box_percentage": st.column_config.NumberColumn("Buy Box %", format="%.1f%%"),
-    "total_order_items": st.column_config.NumberColumn("Order items"),
+    "total_order_items": st.column_config.NumberColumn("Order items", format="%,d"),
 }
 if asins.is_empty():
     st.caption("No ASIN rows in this range: the Sales and traffic sync fills them.")
@@ -228,7 +238,16 @@ else:
     trailing = [] if show_parents else ["sku", "parent_asin"]
     measures = [name for name in asin_columns if name in asins.columns and name not in leading]
     shown = asins.select(*leading, *(m for m in measures if m not in trailing), *trailing)
-    st.dataframe(shown, hide_index=True, column_config=asin_columns, key="sales_asin_table")
+    # Days Amazon has not reported (null) are left out of the sparkline: a missing last day
+    # would otherwise pull a rising line down to nothing and colour it as a fall.
+    sparklines = shown.with_columns(pl.col("daily_sales").list.drop_nulls())
+    st.dataframe(
+        sparklines,
+        hide_index=True,
+        column_config=asin_columns,
+        key="sales_asin_table",
+        placeholder="",
+    )
     level = "parent" if show_parents else "child"
     # The sparkline is a picture of the sales column: files get the figures and their currency.
     download_buttons(
@@ -256,8 +275,8 @@ else:
         "comparison_sales": st.column_config.NumberColumn(
             "Sales before", format=money_format(currency)
         ),
-        "units_ordered": st.column_config.NumberColumn("Units"),
-        "comparison_units": st.column_config.NumberColumn("Units before"),
+        "units_ordered": st.column_config.NumberColumn("Units", format="%,d"),
+        "comparison_units": st.column_config.NumberColumn("Units before", format="%,d"),
         "parent_asin": "Parent ASIN",
     }
     for direction, title in (("gainer", "Gainers"), ("loser", "Losers")):
@@ -273,6 +292,7 @@ else:
             hide_index=True,
             column_config=mover_columns,
             key=f"sales_{direction}s_table",
+            placeholder="",
         )
         download_buttons(
             chosen.select(*mover_columns, "currency"),
