@@ -11,6 +11,7 @@ from datetime import timedelta
 
 import pandas as pd
 import plotly.express as px
+import polars as pl
 import streamlit as st
 
 from amzinsight.analytics.inventory import (
@@ -37,8 +38,9 @@ from app.components import (
 )
 from app.context import cached, engine, show_error
 from app.filters import current_filters
+from app.labels import DATE_FORMAT, format_date, marketplace_label
 
-SYNC = "The FBA inventory sync (fba_inventory)"
+SYNC = "The FBA inventory sync"
 NOTICE_KEY = "inventory_notice"
 SKU_EDITOR_KEY = "inventory_sku_settings"
 STATUS_COLOURS = {
@@ -67,9 +69,15 @@ SETTING_COLUMNS = {
     "target_cover_days": ("Target cover (days)", "Days of sales each order should cover."),
 }
 
+
+def sentence(status: str) -> str:
+    """A status band as shown: `order now` -> `Order now`."""
+    return status[:1].upper() + status[1:]
+
+
 st.title("Inventory")
 filters = current_filters()
-store = require_store(filters, "the FBA inventory sync (fba_inventory)")
+store = require_store(filters, "the FBA inventory sync")
 markets = filters.marketplace_ids
 currency = filters.currency
 span = filters.date_range
@@ -166,20 +174,21 @@ kpi_tiles(
 snapshot_day = position["snapshot_date"].max()
 window_start = as_of - timedelta(days=velocity_days)
 st.caption(
-    f"Stock from the FBA inventory snapshot of {snapshot_day}. Velocity = units sold from "
-    f"{window_start} to {as_of - timedelta(days=1)} ({velocity_days} days) per in-stock day. "
+    f"Stock from the FBA inventory snapshot of {format_date(snapshot_day)}. Velocity = units "
+    f"sold from {format_date(window_start)} to {format_date(as_of - timedelta(days=1))} "
+    f"({velocity_days} days) per in-stock day. "
     f"'Reorder soon' is within {POLICY.reorder_soon_days} days of 'order now'; overstock is "
     f"over {POLICY.overstock_cover_days} days of cover or stock without sales."
 )
 
-bands = status_counts(position)
+bands = status_counts(position).with_columns(pl.col("status").map_elements(sentence, pl.String))
 figure = px.bar(
     bands.to_pandas(),
     x="status",
     y="skus",
     color="status",
-    color_discrete_map=STATUS_COLOURS,
-    category_orders={"status": list(STATUSES)},
+    color_discrete_map={sentence(name): colour for name, colour in STATUS_COLOURS.items()},
+    category_orders={"status": [sentence(name) for name in STATUSES]},
     labels={"status": "Status", "skus": "SKUs"},
     title="SKUs by status",
 )
@@ -188,35 +197,41 @@ st.plotly_chart(figure, width="stretch")
 
 st.subheader("SKUs")
 shown = position.select(POSITION_COLUMNS)
-styled = shown.to_pandas().style.map(
-    lambda status: f"background-color: {STATUS_BACKGROUNDS.get(status, '')}", subset=["status"]
+readable = shown.with_columns(
+    pl.col("status").map_elements(sentence, pl.String),
+    pl.col("marketplace_id").map_elements(marketplace_label, pl.String),
+)
+styled = readable.to_pandas().style.map(
+    lambda status: f"background-color: {STATUS_BACKGROUNDS.get(status.lower(), '')}",
+    subset=["status"],
 )
 st.dataframe(
     styled,
     hide_index=True,
     key="inventory_positions",
+    placeholder="",
     column_config={
         "sku": "SKU",
         "asin": "ASIN",
         "title": st.column_config.TextColumn("Title", width="medium"),
         "status": "Status",
-        "available": st.column_config.NumberColumn("Available"),
-        "inbound": st.column_config.NumberColumn("Inbound"),
-        "reserved": st.column_config.NumberColumn("Reserved"),
-        "unfulfillable": st.column_config.NumberColumn("Unfulfillable"),
-        "units_sold": st.column_config.NumberColumn("Units sold"),
-        "in_stock_days": st.column_config.NumberColumn("In-stock days"),
+        "available": st.column_config.NumberColumn("Available", format="%,d"),
+        "inbound": st.column_config.NumberColumn("Inbound", format="%,d"),
+        "reserved": st.column_config.NumberColumn("Reserved", format="%,d"),
+        "unfulfillable": st.column_config.NumberColumn("Unfulfillable", format="%,d"),
+        "units_sold": st.column_config.NumberColumn("Units sold", format="%,d"),
+        "in_stock_days": st.column_config.NumberColumn("In-stock days", format="%,d"),
         "velocity": st.column_config.NumberColumn("Units / day", format="%.2f"),
         "days_of_cover": st.column_config.NumberColumn("Days of cover", format="%.1f"),
-        "restock_units": st.column_config.NumberColumn("Restock units"),
-        "reorder_date": st.column_config.DateColumn("Reorder by"),
-        "lead_time_days": st.column_config.NumberColumn("Lead time"),
-        "safety_days": st.column_config.NumberColumn("Safety days"),
-        "target_cover_days": st.column_config.NumberColumn("Target cover"),
+        "restock_units": st.column_config.NumberColumn("Restock units", format="%,d"),
+        "reorder_date": st.column_config.DateColumn("Reorder by", format=DATE_FORMAT),
+        "lead_time_days": st.column_config.NumberColumn("Lead time (days)", format="%,d"),
+        "safety_days": st.column_config.NumberColumn("Safety days", format="%,d"),
+        "target_cover_days": st.column_config.NumberColumn("Target cover (days)", format="%,d"),
         "reason": "Why",
         "your_price": st.column_config.NumberColumn("Price", format=money_format(currency)),
         "currency": "Currency",
-        "snapshot_date": st.column_config.DateColumn("Snapshot"),
+        "snapshot_date": st.column_config.DateColumn("Snapshot", format=DATE_FORMAT),
         "marketplace_id": "Marketplace",
     },
 )
@@ -238,6 +253,7 @@ edited = st.data_editor(
     num_rows="fixed",
     disabled=["sku", "title"],
     key=SKU_EDITOR_KEY,
+    placeholder="",  # a blank value follows the store default
     column_config={
         "sku": "SKU",
         "title": st.column_config.TextColumn("Title", width="medium"),
@@ -281,16 +297,24 @@ else:
         if name not in ("is_stranded", "aged_181_plus") or aging[name].null_count() < aging.height
     )
     st.dataframe(
-        aging,
+        aging.with_columns(pl.col("marketplace_id").map_elements(marketplace_label, pl.String)),
         hide_index=True,
         key="inventory_aging",
+        placeholder="",
         column_config={
+            "marketplace_id": "Marketplace",
             "sku": "SKU",
             "asin": "ASIN",
             "title": st.column_config.TextColumn("Title", width="medium"),
+            "snapshot_date": st.column_config.DateColumn("Snapshot", format=DATE_FORMAT),
+            "available": st.column_config.NumberColumn("Available", format="%,d"),
+            "unfulfillable": st.column_config.NumberColumn("Unfulfillable", format="%,d"),
+            "researching": st.column_config.NumberColumn("Researching", format="%,d"),
+            "is_stranded": st.column_config.CheckboxColumn("Stranded"),
+            "aged_181_plus": st.column_config.NumberColumn("Aged 181+ days", format="%,d"),
+            "units_sold": st.column_config.NumberColumn("Units sold", format="%,d"),
+            "last_sale_date": st.column_config.DateColumn("Last sale", format=DATE_FORMAT),
             "issues": "Issues",
-            "last_sale_date": st.column_config.DateColumn("Last sale"),
-            "snapshot_date": st.column_config.DateColumn("Snapshot"),
         },
     )
     download_buttons(aging, f"{store.slug}-stranded-aging-{as_of}", key="inventory_aging_download")

@@ -121,7 +121,8 @@ def test_demo_store_shows_the_functions_figures(demo_app: AppTest, demo_database
     table = _positions(at)
     assert list(table["sku"]) == frame["sku"].to_list()
     assert list(table["restock_units"]) == frame["restock_units"].to_list()
-    assert list(table["status"]) == frame["status"].to_list()
+    # shown as words in sentence case: "order now" -> "Order now"
+    assert list(table["status"]) == [s[:1].upper() + s[1:] for s in frame["status"]]
     assert {b.label for b in at.button} >= {"Save store defaults"}
     assert any("snapshot of" in c.value and "(30 days)" in c.value for c in at.caption)
 
@@ -191,7 +192,7 @@ def test_editing_a_sku_setting_changes_the_restock(small_store: Store) -> None:
     mug = _mug(at)
     # velocity 2 a day, cover 50; policy 30 + 14 + 30 = 74 days: 148 - 100 = 48
     assert (mug["velocity"], mug["days_of_cover"], mug["restock_units"]) == (2.0, 50.0, 48)
-    assert mug["status"] == "reorder soon"
+    assert mug["status"] == "Reorder soon"
     assert list(at.data_editor(key="inventory_sku_settings").value["sku"]) == ["MUG-01"]
 
     at.session_state["inventory_sku_settings"] = {
@@ -206,7 +207,7 @@ def test_editing_a_sku_setting_changes_the_restock(small_store: Store) -> None:
     assert any("Saved the SKU settings" in block.value for block in at.success)
     mug = _mug(at)
     # 60 + 14 + 30 = 104 days: 208 - 100 = 108, and cover 50 <= 74: order now
-    assert (mug["lead_time_days"], mug["restock_units"], mug["status"]) == (60, 108, "order now")
+    assert (mug["lead_time_days"], mug["restock_units"], mug["status"]) == (60, 108, "Order now")
     assert at.data_editor(key="inventory_sku_settings").value["lead_time_days"][0] == 60
     assert _metrics(at)["SKUs at risk"] == "1"
     aging = at.dataframe[-1].value
@@ -224,7 +225,7 @@ def test_store_defaults_form_saves_and_bad_values_show_an_error(
     assert any("Saved the store defaults" in block.value for block in at.success)
     mug = _mug(at)
     # 30 + 0 + 10 = 40 days: 80 - 100 < 0; cover 50 > 30 + 0 + 14: healthy
-    assert (mug["safety_days"], mug["restock_units"], mug["status"]) == (0, 0, "healthy")
+    assert (mug["safety_days"], mug["restock_units"], mug["status"]) == (0, 0, "Healthy")
 
     # the editor's bounds are only a hint: the save function refuses out-of-range values
     at.session_state["inventory_sku_settings"] = {
