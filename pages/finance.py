@@ -35,8 +35,9 @@ from app.components import (
 )
 from app.context import cached, engine, show_error
 from app.filters import current_filters
+from app.labels import DATE_FORMAT
 
-SETTLEMENTS_SYNC = "The Settlements sync (report `settlement`)"
+SETTLEMENTS_SYNC = "The Settlements sync"
 NOTICE_KEY = "finance_cogs_notice"
 EDITOR_KEY = "finance_cogs_editor"
 
@@ -148,18 +149,25 @@ else:
         shown,
         hide_index=True,
         key="finance_settlements",
+        placeholder="",
         column_config={
             "status": "Status",
             "settlement_id": "Settlement",
-            "settlement_start": st.column_config.DatetimeColumn("From (UTC)", format="YYYY-MM-DD"),
-            "settlement_end": st.column_config.DatetimeColumn("To (UTC)", format="YYYY-MM-DD"),
-            "deposit_date": st.column_config.DatetimeColumn("Deposit (UTC)", format="YYYY-MM-DD"),
+            "settlement_start": st.column_config.DatetimeColumn(
+                "From (UTC)", format=DATE_FORMAT, timezone="UTC"
+            ),
+            "settlement_end": st.column_config.DatetimeColumn(
+                "To (UTC)", format=DATE_FORMAT, timezone="UTC"
+            ),
+            "deposit_date": st.column_config.DatetimeColumn(
+                "Deposit (UTC)", format=DATE_FORMAT, timezone="UTC"
+            ),
             "deposited_in_range": st.column_config.CheckboxColumn("Paid in range"),
             "currency": "Currency",
             "total_amount": st.column_config.NumberColumn("Deposit", format=money),
             "lines_sum": st.column_config.NumberColumn("Sum of lines", format=money),
             "difference": st.column_config.NumberColumn("Difference", format=money),
-            "line_count": st.column_config.NumberColumn("Lines"),
+            "line_count": st.column_config.NumberColumn("Lines", format="%,d"),
         },
     )
     download_buttons(shown, f"{stem}-settlements", "finance_settlements_download")
@@ -190,6 +198,7 @@ else:
         breakdown,
         hide_index=True,
         key="finance_breakdown",
+        placeholder="",
         column_config={
             "category": "Category",
             "transaction_type": "Transaction",
@@ -197,7 +206,7 @@ else:
             "amount_description": "Description",
             "currency": "Currency",
             "amount": st.column_config.NumberColumn("Amount", format=money),
-            "lines": st.column_config.NumberColumn("Lines"),
+            "lines": st.column_config.NumberColumn("Lines", format="%,d"),
         },
     )
     download_buttons(breakdown, f"{stem}-settlement-breakdown", "finance_breakdown_download")
@@ -212,11 +221,12 @@ else:
         fees,
         hide_index=True,
         key="finance_fees",
+        placeholder="",
         column_config={
             "sku": "SKU",
             "asin": "ASIN",
             "currency": "Currency",
-            "units_sold": st.column_config.NumberColumn("Units settled"),
+            "units_sold": st.column_config.NumberColumn("Units settled", format="%,d"),
             "amazon_fees": st.column_config.NumberColumn("Amazon fees", format=money),
             "referral_fees": st.column_config.NumberColumn("Referral", format=money),
             "fba_fees": st.column_config.NumberColumn("FBA", format=money),
@@ -243,23 +253,24 @@ else:
             "their profit."
         )
     st.dataframe(
-        profit,
+        profit.with_columns(pl.col("margin") * 100),  # a fraction, shown with one decimal
         hide_index=True,
         key="finance_profit",
+        placeholder="unknown",  # no unit cost: COGS, profit and margin are unknown, not zero
         column_config={
             "asin": "ASIN",
             "skus": "SKUs",
             "currency": "Currency",
-            "units_sold": st.column_config.NumberColumn("Units"),
+            "units_sold": st.column_config.NumberColumn("Units", format="%,d"),
             "sales": st.column_config.NumberColumn("Sales", format=money),
             "amazon_fees": st.column_config.NumberColumn("Amazon fees", format=money),
             "refunds": st.column_config.NumberColumn("Refunds", format=money),
             "ad_spend": st.column_config.NumberColumn("Ad spend", format=money),
             "cogs": st.column_config.NumberColumn("COGS", format=money),
             "profit": st.column_config.NumberColumn("Profit", format=money),
-            "margin": st.column_config.NumberColumn("Margin", format="percent"),
-            "units_without_cogs": st.column_config.NumberColumn("Units without COGS"),
-            "cogs_status": "COGS",
+            "margin": st.column_config.NumberColumn("Margin", format="%.1f%%"),
+            "units_without_cogs": st.column_config.NumberColumn("Units without COGS", format="%,d"),
+            "cogs_status": "COGS status",
         },
     )
     download_buttons(profit, f"{stem}-profit-by-asin", "finance_profit_download")
@@ -277,15 +288,18 @@ else:
         costs,
         hide_index=True,
         key="finance_cogs",
+        placeholder="",
         column_config={
             "sku": "SKU",
             "asin": "ASIN",
-            "effective_from": st.column_config.DateColumn("From"),
-            "effective_until": st.column_config.DateColumn("Until"),
-            "unit_cost": st.column_config.NumberColumn("Unit cost", format="%.4f"),
+            "effective_from": st.column_config.DateColumn("From", format=DATE_FORMAT),
+            "effective_until": st.column_config.DateColumn("Until", format=DATE_FORMAT),
+            "unit_cost": st.column_config.NumberColumn("Unit cost", format=money),
             "currency": "Currency",
             "note": "Note",
-            "created_at": st.column_config.DatetimeColumn("Added (UTC)", format="YYYY-MM-DD"),
+            "created_at": st.column_config.DatetimeColumn(
+                "Added (UTC)", format=DATE_FORMAT, timezone="UTC"
+            ),
         },
     )
     download_buttons(costs, f"{store.slug}-cogs", "finance_cogs_download")
@@ -312,16 +326,17 @@ with enter:
         num_rows="dynamic",
         hide_index=True,
         key=EDITOR_KEY,
+        placeholder="",
         column_config={
             "sku": st.column_config.TextColumn("SKU"),
             "asin": st.column_config.TextColumn("ASIN (all its SKUs)"),
             "unit_cost": st.column_config.NumberColumn(
-                "Unit cost", min_value=0.0, step=0.01, format="%.4f"
+                "Unit cost", min_value=0.0, step=0.01, format=money
             ),
             "currency": st.column_config.SelectboxColumn(
                 "Currency", options=sorted(KNOWN_CURRENCIES), default=currency
             ),
-            "effective_from": st.column_config.DateColumn("Effective from"),
+            "effective_from": st.column_config.DateColumn("Effective from", format=DATE_FORMAT),
             "note": st.column_config.TextColumn("Note"),
         },
     )
