@@ -127,7 +127,20 @@ findings_column.metric(
 )
 with st.expander("Score parts and weights"):
     parts = score_table(context)
-    st.dataframe(parts, hide_index=True, width="stretch")
+    st.dataframe(
+        parts.with_columns(
+            pl.col("part").str.slice(0, 1).str.to_uppercase() + pl.col("part").str.slice(1)
+        ),
+        hide_index=True,
+        width="stretch",
+        placeholder="not scored",  # a part without data is left out, not scored 0
+        column_config={
+            "part": "Part",
+            "points": st.column_config.NumberColumn("Points", format="%.1f"),
+            "of": st.column_config.NumberColumn("Out of", format="%d"),
+            "how": "How it is scored",
+        },
+    )
     download_buttons(parts, f"listing_score_{asin}", key="assistant_score_download")
 
 if not context.has_listing:
@@ -166,22 +179,28 @@ if context.converting_terms:
             "ACoS (7d)": pl.Float64,
         },
     )
-    money = st.column_config.NumberColumn(format=money_format(filters.currency))
+    money = money_format(filters.currency)
     st.dataframe(
-        terms,
+        terms.with_columns(pl.col("ACoS (7d)") * 100),  # a fraction, shown with one decimal
         hide_index=True,
         width="stretch",
+        placeholder="",
         column_config={
-            "spend": money,
-            "sales (7d)": money,
-            "ACoS (7d)": st.column_config.NumberColumn(format="percent"),
+            "search term": "Search term",
+            "in listing": "In the listing",
+            "clicks": st.column_config.NumberColumn("Clicks", format="%,d"),
+            "orders (7d)": st.column_config.NumberColumn("Orders (7-day)", format="%,d"),
+            "spend": st.column_config.NumberColumn("Spend", format=money),
+            "sales (7d)": st.column_config.NumberColumn("Sales (7-day)", format=money),
+            "ACoS (7d)": st.column_config.NumberColumn("ACoS (7-day)", format="%.1f%%"),
         },
     )
     download_buttons(terms, f"converting_terms_{asin}", key="assistant_terms_download")
 else:
     st.info(
-        "**No converting search terms for this ASIN in this range.** The **Ads** syncs "
-        "(sp_search_term, sp_advertised_product) fill them: run them from the Sync page."
+        "**No converting search terms for this ASIN in this range.** The **Sponsored Products "
+        "search terms** and **advertised products** syncs fill them: run them from the Sync "
+        "page."
     )
 
 # --- the chat -----------------------------------------------------------------------------------
@@ -234,7 +253,18 @@ def render_review(review: ProposalReview, number: int) -> None:
         becomes.text(row["proposed"] or "(empty)")
     if review.coverage:
         coverage = pl.DataFrame(review.coverage)
-        st.dataframe(coverage, hide_index=True, width="stretch")
+        st.dataframe(
+            coverage,
+            hide_index=True,
+            width="stretch",
+            placeholder="",
+            column_config={
+                "term": "Search term",
+                "orders_7d": st.column_config.NumberColumn("Orders (7-day)", format="%,d"),
+                "before": "In the listing now",
+                "after": "In the proposal",
+            },
+        )
         download_buttons(coverage, f"proposal_coverage_{asin}", key=f"assistant_cov_{number}")
     keywords = review.proposal.exact_keywords + review.proposal.negative_keywords
     columns = st.columns([1, 1, 3])

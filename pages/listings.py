@@ -53,8 +53,8 @@ except AmzInsightError as error:
 if content.is_empty():
     st.info(
         "**No listings for this marketplace yet.** The **Listings** and **Catalog** syncs fill "
-        "this page (titles, bullets, search terms, images), and the **Ads** syncs "
-        "(sp_search_term, sp_advertised_product) its search-term coverage: run them from the "
+        "this page (titles, bullets, search terms, images), and the **Sponsored Products search "
+        "terms** and **advertised products** syncs its search-term coverage: run them from the "
         "Sync page."
     )
     st.stop()
@@ -175,7 +175,7 @@ def last(frame: pl.DataFrame | None, column: str) -> Any:
 if ratings.is_empty():
     st.info(
         "**No ratings for this ASIN in this range yet.** Amazon's SP-API has no ratings "
-        "endpoint: import a ratings CSV (asin,date,rating,review_count) with the Sync page's "
+        "endpoint: import a ratings CSV (header `asin,date,rating,review_count`) with the Sync page's "
         f"upload or `amzinsight import {store.slug} ratings.csv`."
     )
 else:
@@ -192,11 +192,11 @@ else:
     )
     left, right = st.columns(2)
     with left:
-        time_series(ratings, "period", ["rating"], "Star rating", {"period": "", "value": "stars"})
+        stars = ratings.select("period", pl.col("rating").alias("Star rating"))
+        time_series(stars, "period", ["Star rating"], "Star rating", {"period": "", "value": ""})
     with right:
-        time_series(
-            ratings, "period", ["review_count"], "Reviews", {"period": "", "value": "reviews"}
-        )
+        reviews = ratings.select("period", pl.col("review_count").alias("Reviews"))
+        time_series(reviews, "period", ["Reviews"], "Reviews", {"period": "", "value": ""})
 
 # --- search terms ------------------------------------------------------------------------------
 
@@ -238,8 +238,8 @@ def summary(frame: pl.DataFrame | None) -> dict[str, Any]:
 if terms.is_empty():
     st.info(
         f"**No search terms with {int(min_orders)} or more 7-day orders for this ASIN in this "
-        "range.** The Ads syncs (sp_search_term, sp_advertised_product) fill it: run them from "
-        "the Sync page."
+        "range.** The Sponsored Products search terms and advertised products syncs fill it: run "
+        "them from the Sync page."
     )
 else:
     now, before = summary(terms), summary(previous_terms)
@@ -280,19 +280,24 @@ else:
     def highlight_missing(row: pd.Series) -> list[str]:
         return [MISSING_STYLE if row["coverage"] == "missing" else ""] * len(row)
 
+    # ACoS is a fraction: shown as a percentage with one decimal, like every other page.
+    shown_percent = shown.with_columns(pl.col("acos_7d") * 100)
     st.dataframe(
-        shown.to_pandas().style.apply(highlight_missing, axis=1),
+        shown_percent.to_pandas().style.apply(highlight_missing, axis=1),
         hide_index=True,
         key="listings_terms_table",
+        placeholder="",
         column_config={
             "search_term": "Search term",
             "coverage": "In the listing",
             "missing_words": "Missing words",
             "clicks": st.column_config.NumberColumn("Clicks", format="%,d"),
-            "orders_7d": st.column_config.NumberColumn("Orders 7d", format="%,d"),
-            "sales_7d": st.column_config.NumberColumn("Sales 7d", format=money_format(currency)),
+            "orders_7d": st.column_config.NumberColumn("Orders (7-day)", format="%,d"),
+            "sales_7d": st.column_config.NumberColumn(
+                "Sales (7-day)", format=money_format(currency)
+            ),
             "spend": st.column_config.NumberColumn("Spend", format=money_format(currency)),
-            "acos_7d": st.column_config.NumberColumn("ACoS 7d", format="percent"),
+            "acos_7d": st.column_config.NumberColumn("ACoS (7-day)", format="%.1f%%"),
             "impressions": st.column_config.NumberColumn("Impressions", format="%,d"),
             "ad_group_asins": st.column_config.NumberColumn("ASINs"),
         },
@@ -319,6 +324,7 @@ with st.expander(f"All {content.height} listings in this marketplace"):
         overview,
         hide_index=True,
         key="listings_overview_table",
+        placeholder="",
         column_config={
             "asin": "ASIN",
             "sku": "SKU",
