@@ -175,8 +175,8 @@ def last(frame: pl.DataFrame | None, column: str) -> Any:
 if ratings.is_empty():
     st.info(
         "**No ratings for this ASIN in this range yet.** Amazon's SP-API has no ratings "
-        "endpoint: import a ratings CSV (header `asin,date,rating,review_count`) with the Sync page's "
-        f"upload or `amzinsight import {store.slug} ratings.csv`."
+        "endpoint: import a ratings CSV (header `asin,date,rating,review_count`) with the Sync "
+        f"page's upload or `amzinsight import {store.slug} ratings.csv`."
     )
 else:
     kpi_tiles(
