@@ -1,4 +1,10 @@
-"""The sidebar filters every page shares (store, marketplace, dates, granularity, comparison)."""
+"""The sidebar filters every page shares (store, marketplace, dates, granularity, comparison).
+
+They live in the URL's query string too (`?store=demo&market=US&range=last-30-days&grain=day
+&compare=previous-period`, with `from` and `to` for a custom range), so a reload or a bookmark
+opens the same view: the URL is read on a session's first run and rewritten when a filter
+changes. A value the app does not know falls back to the default, silently.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,7 @@ from datetime import date
 import sqlalchemy as sa
 import streamlit as st
 
+from amzinsight.analytics.coverage import reported_days
 from amzinsight.analytics.periods import (
     COMPARISONS,
     DEFAULT_COMPARISON,
@@ -15,13 +22,14 @@ from amzinsight.analytics.periods import (
     GRANULARITIES,
     PRESETS,
     DateRange,
-    comparison_range,
     date_range_for,
+    format_range,
     local_today,
+    reported_periods,
 )
 from amzinsight.errors import AmzInsightError
 from amzinsight.stores import Store, StoreMarketplace, list_stores
-from app.context import engine
+from app.context import cached, engine
 
 STORE_KEY = "filters_store"
 MARKETPLACE_KEY = "filters_marketplace"
@@ -29,18 +37,43 @@ PRESET_KEY = "filters_preset"
 CUSTOM_KEY = "filters_custom_range"
 GRANULARITY_KEY = "filters_granularity"
 COMPARISON_KEY = "filters_comparison"
+URL_READ_KEY = "filters_url_read"  # set once the session's first run has read the URL
+
+# Query-string parameter names and the words that stand for each choice in them.
+URL_STORE, URL_MARKETPLACE, URL_RANGE, URL_FROM, URL_TO = "store", "market", "range", "from", "to"
+URL_GRANULARITY, URL_COMPARISON = "grain", "compare"
+URL_PARAMS = (
+    URL_STORE,
+    URL_MARKETPLACE,
+    URL_RANGE,
+    URL_FROM,
+    URL_TO,
+    URL_GRANULARITY,
+    URL_COMPARISON,
+)
+PRESET_WORDS = {preset: preset.lower().replace(" ", "-") for preset in PRESETS}
+COMPARISON_WORDS = {
+    "Previous period": "previous-period",
+    "Same period last year": "last-year",
+    "No comparison": "none",
+}
+# st.date_input refuses a value further than ten years from its default (today).
+CUSTOM_YEARS = 10
 
 
 @dataclass(frozen=True)
 class Filters:
     store: Store | None
     marketplace: StoreMarketplace | None  # one marketplace: its figures share one currency
-    date_range: DateRange
+    date_range: DateRange  # the chosen range less the days Amazon has not reported yet
     preset: str
     granularity: str  # "day", "week" or "month"
     comparison_mode: str
-    comparison: DateRange | None  # None with "No comparison"
+    comparison: DateRange | None  # None with "No comparison", or when nothing fair to compare
     today: date  # in the marketplace's time zone
+    chosen_range: DateRange | None = None  # what the preset or custom dates say, untrimmed
+    unreported: DateRange | None = None  # trailing days of chosen_range left out of both periods
+    notes: tuple[str, ...] = ()  # why the ranges differ from what was chosen (sidebar captions)
 
     @property
     def marketplace_ids(self) -> tuple[str, ...]:
@@ -51,8 +84,68 @@ class Filters:
         return self.marketplace.currency if self.marketplace else "USD"
 
 
+def _url_choices() -> dict[str, str]:
+    """The URL's filter parameters on the session's first run; nothing on later runs."""
+    if st.session_state.get(URL_READ_KEY):
+        return {}
+    st.session_state[URL_READ_KEY] = True
+    return {name: st.query_params[name] for name in URL_PARAMS if name in st.query_params}
+
+
+def _seed(key: str, options: list, wanted: object, default: object) -> None:
+    """Before its widget is drawn: keep a valid choice, else take the URL's, else the default."""
+    if st.session_state.get(key) in options:
+        return
+    st.session_state[key] = wanted if wanted in options else default
+
+
+def _word_to_choice(words: dict[str, str], word: str | None) -> str | None:
+    return next((choice for choice, known in words.items() if known == word), None)
+
+
+def _url_dates(url: dict[str, str], today: date) -> tuple[date, date] | None:
+    """`from` and `to` as a custom range, or None when either is missing, malformed or reversed."""
+    try:
+        start, end = date.fromisoformat(url[URL_FROM]), date.fromisoformat(url[URL_TO])
+    except (KeyError, ValueError):
+        return None
+    earliest, latest = _shift_years(today, -CUSTOM_YEARS), _shift_years(today, CUSTOM_YEARS)
+    if not earliest <= start <= end <= latest:
+        return None
+    return start, end
+
+
+def _shift_years(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
+
+
+def _marketplace_for_word(store: Store, word: str | None) -> str | None:
+    """The marketplace the URL names, by country code (US) or marketplace id."""
+    for market in store.marketplaces:
+        if word and word.upper() in (market.country_code.upper(), market.marketplace_id.upper()):
+            return market.marketplace_id
+    return None
+
+
+def _reported(
+    store: Store | None, marketplace: StoreMarketplace | None
+) -> tuple[date | None, date | None]:
+    """First and last day Amazon reported for the marketplace (None, None when unknown)."""
+    if store is None or marketplace is None:
+        return None, None
+    try:
+        row = cached(reported_days, store.id, marketplace.marketplace_id).row(0, named=True)
+    except (AmzInsightError, sa.exc.SQLAlchemyError):
+        return None, None
+    return row["first_reported"], row["last_reported"]
+
+
 def render_shared_filters(today: date | None = None) -> Filters:
     """Draw the sidebar selectors and return what they say (store None when there are none)."""
+    url = _url_choices()
     try:
         stores = list_stores(engine())
     except (AmzInsightError, sa.exc.SQLAlchemyError) as error:
@@ -62,6 +155,7 @@ def render_shared_filters(today: date | None = None) -> Filters:
     store = marketplace = None
     if stores:
         by_slug = {s.slug: s for s in stores}
+        _seed(STORE_KEY, list(by_slug), url.get(URL_STORE), stores[0].slug)
         slug = st.sidebar.selectbox(
             "Store",
             options=list(by_slug),
@@ -71,8 +165,8 @@ def render_shared_filters(today: date | None = None) -> Filters:
         store = by_slug[slug]
         if store.marketplaces:
             by_id = {m.marketplace_id: m for m in store.marketplaces}
-            if st.session_state.get(MARKETPLACE_KEY) not in by_id:
-                st.session_state.pop(MARKETPLACE_KEY, None)  # the store changed
+            wanted = _marketplace_for_word(store, url.get(URL_MARKETPLACE))
+            _seed(MARKETPLACE_KEY, list(by_id), wanted, store.marketplaces[0].marketplace_id)
             chosen = st.sidebar.selectbox(
                 "Marketplace",
                 options=list(by_id),
@@ -82,49 +176,79 @@ def render_shared_filters(today: date | None = None) -> Filters:
             marketplace = by_id[chosen]
     if today is None:
         today = local_today(marketplace.time_zone) if marketplace else date.today()
-    preset = st.sidebar.selectbox(
-        "Date range", PRESETS, index=PRESETS.index(DEFAULT_PRESET), key=PRESET_KEY
-    )
+    wanted_preset = _word_to_choice(PRESET_WORDS, url.get(URL_RANGE))
+    _seed(PRESET_KEY, list(PRESETS), wanted_preset, DEFAULT_PRESET)
+    preset = st.sidebar.selectbox("Date range", PRESETS, key=PRESET_KEY)
     custom = None
     if preset == "Custom":
         default = date_range_for(DEFAULT_PRESET, today)
-        chosen_dates = st.sidebar.date_input(
-            "From - to", value=(default.start, default.end), key=CUSTOM_KEY
-        )
+        if not _valid_custom(st.session_state.get(CUSTOM_KEY)):
+            st.session_state[CUSTOM_KEY] = _url_dates(url, today) or (default.start, default.end)
+        chosen_dates = st.sidebar.date_input("From - to", key=CUSTOM_KEY)
         if isinstance(chosen_dates, tuple) and len(chosen_dates) == 2:
             custom = (chosen_dates[0], chosen_dates[1])
-        else:
+        else:  # the second date is not picked yet
             custom = (default.start, default.end)
     try:
-        date_range = date_range_for(preset, today, custom)
+        chosen_range = date_range_for(preset, today, custom)
     except AmzInsightError as error:
         st.sidebar.error(str(error))
-        date_range = date_range_for(DEFAULT_PRESET, today)
-    st.sidebar.caption(f"{date_range.start:%d %b %Y} - {date_range.end:%d %b %Y}")
-    granularity = st.sidebar.segmented_control(
-        "Granularity", GRANULARITIES, default="day", key=GRANULARITY_KEY
-    )
-    comparison_mode = st.sidebar.selectbox(
-        "Compare with",
-        COMPARISONS,
-        index=COMPARISONS.index(DEFAULT_COMPARISON),
-        key=COMPARISON_KEY,
-    )
-    comparison = comparison_range(date_range, comparison_mode)
-    if comparison:
-        st.sidebar.caption(f"vs {comparison.start:%d %b %Y} - {comparison.end:%d %b %Y}")
+        chosen_range = date_range_for(DEFAULT_PRESET, today)
+    st.sidebar.caption(format_range(chosen_range))
+    wanted_grain = url.get(URL_GRANULARITY)
+    _seed(GRANULARITY_KEY, list(GRANULARITIES), wanted_grain, "day")
+    granularity = st.sidebar.segmented_control("Granularity", GRANULARITIES, key=GRANULARITY_KEY)
+    wanted_comparison = _word_to_choice(COMPARISON_WORDS, url.get(URL_COMPARISON))
+    _seed(COMPARISON_KEY, list(COMPARISONS), wanted_comparison, DEFAULT_COMPARISON)
+    comparison_mode = st.sidebar.selectbox("Compare with", COMPARISONS, key=COMPARISON_KEY)
+    first, last = _reported(store, marketplace)
+    periods = reported_periods(chosen_range, preset, comparison_mode, first, last)
+    if periods.comparison:
+        st.sidebar.caption(f"vs {format_range(periods.comparison)}")
+    for note in periods.notes:
+        st.sidebar.caption(note)
     filters = Filters(
         store=store,
         marketplace=marketplace,
-        date_range=date_range,
+        date_range=periods.current,
         preset=preset,
         granularity=granularity or "day",
         comparison_mode=comparison_mode,
-        comparison=comparison,
+        comparison=periods.comparison,
         today=today,
+        chosen_range=chosen_range,
+        unreported=periods.unreported,
+        notes=periods.notes,
     )
+    _write_url(filters)
     st.session_state["filters"] = filters
     return filters
+
+
+def _valid_custom(value: object) -> bool:
+    return isinstance(value, tuple) and len(value) in (1, 2)
+
+
+def _write_url(filters: Filters) -> None:
+    """Put the filters in the query string (only what changed: each write updates the browser)."""
+    wanted: dict[str, str | None] = {
+        URL_STORE: filters.store.slug if filters.store else None,
+        URL_MARKETPLACE: filters.marketplace.country_code if filters.marketplace else None,
+        URL_RANGE: PRESET_WORDS[filters.preset],
+        URL_FROM: None,
+        URL_TO: None,
+        URL_GRANULARITY: filters.granularity,
+        URL_COMPARISON: COMPARISON_WORDS[filters.comparison_mode],
+    }
+    if filters.preset == "Custom" and filters.chosen_range is not None:
+        wanted[URL_FROM] = filters.chosen_range.start.isoformat()
+        wanted[URL_TO] = filters.chosen_range.end.isoformat()
+    for name, value in wanted.items():
+        if value is None:
+            if name in st.query_params:
+                del st.query_params[name]
+        elif st.query_params.get(name) != value:
+            st.query_params[name] = value
 
 
 def current_filters() -> Filters:

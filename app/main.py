@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from amzinsight.logs import configure_logging
@@ -9,7 +11,11 @@ from app.context import settings
 from app.filters import render_shared_filters
 from app.navigation import all_pages
 
-st.set_page_config(page_title="AmzInsight", page_icon=":material/insights:", layout="wide")
+# A file served by the app itself: a Material icon here makes every browser fetch it from
+# fonts.gstatic.com, and an intranet tool makes no outbound request.
+FAVICON = Path(__file__).resolve().parent / "favicon.png"
+
+st.set_page_config(page_title="AmzInsight", page_icon=str(FAVICON), layout="wide")
 configure_logging(settings().log_level, settings().secret_values())
 
 navigation = st.navigation(all_pages())

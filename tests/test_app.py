@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from amzinsight.db.engine import get_engine
 from amzinsight.db.tables import bid_recommendations, sync_runs
+from amzinsight.reports import report_title
 from amzinsight.stores import add_store
 
 pytestmark = [pytest.mark.app, pytest.mark.postgres]
@@ -77,11 +78,11 @@ def test_home_with_one_store_shows_its_freshness(app_database: str) -> None:
 
     assert at.sidebar.selectbox(key="filters_store").value == "acme_us"
     assert any("Acme US" in block.value for block in at.markdown)
-    assert any("orders" in block.value for block in at.error)
+    assert any(report_title("orders") in block.value for block in at.error)
     (table,) = at.dataframe
     frame = table.value
-    assert sorted(frame["report_type"]) == ["orders", "sales_traffic"]
-    synced = frame[frame["report_type"] == "sales_traffic"].iloc[0]
+    assert sorted(frame["report_type"]) == sorted(map(report_title, ["orders", "sales_traffic"]))
+    synced = frame[frame["report_type"] == report_title("sales_traffic")].iloc[0]
     assert synced["last_rows"] == 31
     assert str(synced["last_window_end"])[:10] == "2026-10-31"
 
@@ -126,7 +127,7 @@ def test_sync_page_queues_once_and_shows_history(
     queued = Queue("ingest", connection=Redis.from_url(redis_url)).get_job_ids()
     assert queued == ["plan-acme_us-orders-now"]
     history = at.dataframe[-1].value
-    assert list(history["report_type"]) == ["settlement"]
+    assert list(history["report_type"]) == [report_title("settlement")]
 
 
 def test_advertising_page_renders_with_and_without_recommendations(app_database: str) -> None:
@@ -160,3 +161,117 @@ def test_advertising_page_renders_with_and_without_recommendations(app_database:
     table = at.dataframe[0].value
     assert list(table["search_term"]) == ["cheap board"]
     assert list(table["reason"]) == ["no orders from 15 clicks and $6.00 spend"]
+
+
+def _stores_in_two_regions(database_url: str) -> None:
+    engine = get_engine(database_url)
+    add_store(engine, slug="acme_us", name="Acme US", country_codes=["US", "CA"])
+    add_store(engine, slug="acme_eu", name="Acme EU", country_codes=["DE", "FR"], region="eu")
+
+
+def _url_app(params: dict[str, str]) -> AppTest:
+    at = AppTest.from_file(ENTRY, default_timeout=60)
+    at.query_params.update(params)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    return at
+
+
+def test_a_bookmarked_url_opens_the_same_filters(app_database: str) -> None:
+    _stores_in_two_regions(app_database)
+    bookmark = {
+        "store": "acme_us",
+        "market": "CA",
+        "range": "custom",
+        "from": "2026-10-01",
+        "to": "2026-10-31",
+        "grain": "week",
+        "compare": "last-year",
+    }
+    at = _url_app(bookmark)
+    sidebar = at.sidebar
+    assert sidebar.selectbox(key="filters_store").value == "acme_us"
+    assert sidebar.selectbox(key="filters_marketplace").value == "A2EUQ1WTGCTBG2"  # amazon.ca
+    assert sidebar.selectbox(key="filters_preset").value == "Custom"
+    assert sidebar.date_input(key="filters_custom_range").value == (
+        date(2026, 10, 1),
+        date(2026, 10, 31),
+    )
+    assert at.sidebar.button_group[0].value == "week"
+    assert sidebar.selectbox(key="filters_comparison").value == "Same period last year"
+    assert "vs 01 Oct 2025 - 31 Oct 2025" in [c.value for c in sidebar.caption]
+    assert at.query_params == bookmark  # nothing to correct: the URL stays as it was
+    assert not [w.value for w in at.warning if "Session State" in w.value]
+
+
+def test_changing_a_filter_writes_the_url_and_a_reload_reads_it(app_database: str) -> None:
+    _stores_in_two_regions(app_database)
+    at = _url_app({})
+    assert at.query_params == {
+        "store": "acme_eu",
+        "market": "DE",
+        "range": "last-30-days",
+        "grain": "day",
+        "compare": "previous-period",
+    }
+    at.sidebar.selectbox(key="filters_store").set_value("acme_us").run()
+    at.sidebar.selectbox(key="filters_preset").set_value("Month to date").run()
+    at.sidebar.selectbox(key="filters_comparison").set_value("No comparison").run()
+    at.sidebar.button_group[0].set_value("month").run()
+    assert not at.exception
+    written = dict(at.query_params)
+    assert written == {
+        "store": "acme_us",
+        "market": "US",
+        "range": "month-to-date",
+        "grain": "month",
+        "compare": "none",
+    }
+    at.sidebar.selectbox(key="filters_preset").set_value("Custom").run()
+    at.sidebar.date_input(key="filters_custom_range").set_value(
+        (date(2026, 9, 1), date(2026, 9, 30))
+    ).run()
+    assert (at.query_params["from"], at.query_params["to"]) == ("2026-09-01", "2026-09-30")
+
+    reloaded = _url_app(dict(at.query_params))  # a new session on the same URL
+    assert reloaded.sidebar.selectbox(key="filters_store").value == "acme_us"
+    assert reloaded.sidebar.selectbox(key="filters_preset").value == "Custom"
+    assert reloaded.sidebar.date_input(key="filters_custom_range").value == (
+        date(2026, 9, 1),
+        date(2026, 9, 30),
+    )
+    assert reloaded.sidebar.button_group[0].value == "month"
+    assert reloaded.sidebar.selectbox(key="filters_comparison").value == "No comparison"
+    assert reloaded.query_params == at.query_params
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"store": "nope", "market": "XX", "range": "fortnight", "grain": "year", "compare": "x"},
+        {"store": "acme_eu", "market": "US", "range": "Last 30 days", "compare": ""},
+        {"range": "custom", "from": "2026-10-31", "to": "2026-10-01"},  # reversed
+        {"range": "custom", "from": "last week", "to": "2026-10-01"},
+        {"range": "custom", "from": "1900-01-01", "to": "1900-01-31"},  # beyond the picker
+    ],
+)
+def test_a_bad_value_in_the_url_falls_back_to_the_default(
+    app_database: str, bad: dict[str, str]
+) -> None:
+    _stores_in_two_regions(app_database)
+    at = _url_app(bad)
+    sidebar = at.sidebar
+    assert sidebar.selectbox(key="filters_store").value == "acme_eu"
+    assert sidebar.selectbox(key="filters_marketplace").value == "A1PA6795UKMFR9"  # amazon.de
+    assert sidebar.button_group[0].value == "day"
+    assert sidebar.selectbox(key="filters_comparison").value == "Previous period"
+    if bad.get("range") == "custom":
+        assert sidebar.selectbox(key="filters_preset").value == "Custom"
+        start, end = sidebar.date_input(key="filters_custom_range").value
+        assert (end - start).days == 29  # the default: the last 30 days
+    else:
+        assert sidebar.selectbox(key="filters_preset").value == "Last 30 days"
+        assert at.query_params["range"] == "last-30-days"  # the URL is corrected
+    assert at.query_params["store"] == "acme_eu"
+    assert at.query_params["market"] == "DE"
