@@ -76,10 +76,18 @@ def format_date(value: date | str | None, missing: str = "unknown") -> str:
     return f"{value:%d %b %Y}"
 
 
+# Words people write in capitals.
+ACRONYMS = {"sku": "SKU", "asin": "ASIN", "id": "ID", "cogs": "COGS", "fba": "FBA", "url": "URL"}
+
+
 def humanise(name: str) -> str:
     """A snake_case name as words: `ads_advertised_product_daily` -> `Ads advertised product
-    daily` (for names that have no title of their own)."""
-    return name.replace("_", " ").strip().capitalize()
+    daily`, `unit_cost` -> `Unit cost`, `sku` -> `SKU` (for names without a title of their own)."""
+    words = [ACRONYMS.get(word, word) for word in name.strip().split("_") if word]
+    if not words:
+        return name
+    first = words[0]
+    return " ".join([first if first in ACRONYMS.values() else first.capitalize(), *words[1:]])
 
 
 def marketplace_label(marketplace_id: str | None) -> str:

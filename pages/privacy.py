@@ -17,13 +17,35 @@ from amzinsight.privacy import (
     data_summary,
     delete_store,
 )
-from app.components import Kpi, download_buttons, kpi_tiles, require_store
+from app.components import download_buttons, require_store
 from app.context import cached, redis_or_none, runtime, show_error
 from app.filters import STORE_KEY, current_filters
 from app.jobs import store_job_canceller
+from app.labels import (
+    DATETIME_FORMAT,
+    format_bytes,
+    format_date,
+    format_timestamp,
+    humanise,
+    report_title,
+)
 
 DELETED_KEY = "privacy_deleted"
 ACTOR_KEY = "privacy_actor"
+
+
+def row_key_text(key: str | None) -> str:
+    """A correction's row key (JSON) as words: `SKU BL-1, Marketplace ID ATVPDKIKX0DER`."""
+    if not key:
+        return ""
+    try:
+        parts = json.loads(key)
+    except ValueError:
+        return key
+    if not isinstance(parts, dict):
+        return str(parts)
+    return ", ".join(f"{humanise(name)} {value}" for name, value in parts.items())
+
 
 st.title("Data & privacy")
 deleted = st.session_state.pop(DELETED_KEY, None)
@@ -49,26 +71,51 @@ try:
 except AmzInsightError as error:
     show_error(error)
     st.stop()
-kpi_tiles(
+# Plain tiles: there is nothing to compare these with, and the archive's size reads in KB/MB.
+cache_keys = summary["cache"]["keys"]
+for column, (label, shown, help_text) in zip(
+    st.columns(4),
     [
-        Kpi("Rows stored", summary["total_rows"]),
-        Kpi("Archived raw files", summary["archive"]["files"]),
-        Kpi("Archived bytes", summary["archive"]["bytes"]),
-        Kpi("Cache keys", summary["cache"]["keys"], help="- when Redis is not reachable"),
+        ("Rows stored", f"{summary['total_rows']:,}", None),
+        ("Archived raw files", f"{summary['archive']['files']:,}", None),
+        ("Archive size", format_bytes(summary["archive"]["bytes"]), None),
+        (
+            "Cache keys",
+            "-" if cache_keys is None else f"{cache_keys:,}",
+            "- when Redis is not reachable",
+        ),
     ],
-    filters.currency,
+    strict=True,
+):
+    column.metric(label, shown, help=help_text, border=True)
+st.caption(
+    "Last successful sync: " + format_timestamp(summary["last_successful_sync"], missing="never")
 )
-st.caption(f"Last successful sync: {summary['last_successful_sync'] or 'never'}")
 categories = pl.DataFrame(
     [
-        {"category": name, "rows": group["rows"], "from": group["from"], "to": group["to"]}
+        {
+            "category": humanise(name),
+            "rows": group["rows"],
+            "from": format_date(group["from"], missing=""),
+            "to": format_date(group["to"], missing=""),
+        }
         for name, group in summary["categories"].items()
     ],
     schema={"category": pl.Utf8, "rows": pl.Int64, "from": pl.Utf8, "to": pl.Utf8},
 )
 if summary["total_rows"] == 0:
     st.info("**Nothing stored for this store yet.** The sync fills it: run it from the Sync page.")
-st.dataframe(categories, hide_index=True, width="stretch")
+st.dataframe(
+    categories,
+    hide_index=True,
+    width="stretch",
+    column_config={
+        "category": "Category",
+        "rows": st.column_config.NumberColumn("Rows", format="%,d"),
+        "from": "From",
+        "to": "To",
+    },
+)
 download_buttons(categories, f"{store.slug}-data-summary", "privacy_summary")
 st.download_button(
     "Whole summary (JSON)",
@@ -82,10 +129,18 @@ by_report = summary["last_successful_sync_by_report"]
 if by_report:
     with st.expander("Last successful sync per report"):
         syncs = pl.DataFrame(
-            {"report": list(by_report), "finished_at": list(by_report.values())},
+            {
+                "report": [report_title(key) for key in by_report],
+                "finished_at": [format_timestamp(when) for when in by_report.values()],
+            },
             schema={"report": pl.Utf8, "finished_at": pl.Utf8},
         )
-        st.dataframe(syncs, hide_index=True, width="stretch")
+        st.dataframe(
+            syncs,
+            hide_index=True,
+            width="stretch",
+            column_config={"report": "Report", "finished_at": "Finished"},
+        )
         download_buttons(syncs, f"{store.slug}-last-syncs", "privacy_syncs", xlsx=False)
 
 # --- corrections ---------------------------------------------------------------------------------
@@ -96,12 +151,14 @@ st.caption(
     "different value does not undo the correction: the table below shows what Amazon now says."
 )
 actor = st.text_input("Your name (for the audit log)", key=ACTOR_KEY)
-table = st.selectbox("Table", list(CORRECTABLE), key="privacy_correction_table")
+table = st.selectbox(
+    "Table", list(CORRECTABLE), format_func=humanise, key="privacy_correction_table"
+)
 key_columns, fields = CORRECTABLE[table]
 with st.form("privacy_correction_form"):
-    field = st.selectbox("Field", fields, key="privacy_correction_field")
+    field = st.selectbox("Field", fields, format_func=humanise, key="privacy_correction_field")
     key_parts = {
-        name: st.text_input(f"Row key: {name}", key=f"privacy_correction_key_{name}")
+        name: st.text_input(f"Row key: {humanise(name)}", key=f"privacy_correction_key_{name}")
         for name in key_columns
     }
     value = st.text_area(
@@ -116,8 +173,9 @@ if submitted:
             services.engine, store, table, key_parts, field, value, reason, actor
         )
         st.success(
-            f"{result['table']}.{result['field']} {result['key']}: "
-            f"{result['old']} → {result['new']}. Later syncs keep it."
+            f"{humanise(result['field'])} of {humanise(result['table'])} "
+            f"({row_key_text(result['key'])}): {result['old']} → {result['new']}. "
+            "Later syncs keep it."
         )
     except AmzInsightError as error:
         show_error(error)
@@ -144,13 +202,58 @@ else:
         .otherwise(pl.format("Corrected from {}", pl.col("source_value")))
         .alias("status")
     ).select("table", "key", "field", "corrected_value", "status", "reason", "last_event_at")
-    st.dataframe(shown, hide_index=True, width="stretch")
+    st.dataframe(
+        shown.with_columns(
+            pl.col("table").map_elements(humanise, pl.String),
+            pl.col("key").map_elements(row_key_text, pl.String),
+            pl.col("field").map_elements(humanise, pl.String),
+        ),
+        hide_index=True,
+        width="stretch",
+        placeholder="",
+        column_config={
+            "table": "Table",
+            "key": "Row",
+            "field": "Field",
+            "corrected_value": "Corrected value",
+            "status": "Status",
+            "reason": "Reason",
+            "last_event_at": st.column_config.DatetimeColumn(
+                "Last change (UTC)", format=DATETIME_FORMAT, timezone="UTC"
+            ),
+        },
+    )
     download_buttons(shown, f"{store.slug}-corrections", "privacy_corrections")
 st.markdown("**Correction history**")
 if history.is_empty():
     st.caption("Nothing corrected yet.")
 else:
-    st.dataframe(history, hide_index=True, width="stretch")
+    st.dataframe(
+        history.with_columns(
+            pl.col("action").replace(
+                {"correction": "Corrected", "correction_kept": "Kept over a sync"}
+            ),
+            pl.col("table").map_elements(humanise, pl.String),
+            pl.col("key").map_elements(row_key_text, pl.String),
+            pl.col("field").map_elements(humanise, pl.String),
+        ),
+        hide_index=True,
+        width="stretch",
+        placeholder="",
+        column_config={
+            "at": st.column_config.DatetimeColumn(
+                "When (UTC)", format=DATETIME_FORMAT, timezone="UTC"
+            ),
+            "action": "What",
+            "table": "Table",
+            "key": "Row",
+            "field": "Field",
+            "old_value": "Old value",
+            "new_value": "New value",
+            "reason": "Reason",
+            "actor": "Who",
+        },
+    )
     download_buttons(history, f"{store.slug}-correction-history", "privacy_history")
 
 # --- deletion ------------------------------------------------------------------------------------

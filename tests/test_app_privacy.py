@@ -20,6 +20,7 @@ from amzinsight.ingest.imports import import_file
 from amzinsight.privacy import data_summary
 from amzinsight.runtime import build_runtime
 from amzinsight.stores import add_store, list_stores
+from app.labels import format_bytes, humanise
 
 pytestmark = [pytest.mark.app, pytest.mark.postgres, pytest.mark.redis]
 
@@ -98,11 +99,12 @@ def test_a_store_with_data_shows_its_summary_takes_a_correction_and_deletes_on_i
 
     assert metric(at, "Rows stored") == f"{expected['total_rows']:,}"
     assert metric(at, "Archived raw files") == str(expected["archive"]["files"])
-    assert metric(at, "Archived bytes") == f"{expected['archive']['bytes']:,}"
+    assert metric(at, "Archive size") == format_bytes(expected["archive"]["bytes"])
+    assert metric(at, "Archive size").endswith(("KB", "MB"))
     shown = summary_table(at)
     by_category = dict(zip(shown["category"], shown["rows"], strict=True))
-    assert by_category == {name: g["rows"] for name, g in expected["categories"].items()}
-    assert by_category["orders"] > 0 and by_category["settlements"] > 0
+    assert by_category == {humanise(n): g["rows"] for n, g in expected["categories"].items()}
+    assert by_category["Orders"] > 0 and by_category["Settlements"] > 0
 
     # A correction through the form: stored, audited and listed on the page.
     at.text_input(key="privacy_actor").set_value("anna")
