@@ -19,7 +19,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from amzinsight.analytics.metrics import store_metrics
+from amzinsight.analytics.metrics import marketplace_metrics, store_metrics
 from amzinsight.config import Settings
 from amzinsight.db.engine import dispose_engines
 from amzinsight.errors import ConfigError
@@ -138,9 +138,13 @@ def assert_shape(result: dict[str, Any]) -> None:
         result["ads"]["impressions"],
         result["ads"]["clicks"],
         result["ads"]["orders"],
-        *(result["inventory"][k] for k in INVENTORY_KEYS - {"as_of"}),
     ]
     assert all(type(count) is int for count in counts), counts
+    stock = [result["inventory"][k] for k in INVENTORY_KEYS - {"as_of"}]
+    if result["inventory"]["as_of"] is None:  # no snapshot yet: the stock is unknown, not zero
+        assert stock == [None] * len(stock), stock
+    else:
+        assert all(type(count) is int for count in stock), stock
 
 
 def rounded_ratio(numerator: Decimal | int, denominator: Decimal | int, scale: int = 1) -> float:
@@ -366,7 +370,7 @@ def test_a_cancelled_order_counts_only_as_cancelled(runtime: Runtime, tmp_path: 
     }
 
 
-def test_a_store_with_two_currencies_needs_a_marketplace(runtime: Runtime) -> None:
+def test_a_store_with_two_currencies_is_one_block_per_marketplace(runtime: Runtime) -> None:
     store = add_store(
         runtime.engine, slug="brewlane_na", name="Brewlane", country_codes=["US", "CA"]
     )
@@ -389,6 +393,24 @@ def test_a_store_with_two_currencies_needs_a_marketplace(runtime: Runtime) -> No
     assert us["currency"] == "USD"
     assert us["orders"] == expected_orders("2026-03-01", "2026-03-31", US_CHANNELS)
     assert us["sales"] == expected_sales("2026-03-01", "2026-03-31")
+
+    # Every marketplace at once, each in its own currency: what `metrics` prints by default.
+    every = marketplace_metrics(runtime.engine, store, date(2026, 3, 1), date(2026, 3, 31))
+    assert json.loads(json.dumps(every)) == every
+    assert list(every) == ["store", "from", "to", "marketplaces"]
+    assert (every["store"], every["from"], every["to"]) == (
+        "brewlane_na",
+        "2026-03-01",
+        "2026-03-31",
+    )
+    by_country = {block["country_code"]: block for block in every["marketplaces"]}
+    assert set(by_country) == {"US", "CA"}
+    for block, single in ((by_country["US"], us), (by_country["CA"], canada)):
+        assert block == {
+            "marketplace_id": "ATVPDKIKX0DER" if block is by_country["US"] else "A2EUQ1WTGCTBG2",
+            "country_code": block["country_code"],
+            **{key: value for key, value in single.items() if key not in ("store", "from", "to")},
+        }
 
 
 @pytest.mark.parametrize(
@@ -479,15 +501,43 @@ def test_inventory_is_the_latest_snapshot_on_or_before_to(runtime: Runtime, tmp_
     assert at_tenth["inbound"] == 144 + 4 * 5
     assert before_any == {
         "as_of": None,
-        "skus": 0,
-        "fulfillable": 0,
-        "inbound": 0,
-        "reserved": 0,
-        "unfulfillable": 0,
+        "skus": None,
+        "fulfillable": None,
+        "inbound": None,
+        "reserved": None,
+        "unfulfillable": None,
     }
 
 
-def test_a_range_without_data_has_every_key_with_zeros(runtime: Runtime, us_store: Store) -> None:
+def test_inventory_takes_each_skus_latest_snapshot_on_or_before_to(
+    runtime: Runtime, tmp_path: Path
+) -> None:
+    """A SKU left out of the latest snapshot keeps its earlier position: the stock as of `to`
+    is each SKU's latest snapshot on or before it, not only the latest snapshot day's SKUs."""
+    store = add_store(runtime.engine, slug="brewlane", name="Brewlane", country_codes=["US"])
+    lines = read_tsv("fba_inventory.tsv")
+    import_file(
+        runtime.engine,
+        runtime.archive,
+        store,
+        write_tsv(tmp_path / "fba_inventory_0305.tsv", lines),  # all six SKUs on 03-05
+        now=datetime(2026, 3, 5, 20, tzinfo=UTC),
+    )
+    import_file(
+        runtime.engine,
+        runtime.archive,
+        store,
+        write_tsv(tmp_path / "fba_inventory_0311.tsv", lines[:4]),  # four of them on 03-11
+        now=NOW,
+    )
+    both = metrics(runtime, store, "2026-03-01", "2026-03-31")["inventory"]
+    assert both == expected_inventory("fba_inventory.tsv", "2026-03-11")
+    assert both["skus"] == 6 and both["fulfillable"] == 629
+
+
+def test_a_range_without_data_has_every_key_with_zeros_and_unknown_stock(
+    runtime: Runtime, us_store: Store
+) -> None:
     result = metrics(runtime, us_store, "2026-02-01", "2026-02-28")
 
     assert result == {
@@ -523,11 +573,11 @@ def test_a_range_without_data_has_every_key_with_zeros(runtime: Runtime, us_stor
         "settlements": [],
         "inventory": {
             "as_of": None,
-            "skus": 0,
-            "fulfillable": 0,
-            "inbound": 0,
-            "reserved": 0,
-            "unfulfillable": 0,
+            "skus": None,
+            "fulfillable": None,
+            "inbound": None,
+            "reserved": None,
+            "unfulfillable": None,
         },
     }
 

@@ -1,4 +1,8 @@
-"""A store's KPIs for an inclusive date range, in the shape `amzinsight metrics --json` prints.
+"""A store's KPIs for an inclusive date range, in the shapes `amzinsight metrics --json` prints.
+
+`store_metrics` is one currency (one marketplace, or a store selling in one currency): what the
+Overview page shows and `metrics --marketplace ID` prints. `marketplace_metrics` is every
+marketplace of a store, each in its own currency: what `metrics` prints without --marketplace.
 
 Money leaves as strings with two decimals (never floats); ratios as numbers rounded to 4 places,
 or null when undefined. Every key is present even without data. Dates are the marketplace's local
@@ -12,6 +16,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.engine import Engine
 
 from amzinsight.db.tables import (
@@ -71,6 +76,29 @@ def store_metrics(
             "settlements": _settlements(connection, store.id, currencies[0], start, end),
             "inventory": _inventory(connection, store.id, ids, end),
         }
+
+
+def marketplace_metrics(engine: Engine, store: Store, start: date, end: date) -> dict[str, Any]:
+    """Every marketplace's KPIs in its own currency: money in two currencies never adds up."""
+    blocks = []
+    for market in store.marketplaces:
+        single = store_metrics(engine, store, start, end, market.marketplace_id)
+        blocks.append(
+            {
+                "marketplace_id": market.marketplace_id,
+                "country_code": market.country_code,
+                **{key: value for key, value in single.items() if key not in RANGE_KEYS},
+            }
+        )
+    return {
+        "store": store.slug,
+        "from": start.isoformat(),
+        "to": end.isoformat(),
+        "marketplaces": blocks,
+    }
+
+
+RANGE_KEYS = ("store", "from", "to")
 
 
 def _sales(
@@ -214,35 +242,43 @@ def _settlements(
 def _inventory(
     connection: sa.Connection, store_id: int, ids: list[str], end: date
 ) -> dict[str, Any]:
+    """The stock as of the range's end: each SKU's latest snapshot on or before it (a SKU missing
+    from the last snapshot keeps its earlier one). Without any snapshot by then, the stock is
+    unknown: null, never zero."""
     t = inventory_snapshots
-    latest = connection.execute(
-        sa.select(sa.func.max(t.c.snapshot_date)).where(
-            t.c.store_id == store_id, t.c.marketplace_id.in_(ids), t.c.snapshot_date <= end
-        )
-    ).scalar()
+    latest = (
+        sa.select(t)
+        .where(t.c.store_id == store_id, t.c.marketplace_id.in_(ids), t.c.snapshot_date <= end)
+        .ext(distinct_on(t.c.marketplace_id, t.c.sku))
+        .order_by(t.c.marketplace_id, t.c.sku, t.c.snapshot_date.desc())
+        .subquery()
+    )
     row = connection.execute(
         sa.select(
-            sa.func.count(sa.distinct(t.c.sku)).label("skus"),
-            sa.func.coalesce(sa.func.sum(t.c.fulfillable_quantity), 0).label("fulfillable"),
+            sa.func.max(latest.c.snapshot_date).label("as_of"),
+            sa.func.count().label("skus"),
+            sa.func.coalesce(sa.func.sum(latest.c.fulfillable_quantity), 0).label("fulfillable"),
             sa.func.coalesce(
                 sa.func.sum(
-                    sa.func.coalesce(t.c.inbound_working_quantity, 0)
-                    + sa.func.coalesce(t.c.inbound_shipped_quantity, 0)
-                    + sa.func.coalesce(t.c.inbound_receiving_quantity, 0)
+                    sa.func.coalesce(latest.c.inbound_working_quantity, 0)
+                    + sa.func.coalesce(latest.c.inbound_shipped_quantity, 0)
+                    + sa.func.coalesce(latest.c.inbound_receiving_quantity, 0)
                 ),
                 0,
             ).label("inbound"),
-            sa.func.coalesce(sa.func.sum(t.c.reserved_quantity), 0).label("reserved"),
-            sa.func.coalesce(sa.func.sum(t.c.unfulfillable_quantity), 0).label("unfulfillable"),
-        ).where(t.c.store_id == store_id, t.c.marketplace_id.in_(ids), t.c.snapshot_date == latest)
+            sa.func.coalesce(sa.func.sum(latest.c.reserved_quantity), 0).label("reserved"),
+            sa.func.coalesce(sa.func.sum(latest.c.unfulfillable_quantity), 0).label(
+                "unfulfillable"
+            ),
+        )
     ).one()
+    known = row.as_of is not None
     return {
-        "as_of": latest.isoformat() if latest else None,
-        "skus": int(row.skus),
-        "fulfillable": int(row.fulfillable),
-        "inbound": int(row.inbound),
-        "reserved": int(row.reserved),
-        "unfulfillable": int(row.unfulfillable),
+        "as_of": row.as_of.isoformat() if known else None,
+        **{
+            key: int(getattr(row, key)) if known else None
+            for key in ("skus", "fulfillable", "inbound", "reserved", "unfulfillable")
+        },
     }
 
 
