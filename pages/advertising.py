@@ -168,7 +168,7 @@ def show_performance() -> None:
         kpis_for(filters.comparison.start, filters.comparison.end) if filters.comparison else {}
     )
     tiles = [
-        Kpi("Ad spend", now["spend"], before.get("spend"), "money"),
+        Kpi("Ad spend", now["spend"], before.get("spend"), "money", lower_is_better=True),
         Kpi("Ad sales (7-day)", now["sales_7d"], before.get("sales_7d"), "money"),
         Kpi("ACoS", now["acos"], before.get("acos"), "percent", lower_is_better=True,
             help="Spend / 7-day attributed sales"),
@@ -313,7 +313,9 @@ def show_recommendations() -> None:
                 status.update(label="Not computed", state="error")
                 show_error(error)
 
-    recommendations = stored_recommendations(services.engine, store.id)
+    recommendations = stored_recommendations(
+        services.engine, store.id, marketplace_ids=marketplace_ids
+    )
     if recommendations.is_empty():
         st.caption("No recommendations yet: sync the Ads reports, then recompute.")
     else:
@@ -358,7 +360,9 @@ def show_recommendations() -> None:
             with st.status("Sending approved changes to Amazon Ads...") as status:
                 try:
                     client = ads_client_for(settings(), store)
-                    result = apply_approved(services.engine, client, store.id, ACTOR)
+                    result = apply_approved(
+                        services.engine, client, store.id, ACTOR, approved["id"].to_list()
+                    )
                     status.update(
                         label=f"{len(result.applied)} applied, {len(result.failed)} refused",
                         state="complete" if not result.failed else "error",
@@ -370,7 +374,7 @@ def show_recommendations() -> None:
                     show_error(error)
 
     st.subheader("Change log")
-    changes = change_log(services.engine, store.id)
+    changes = change_log(services.engine, store.id, marketplace_ids=marketplace_ids)
     if changes.is_empty():
         st.caption("Nothing applied yet.")
         return

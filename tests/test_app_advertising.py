@@ -6,9 +6,16 @@ the sidebar chose; the demo database is shared and read-only.
 
 from __future__ import annotations
 
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
+import psycopg
 import pytest
+import sqlalchemy as sa
+from psycopg import sql
 from streamlit.testing.v1 import AppTest
 
 from amzinsight.analytics.ads_performance import (
@@ -17,18 +24,86 @@ from amzinsight.analytics.ads_performance import (
     campaign_performance,
     target_performance,
 )
+from amzinsight.analytics.ads_policy import BidPolicy
+from amzinsight.analytics.bid_actions import decide
+from amzinsight.analytics.bids import recommend, save_recommendations
 from amzinsight.analytics.metrics import store_metrics
 from amzinsight.analytics.periods import date_range_for, local_today
-from amzinsight.db.engine import get_engine
-from amzinsight.stores import Store, add_store, list_stores
+from amzinsight.db.engine import dispose_engines, get_engine
+from amzinsight.db.tables import ads_profiles, bid_recommendations
+from amzinsight.stores import Store, add_store, get_store, list_stores
 from app.components import format_money
-from tests.conftest import DEMO_SLUG
+from tests.conftest import ADMIN_DSN, DEMO_SLUG
 
 pytestmark = [pytest.mark.app, pytest.mark.postgres]
 
 ROOT = Path(__file__).resolve().parent.parent
 ENTRY = str(ROOT / "app" / "main.py")
 PAGE = str(ROOT / "pages" / "advertising.py")
+
+
+@pytest.fixture
+def demo_copy(demo_database_url: str) -> Iterator[str]:
+    """A private copy of the demo database (a template copy takes a fraction of a second), for
+    tests that compute, approve or reject recommendations: the shared one must not change."""
+    name = f"amz_test_democopy_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(ADMIN_DSN, autocommit=True) as admin:
+        for attempt in range(20):
+            dispose_engines()  # CREATE DATABASE ... TEMPLATE needs the template unused
+            try:
+                admin.execute(
+                    sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                        sql.Identifier(name),
+                        sql.Identifier(demo_database_url.rsplit("/", 1)[1]),
+                    )
+                )
+                break
+            except psycopg.errors.ObjectInUse:
+                if attempt == 19:
+                    raise
+                time.sleep(0.25)
+        try:
+            yield f"{ADMIN_DSN.rsplit('/', 1)[0]}/{name}"
+        finally:
+            dispose_engines()
+            admin.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+
+
+def with_recommendations(url: str, approve_in: str | None = "US", approve: int = 5) -> Store:
+    """Compute and save the demo store's recommendations (as the page's button does), and
+    approve the first `approve` of the marketplace `approve_in` (a country code)."""
+    engine = get_engine(url)
+    store = get_store(engine, DEMO_SLUG)
+    recs = recommend(engine, store, BidPolicy(), date.today())
+    save_recommendations(engine, store.id, recs, recs.data_through)
+    if approve_in is not None:
+        market = next(m for m in store.marketplaces if m.country_code == approve_in)
+        with engine.connect() as connection:
+            rows = connection.execute(
+                sa.select(bid_recommendations.c.id, bid_recommendations.c.kind)
+                .join(
+                    ads_profiles,
+                    sa.and_(
+                        ads_profiles.c.store_id == bid_recommendations.c.store_id,
+                        ads_profiles.c.profile_id == bid_recommendations.c.profile_id,
+                    ),
+                )
+                .where(
+                    bid_recommendations.c.store_id == store.id,
+                    ads_profiles.c.marketplace_id == market.marketplace_id,
+                )
+                .order_by(bid_recommendations.c.id)
+            ).all()
+        # some of every kind: bids, harvests and negatives all go to the bulk sheet
+        chosen = [
+            rec_id
+            for kind in ("bid", "harvest", "negative")
+            for rec_id in [i for i, k in rows if k == kind][:approve]
+        ]
+        assert decide(engine, store.id, chosen, True, "test") == len(chosen) > 0
+    return store
 
 
 def advertising_page() -> AppTest:

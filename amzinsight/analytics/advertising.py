@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from amzinsight.db.tables import bid_changes, bid_recommendations
+from amzinsight.stores import ads_profile_ids
 
 RECOMMENDATION_COLUMNS = (
     "id",
@@ -51,9 +52,15 @@ CHANGE_COLUMNS = (
 
 
 def stored_recommendations(
-    engine: Engine, store_id: int, statuses: Sequence[str] | None = None
+    engine: Engine,
+    store_id: int,
+    statuses: Sequence[str] | None = None,
+    marketplace_ids: Sequence[str] | None = None,
 ) -> pl.DataFrame:
-    """The store's recommendations of the latest day each was generated for, newest first."""
+    """The store's recommendations of the latest day each was generated for, newest first.
+
+    With marketplace_ids, only those marketplaces' Ads profiles: one profile is one currency and
+    one advertiser account, which is what a bulk sheet or an apply may hold."""
     table = bid_recommendations
     latest = (
         sa.select(sa.func.max(table.c.generated_for)).where(table.c.store_id == store_id)
@@ -68,17 +75,29 @@ def stored_recommendations(
     )
     if statuses:
         query = query.where(table.c.status.in_(list(statuses)))
+    if marketplace_ids is not None:
+        query = query.where(table.c.profile_id.in_(ads_profile_ids(store_id, marketplace_ids)))
     return _frame(engine, query, RECOMMENDATION_COLUMNS)
 
 
-def change_log(engine: Engine, store_id: int, limit: int = 500) -> pl.DataFrame:
-    """Changes applied through the Ads API, newest first: who, when, before, after, outcome."""
+def change_log(
+    engine: Engine,
+    store_id: int,
+    limit: int = 500,
+    marketplace_ids: Sequence[str] | None = None,
+) -> pl.DataFrame:
+    """Changes applied through the Ads API, newest first: who, when, before, after, outcome
+    (only the marketplaces' Ads profiles when marketplace_ids is given)."""
     query = (
         sa.select(*(bid_changes.c[name] for name in CHANGE_COLUMNS))
         .where(bid_changes.c.store_id == store_id)
         .order_by(bid_changes.c.applied_at.desc(), bid_changes.c.id.desc())
         .limit(limit)
     )
+    if marketplace_ids is not None:
+        query = query.where(
+            bid_changes.c.profile_id.in_(ads_profile_ids(store_id, marketplace_ids))
+        )
     return _frame(engine, query, CHANGE_COLUMNS)
 
 
