@@ -195,11 +195,48 @@ def test_value_per_click_bid_and_its_reason() -> None:
     assert row["evidence"]["value_bid"] == pytest.approx(cvr * aov * 0.30, abs=1e-4)  # 0.5859
     assert row["action"] == "raise"
     assert (row["current_bid"], row["recommended_bid"]) == (Decimal("0.52"), Decimal("0.59"))
+    # ACoS 31.1% is over the 30% target, yet the bid rises: the reason must say why (smoothing)
+    assert row["evidence"]["cause"] == "smoothing" and row["evidence"]["limit"] is None
     assert row["reason"] == (
-        "7-day ACoS 31.1% ($15.50 spend, $49.80 sales, 31 clicks, 2 orders); "
+        "Raise to $0.59: smoothing toward the ad group decides it: 2 orders from 31 clicks (6.5%) "
+        "are pulled toward the ad group's 10% to CVR 7.8%, so a click is worth $0.59, more than "
+        "the bid $0.52 (its own numbers alone would not raise it), though 7-day ACoS 31.1% is "
+        "over the target 30%. 7-day ACoS 31.1% ($15.50 spend, $49.80 sales, 31 clicks, 2 orders); "
         "CVR 7.8% (smoothed from 2/31 toward ad group 10%), AOV $24.90, "
-        "target ACoS 30% (campaign target) -> bid $0.59; now $0.52; raise to $0.59"
+        "target ACoS 30% (campaign target) -> bid $0.59; now $0.52"
     )
+
+
+def test_each_reason_leads_with_the_fact_that_decided_it() -> None:
+    """ACoS over target, a bid far above the CPC, no orders yet, a no-sale cut, a step cap."""
+    targets = _targets(
+        _target("over", 1.00, ad_group_id="g1"),
+        _target("above_cpc", 2.00, ad_group_id="g2"),
+        _target("unsold", 0.30, ad_group_id="g3"),
+        _target("spender", 1.00, ad_group_id="g4"),
+    )
+    performance = _performance(
+        _perf("over", 200, 150.0, 20, 300.0, ad_group_id="g1"),  # ACoS 50%
+        # pays $0.40 a click at ACoS 20% (under target), yet bids $2.00: a click is worth ~$0.6
+        _perf("above_cpc", 200, 80.0, 20, 400.0, ad_group_id="g2"),
+        _perf("unsold", 10, 3.0, ad_group_id="g3"),  # 10 clicks, no order: not yet a non-seller
+        _perf("spender", 60, 30.0, ad_group_id="g4"),
+        _perf("seller", 300, 60.0, 40, 1200.0, ad_group_id="g3"),  # the ad group converts
+    )
+    out = _bids(targets, performance, include_holds=False)
+    over, above = _one(out, "over"), _one(out, "above_cpc")
+    assert over["evidence"]["cause"] == "acos" and over["action"] == "lower"
+    assert over["reason"].startswith("Lower to $0.70 (max step -30%): 7-day ACoS 50% is over")
+    assert over["evidence"]["limit"] == "max_step_down"
+    assert above["evidence"]["cause"] == "bid_vs_cpc" and above["action"] == "lower"
+    assert "the bid $2.00 is above what a click is worth at the target" in above["reason"]
+    assert "average CPC of $0.40 the 7-day ACoS 20% is under the target 30%" in above["reason"]
+    unsold = _one(out, "unsold")
+    assert unsold["evidence"]["cause"] == "no_sales_yet" and unsold["action"] == "raise"
+    assert "no orders yet from 10 clicks, too few to call it a non-seller" in unsold["reason"]
+    spender = _one(out, "spender")
+    assert spender["evidence"]["cause"] == "no_sale" and spender["action"] == "cut"
+    assert spender["reason"].startswith("No orders from 60 clicks and $30.00 spend")
 
 
 def test_nothing_changes_inside_the_dead_band() -> None:

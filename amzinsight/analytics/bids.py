@@ -551,6 +551,7 @@ def recommend_bids(
     rows = rows.join(_cover_frame(cover_by_target, "target_id"), on="target_id", how="left")
     rows = smoothed_rates(rows, policy)
     rows = _decide_bids(rows, policy, today)
+    rows = rows.with_columns(cause=_bid_cause(), limit=_bid_limit(policy))
     rows = rows.with_columns(reason=_bid_reason(policy, currency, start))
     if not include_holds:
         rows = rows.filter(pl.col("action").is_in(MOVES))
@@ -603,6 +604,8 @@ def recommend_bids(
             "cover_asin",
             "low_cover",
             "days_since_change",
+            "cause",
+            "limit",
             pl.lit(start.isoformat()).alias("window_start"),
             pl.lit(end.isoformat()).alias("window_end"),
         ).alias("evidence"),
@@ -676,6 +679,121 @@ def _decide_bids(rows: pl.LazyFrame, policy: BidPolicy, today: date) -> pl.LazyF
     return rows.with_columns(action=action)
 
 
+def _bid_cause() -> pl.Expr:
+    """Which fact decided a raise or lower, so its reason can lead with it (a seller reads "ACoS
+    17.8%, target 30% -> lower" as wrong when smoothing or the bid's distance above the CPC
+    decided it): `acos` (ACoS on the side of the target the move follows), `smoothing` (the
+    target's own clicks alone would not move it that way; the ad group's conversion does),
+    `bid_vs_cpc` (the bid, not the price paid per click, is off the value of a click),
+    `no_sales_yet` (no orders, too few clicks for a cut: valued from the ad group), `no_sale`
+    (a cut); holds keep their action."""
+    action, target = pl.col("action"), pl.col("target_acos")
+    acos = pl.col("cost") / pl.col("sales")
+    raw_value = pl.col("sales") / pl.col("clicks") * target
+    current = pl.col("current_bid")
+    follows_acos = ((action == "lower") & (acos > target)) | ((action == "raise") & (acos < target))
+    raw_agrees = ((action == "lower") & (raw_value < current)) | (
+        (action == "raise") & (raw_value > current)
+    )
+    return (
+        pl.when(action == "cut")
+        .then(pl.lit("no_sale"))
+        .when(~action.is_in(["raise", "lower"]))
+        .then(action)
+        .when(pl.col("sales") <= 0)
+        .then(pl.lit("no_sales_yet"))
+        .when(follows_acos)
+        .then(pl.lit("acos"))
+        .when(raw_agrees)
+        .then(pl.lit("bid_vs_cpc"))
+        .otherwise(pl.lit("smoothing"))
+    )
+
+
+def _bid_limit(policy: BidPolicy) -> pl.Expr:
+    """What capped the new bid, if anything: min_bid, max_bid, max_step_up or max_step_down."""
+    return (
+        pl.when(~pl.col("action").is_in(MOVES))
+        .then(pl.lit(None, dtype=pl.String))
+        .when(pl.col("new_cents") == policy.min_bid_cents)
+        .then(pl.lit("min_bid"))
+        .when(pl.col("new_cents") == policy.max_bid_cents)
+        .then(pl.lit("max_bid"))
+        .when(pl.col("aim") >= pl.col("up_cap") - _EPSILON)
+        .then(pl.lit("max_step_up"))
+        .when(pl.col("aim") <= pl.col("down_cap") + _EPSILON)
+        .then(pl.lit("max_step_down"))
+    )
+
+
+def _cause_text(currency: str) -> pl.Expr:
+    """The deciding fact of a raise or lower, in words (see _bid_cause)."""
+
+    def money(expr: pl.Expr) -> pl.Expr:
+        return _money_text(expr, currency)
+
+    lower = pl.col("action") == "lower"
+    acos = _percent_text(pl.col("cost") / pl.col("sales"))
+    target = _percent_text(pl.col("target_acos"))
+    side = pl.when(pl.col("cost") / pl.col("sales") > pl.col("target_acos"))
+    over_under = side.then(pl.lit("over")).otherwise(pl.lit("under"))
+    worth = money(pl.col("value_bid"))
+    bid = money(pl.col("current_cents") / 100)
+    more_less = pl.when(lower).then(pl.lit("less")).otherwise(pl.lit("more"))
+    cause = pl.col("cause")
+    return (
+        pl.when(cause == "acos")
+        .then(pl.format("7-day ACoS {} is {} the target {}", acos, over_under, target))
+        .when(cause == "smoothing")
+        .then(
+            pl.format(
+                "smoothing toward the ad group decides it: {} orders from {} clicks ({}) are"
+                " pulled toward the ad group's {} to CVR {}, so a click is worth {}, {} than the"
+                " bid {} (its own numbers alone would not {} it), though 7-day ACoS {} is {} the"
+                " target {}",
+                _int_text(pl.col("orders")),
+                _int_text(pl.col("clicks")),
+                _percent_text(pl.col("orders") / pl.col("clicks")),
+                _percent_text(pl.col("prior_cvr")),
+                _percent_text(pl.col("cvr")),
+                worth,
+                more_less,
+                bid,
+                pl.col("action"),
+                acos,
+                over_under,
+                target,
+            )
+        )
+        .when(cause == "bid_vs_cpc")
+        .then(
+            pl.format(
+                "the bid {} is {} what a click is worth at the target ({}), though at an average"
+                " CPC of {} the 7-day ACoS {} is {} the target {}",
+                bid,
+                pl.when(lower).then(pl.lit("above")).otherwise(pl.lit("below")),
+                worth,
+                money(pl.col("cost") / pl.col("clicks")),
+                acos,
+                over_under,
+                target,
+            )
+        )
+        .otherwise(
+            pl.format(
+                "no orders yet from {} clicks, too few to call it a non-seller: at the ad group's"
+                " conversion ({}) and order value ({}) a click is worth {}, {} than the bid {}",
+                _int_text(pl.col("clicks")),
+                _percent_text(pl.col("cvr")),
+                money(pl.col("aov")),
+                worth,
+                more_less,
+                bid,
+            )
+        )
+    )
+
+
 def _bid_reason(policy: BidPolicy, currency: str, start: date) -> pl.Expr:
     def money(name: str) -> pl.Expr:
         return _money_text(pl.col(name), currency)
@@ -714,13 +832,13 @@ def _bid_reason(policy: BidPolicy, currency: str, start: date) -> pl.Expr:
         current_text,
     )
     limit = (
-        pl.when(pl.col("new_cents") == policy.min_bid_cents)
+        pl.when(pl.col("limit") == "min_bid")
         .then(pl.lit(f" (min bid {_money_scalar(policy.min_bid, currency)})"))
-        .when(pl.col("new_cents") == policy.max_bid_cents)
+        .when(pl.col("limit") == "max_bid")
         .then(pl.lit(f" (max bid {_money_scalar(policy.max_bid, currency)})"))
-        .when(pl.col("aim") >= pl.col("up_cap") - _EPSILON)
+        .when(pl.col("limit") == "max_step_up")
         .then(pl.lit(f" (max step +{_pct(policy.max_step_up)})"))
-        .when(pl.col("aim") <= pl.col("down_cap") + _EPSILON)
+        .when(pl.col("limit") == "max_step_down")
         .then(pl.lit(f" (max step -{_pct(policy.max_step_down)})"))
         .otherwise(pl.lit(""))
     )
@@ -744,12 +862,13 @@ def _bid_reason(policy: BidPolicy, currency: str, start: date) -> pl.Expr:
         pl.when(action.is_in(["raise", "lower"]))
         .then(
             pl.format(
-                "{}; {}; {} to {}{}",
-                performance,
-                value,
-                action,
+                "{} to {}{}: {}. {}; {}",
+                pl.when(action == "raise").then(pl.lit("Raise")).otherwise(pl.lit("Lower")),
                 new_text,
                 limit,
+                _cause_text(currency),
+                performance,
+                value,
             )
         )
         .when(action == "cut")
