@@ -21,19 +21,31 @@ EXIT_USER_ERROR = 2
 DEFAULT_SANDBOX_URL = "http://127.0.0.1:8765"
 
 
+EXIT_OUTPUT_CLOSED = 141  # what a shell reports for a process ended by SIGPIPE (128 + 13)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = _build_parser()
-    args = parser.parse_args(argv)
-    if not hasattr(args, "handler"):
-        parser.print_help()
-        return EXIT_USER_ERROR
     try:
-        return int(args.handler(args) or 0)
-    except AmzInsightError as error:
-        print(f"amzinsight: {error}", file=sys.stderr)
-        return EXIT_USER_ERROR
+        parser = _build_parser()
+        args = parser.parse_args(argv)
+        if not hasattr(args, "handler"):
+            parser.print_help()
+            return EXIT_USER_ERROR
+        try:
+            code = int(args.handler(args) or 0)
+        except AmzInsightError as error:
+            print(f"amzinsight: {error}", file=sys.stderr)
+            code = EXIT_USER_ERROR
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's exit flush
+        return code
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # `amzinsight bids demo --json | head`: the reader has what it wanted. Point stdout at
+        # /dev/null so that the interpreter's final flush has nowhere to fail either.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OUTPUT_CLOSED
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -253,10 +265,16 @@ def _exec_module(module: str) -> int:
 
 
 def _up(args: argparse.Namespace) -> int:
-    from amzinsight.stack import run_up
+    from amzinsight.stack import log_dir_for, run_up
 
     settings = _settings()
-    print("Starting AmzInsight (embedded services start on first use; this can take a minute)...")
+
+    def on_start() -> None:
+        print(
+            "Starting AmzInsight (embedded services start on first use; this can take a "
+            f"minute); the logs of every process it starts are in {log_dir_for(settings)}",
+            flush=True,
+        )
 
     def on_ready(url: str) -> None:
         print(f"AmzInsight is running at {url}  (Ctrl-C stops everything)", flush=True)
@@ -264,7 +282,27 @@ def _up(args: argparse.Namespace) -> int:
     def on_progress(message: str) -> None:
         print(message, flush=True)
 
-    return run_up(settings, args.host, args.port, args.demo, on_ready, on_progress)
+    return run_up(
+        settings,
+        args.host,
+        args.port,
+        args.demo,
+        on_ready,
+        on_progress,
+        list_jobs=_store_jobs,
+        on_start=on_start,
+    )
+
+
+def _store_jobs(redis_url: str, slug: str) -> list[dict[str, Any]]:
+    """A store's queued, running and retrying jobs, for `up --demo`'s progress."""
+    # The CLI is an entry point like the app: reading the queue goes through workers/.
+    from redis import Redis
+
+    from workers.queueing import store_jobs
+
+    with Redis.from_url(redis_url) as connection:
+        return store_jobs(connection, slug)
 
 
 def _db_upgrade(args: argparse.Namespace) -> int:
@@ -316,9 +354,11 @@ def _secrets_encrypt(_args: argparse.Namespace) -> int:
 
 def _store_add(args: argparse.Namespace) -> int:
     from amzinsight.db.engine import get_engine
+    from amzinsight.ingest.sync import missing_sp_credentials
     from amzinsight.stores import StoreEndpoints, add_store
 
-    engine = get_engine(_database_url(_settings()))
+    settings = _settings()
+    engine = get_engine(_database_url(settings))
     sandbox = args.sandbox.rstrip("/") if args.sandbox else None
     store = add_store(
         engine,
@@ -335,11 +375,30 @@ def _store_add(args: argparse.Namespace) -> int:
         is_sandbox=sandbox is not None,
     )
     print(f"store {store.slug} registered ({', '.join(store.country_codes)})")
+    missing = missing_sp_credentials(settings, store.slug)
+    if missing:
+        print(
+            f"amzinsight: store {store.slug} cannot sync until {_listed(missing)} are set "
+            "where `amzinsight up` (or each `amzinsight worker`) runs, in its environment "
+            "or in .env, and it is restarted.",
+            file=sys.stderr,
+        )
     return 0
 
 
+def _listed(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
 def _sync(args: argparse.Namespace) -> int:
-    from amzinsight.ingest.sync import client_for, is_ads, plan_tasks, prepare_ads, run_task
+    from amzinsight.ingest.sync import (
+        client_for,
+        is_ads,
+        plan_tasks,
+        prepare_ads,
+        require_sp_credentials,
+        run_task,
+    )
     from amzinsight.reports import REPORTS, get_report
     from amzinsight.runtime import build_runtime
     from amzinsight.stores import get_store
@@ -369,8 +428,10 @@ def _sync(args: argparse.Namespace) -> int:
             ads_lookback_days=runtime.settings.ads.lookback_days,
         )
     ]
-    if args.enqueue:
+    if args.enqueue:  # the workers' environment holds the credentials, maybe not this one's
         return _enqueue(runtime.settings, store.slug, tasks)
+    if any(not is_ads(task.spec) for task in tasks):  # one sentence, not one per window
+        require_sp_credentials(runtime.settings, store.slug)
     progress = ProgressLine(len(tasks))
     failures = 0
     loaded = 0
@@ -467,13 +528,16 @@ def _replay(args: argparse.Namespace) -> int:
 
 
 def _metrics(args: argparse.Namespace) -> int:
-    from amzinsight.analytics.metrics import store_metrics
+    from amzinsight.analytics.metrics import marketplace_metrics, store_metrics
     from amzinsight.runtime import build_runtime
     from amzinsight.stores import get_store
 
     runtime = build_runtime(_settings())
     store = get_store(runtime.engine, args.slug)
-    result = store_metrics(runtime.engine, store, args.start, args.end, args.marketplace)
+    if args.marketplace:
+        result = store_metrics(runtime.engine, store, args.start, args.end, args.marketplace)
+    else:
+        result = marketplace_metrics(runtime.engine, store, args.start, args.end)
     print(json.dumps(result, indent=2))
     return 0
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from amzinsight.analytics.metrics import store_metrics
+from amzinsight.analytics.metrics import marketplace_metrics, store_metrics
 from amzinsight.config import Settings
 from amzinsight.runtime import build_runtime
 from amzinsight.stores import get_store
@@ -115,6 +115,30 @@ def test_store_add_and_list(cli: Cli) -> None:
     }
     plain = cli.ok("store", "list").stdout.strip().splitlines()
     assert plain == ["brewlane\tBrewlane Coffee\tna\tCA,US"]
+
+
+def test_store_add_names_the_credential_variables_a_sync_will_need(cli: Cli) -> None:
+    added = cli.ok(
+        "store", "add", "acme_us", "--name", "Acme", "--marketplace", "US", "--sandbox"
+    )  # fmt: skip
+
+    assert added.stdout.strip() == "store acme_us registered (US)"
+    (line,) = added.stderr.strip().splitlines()
+    for variable in ("SP_REFRESH_TOKEN", "LWA_CLIENT_ID", "LWA_CLIENT_SECRET"):
+        assert f"AMZ_STORES__ACME_US__{variable}" in line
+    assert line.startswith("amzinsight: store acme_us cannot sync until") and "up" in line
+
+    # A sync here fails once, before asking Amazon anything, with the same variables.
+    sentence = assert_user_error(cli("sync", "acme_us", "--report", "orders"))
+    assert sentence.startswith("SP-API credentials are missing: set AMZ_STORES__ACME_US__")
+
+    cli.env.update(
+        AMZ_STORES__BREW_US__SP_REFRESH_TOKEN="Atzr|x",
+        AMZ_STORES__BREW_US__LWA_CLIENT_ID="client",
+        AMZ_STORES__BREW_US__LWA_CLIENT_SECRET="secret",
+    )
+    quiet = cli.ok("store", "add", "brew_us", "--name", "Brew", "--marketplace", "US")
+    assert quiet.stderr == ""
 
 
 @pytest.mark.parametrize(
@@ -221,7 +245,10 @@ def test_metrics_json_has_the_exact_shape_and_the_file_totals(cli: Cli) -> None:
         cli.ok("import", "brewlane", FIXTURES / name)
     cli.ok("import", "brewlane", FIXTURES / "inventory_summaries.json")
 
-    result = cli.ok("metrics", "brewlane", "--from", "2026-03-09", "--to", "2026-03-31", "--json")
+    result = cli.ok(
+        "metrics", "brewlane", "--from", "2026-03-09", "--to", "2026-03-31", "--json",
+        "--marketplace", "US",
+    )  # fmt: skip
 
     printed = json.loads(result.stdout)
     assert printed == {
@@ -274,32 +301,59 @@ def test_metrics_json_has_the_exact_shape_and_the_file_totals(cli: Cli) -> None:
             "unfulfillable": 6,
         },
     }
-    # What the command prints is what the library computes.
+    # What the command prints is what the library computes (and what the Overview page shows).
     runtime = build_runtime(Settings(database_url=cli.database_url, data_dir=cli.data_dir))
     store = get_store(runtime.engine, "brewlane")
-    assert printed == store_metrics(runtime.engine, store, date(2026, 3, 9), date(2026, 3, 31))
+    assert printed == store_metrics(runtime.engine, store, date(2026, 3, 9), date(2026, 3, 31), US)
+
+    # Without --marketplace: one block per marketplace, here the only one, with the same figures.
+    every = json.loads(
+        cli.ok("metrics", "brewlane", "--from", "2026-03-09", "--to", "2026-03-31").stdout
+    )
+    assert every == {
+        "store": "brewlane",
+        "from": "2026-03-09",
+        "to": "2026-03-31",
+        "marketplaces": [
+            {
+                "marketplace_id": US,
+                "country_code": "US",
+                **{k: v for k, v in printed.items() if k not in ("store", "from", "to")},
+            }
+        ],
+    }
+    assert every == marketplace_metrics(runtime.engine, store, date(2026, 3, 9), date(2026, 3, 31))
 
 
-def test_metrics_on_a_two_currency_store_needs_a_marketplace(cli: Cli) -> None:
+def test_metrics_on_a_two_currency_store_prints_each_marketplace_in_its_currency(
+    cli: Cli,
+) -> None:
+    """The README's `metrics SLUG --from --to --json` on a store selling in USD and CAD."""
     cli.add_store("brewlane", "US", "CA")
     cli.ok("import", "brewlane", FIXTURES / "all_orders.tsv")
 
-    result = cli("metrics", "brewlane", "--from", "2026-03-01", "--to", "2026-03-31", "--json")
+    result = cli.ok("metrics", "brewlane", "--from", "2026-03-01", "--to", "2026-03-31", "--json")
 
-    assert_user_error(result, "several currencies", "USD", "CAD", "--marketplace")
-    canada = cli.ok(
-        "metrics", "brewlane", "--from", "2026-03-01", "--to", "2026-03-31", "--json",
-        "--marketplace", "CA",
-    )  # fmt: skip
-    printed = json.loads(canada.stdout)
-    assert printed["currency"] == "CAD"
-    assert printed["orders"] == {
+    printed = json.loads(result.stdout)
+    by_country = {block["country_code"]: block for block in printed["marketplaces"]}
+    assert {c: (b["marketplace_id"], b["currency"]) for c, b in by_country.items()} == {
+        "US": (US, "USD"),
+        "CA": (CA, "CAD"),
+    }
+    assert by_country["CA"]["orders"] == {
         "orders": 1,
         "order_items": 1,
         "units": 1,
         "item_price": "57.99",
         "cancelled_orders": 0,
     }
+    assert by_country["US"]["orders"]["orders"] == 9
+    canada = cli.ok(
+        "metrics", "brewlane", "--from", "2026-03-01", "--to", "2026-03-31", "--json",
+        "--marketplace", "CA",
+    )  # fmt: skip
+    single = json.loads(canada.stdout)
+    assert single["currency"] == "CAD" and single["orders"] == by_country["CA"]["orders"]
 
 
 def test_metrics_user_errors(cli: Cli) -> None:
@@ -350,6 +404,27 @@ def test_db_upgrade_twice_prints_the_same_revision(database_url: str, tmp_path: 
 def test_sync_of_an_unknown_store_is_a_clear_error(cli: Cli) -> None:
     assert_user_error(cli("sync", "nosuch"), "No store named 'nosuch'", "amzinsight store list")
     assert_user_error(cli("replay", "nosuch"), "No store named 'nosuch'")
+
+
+@pytest.mark.parametrize(
+    "args", [["secrets", "keygen"], ["store", "list", "--json"]], ids=["keygen", "store-list"]
+)
+def test_a_command_whose_output_is_closed_exits_quietly(cli: Cli, args: list[str]) -> None:
+    """`amzinsight bids demo --json | head`: the reader went away; no BrokenPipeError."""
+    cli.add_store()
+    process = subprocess.Popen(
+        [str(SCRIPT), *args],
+        env=cli.env,
+        cwd=cli.cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()  # before the interpreter has even started: every write hits EPIPE
+    errors = process.stderr.read()
+    assert process.wait(timeout=TIMEOUT) == 141  # as if SIGPIPE had ended it
+    assert errors == ""
 
 
 def test_no_command_prints_help_and_exits_non_zero(cli: Cli) -> None:

@@ -23,7 +23,6 @@ from amzinsight.db import tables
 from amzinsight.errors import ReportFailedError, ReportParseError
 from amzinsight.ingest.archive import S3Archive
 from amzinsight.ingest.sync import SyncTask, client_for, plan_tasks, run_task
-from amzinsight.ingest.windows import DateWindow
 from amzinsight.reports import get_report
 from amzinsight.runtime import Runtime, build_runtime
 from amzinsight.sandbox import (
@@ -287,13 +286,26 @@ def test_server_errors_on_download_are_retried(
     assert outcome.status == "succeeded" and outcome.rows_upserted > 0
 
 
-def test_the_cursor_repulls_the_days_amazon_restates(runtime: Runtime, store: Store) -> None:
+def test_the_cursor_repulls_the_days_amazon_restates_and_fills_gaps_newest_first(
+    runtime: Runtime, store: Store
+) -> None:
+    """After DAY - 10 and DAY loaded (a first sync stopped early, newest first, or a window that
+    failed in between): every other day of the initial history is planned, DAY again because
+    Amazon restates the last days, DAY - 10 not; the newest window comes first."""
     spec = get_report("sales_traffic")
+    _sync(runtime, store, "sales_traffic", DAY - timedelta(days=10), DAY - timedelta(days=10))
     _sync(runtime, store, "sales_traffic", DAY, DAY)
+
     tasks = plan_tasks(runtime.engine, store, spec, initial_days=30)
+
     us = [t for t in tasks if t.marketplace.marketplace_id == "ATVPDKIKX0DER"]
-    assert us[0].window == DateWindow(DAY - timedelta(days=2), DAY - timedelta(days=2))
-    assert isinstance(us[-1], SyncTask) and us[-1].window is not None
+    assert all(isinstance(t, SyncTask) and t.window is not None for t in us)
+    starts = [t.window.start for t in us if t.window]
+    assert starts == sorted(starts, reverse=True)  # newest first
+    last_day = starts[0]
+    expected = [last_day - timedelta(days=n) for n in range(30)]
+    assert starts == [day for day in expected if day != DAY - timedelta(days=10)]
+    assert DAY in starts and DAY - timedelta(days=2) in starts
 
 
 def test_replay_rebuilds_the_tables_from_the_archive_without_calling_amazon(

@@ -11,7 +11,9 @@ from rq.job import Job
 from rq_scheduler import Scheduler
 
 from amzinsight.config import Settings, get_settings
+from amzinsight.errors import ConfigError
 from amzinsight.ingest import runs
+from amzinsight.ingest.pipeline import RunRequest, finish_run, start_run
 from amzinsight.ingest.sync import (
     SyncTask,
     ads_profiles_by_marketplace,
@@ -19,13 +21,15 @@ from amzinsight.ingest.sync import (
     is_ads,
     plan_tasks,
     prepare_ads,
+    require_sp_credentials,
     run_task,
 )
 from amzinsight.ingest.windows import DateWindow
 from amzinsight.privacy import redact_archived_orders, redact_order_shipping
 from amzinsight.reports import get_report
-from amzinsight.runtime import build_runtime
-from amzinsight.stores import get_store, list_stores, never_synced
+from amzinsight.reports.base import ReportSpec
+from amzinsight.runtime import Runtime, build_runtime
+from amzinsight.stores import Store, get_store, list_stores, never_synced
 from workers.connection import DEFAULT_QUEUE, redis_connection
 from workers.queueing import enqueue_unique, job_id, live_job, store_jobs, sync_retry
 from workers.schedule import REPORT_SCHEDULE, declared_schedule, register_schedule
@@ -40,6 +44,8 @@ def plan_sync(store_slug: str, report_key: str, triggered_by: str = "schedule") 
     spec = get_report(report_key)
     if is_ads(spec) and not prepare_ads(runtime.engine, runtime.settings, store):
         return {"windows": 0, "enqueued": 0, "skipped": "no Amazon Ads credentials"}
+    if not is_ads(spec):
+        _require_credentials(runtime, store, spec, triggered_by)
     tasks = plan_tasks(
         runtime.engine,
         store,
@@ -54,6 +60,22 @@ def plan_sync(store_slug: str, report_key: str, triggered_by: str = "schedule") 
         _job, is_new = enqueue_window(connection, store_slug, task, triggered_by, retry)
         created += is_new
     return {"windows": len(tasks), "enqueued": created}
+
+
+def _require_credentials(
+    runtime: Runtime, store: Store, spec: ReportSpec, triggered_by: str
+) -> None:
+    """Without SP-API credentials every window would fail alike: record one failed run with the
+    sentence (the Sync page shows it) and fail this job, which is never retried."""
+    try:
+        require_sp_credentials(runtime.settings, store.slug)
+    except ConfigError as error:
+        job = get_current_job()
+        request = RunRequest(
+            store, spec, "sp_api", job_id=job.id if job else None, triggered_by=triggered_by
+        )
+        finish_run(runtime.engine, start_run(runtime.engine, request), "failed", str(error))
+        raise
 
 
 def plan_job_id(store_slug: str, report_key: str, trigger: str) -> str:

@@ -82,6 +82,25 @@ def client_for(
     )
 
 
+SP_CREDENTIAL_FIELDS = ("sp_refresh_token", "lwa_client_id", "lwa_client_secret")
+
+
+def missing_sp_credentials(settings: Settings, slug: str) -> list[str]:
+    """The AMZ_STORES__<SLUG>__* variables a store's SP-API syncs need and this process lacks."""
+    credentials = settings.credentials_for(slug)
+    prefix = f"AMZ_STORES__{slug.upper()}__"
+    return [
+        prefix + name.upper() for name in SP_CREDENTIAL_FIELDS if not getattr(credentials, name)
+    ]
+
+
+def require_sp_credentials(settings: Settings, slug: str) -> None:
+    """Fail before planning, with the client's own sentence, rather than once per window."""
+    missing = missing_sp_credentials(settings, slug)
+    if missing:
+        raise ConfigError(f"SP-API credentials are missing: set {', '.join(missing)}.")
+
+
 def ads_client_for(settings: Settings, store: Store, retry: RetryPolicy | None = None) -> AdsClient:
     return AdsClient(
         credentials=settings.credentials_for(store.slug),
@@ -124,11 +143,17 @@ def plan_tasks(
             window = DateWindow(start or last_day, min(end or last_day, last_day))
             windows = split_window(window, spec.max_window_days)
         else:
-            cursor = _cursor(
-                engine, store.id, spec.key, market.marketplace_id if spec.per_marketplace else None
+            marketplace_id = market.marketplace_id if spec.per_marketplace else None
+            windows = plan_windows(
+                _cursor(engine, store.id, spec.key, marketplace_id),
+                last_day,
+                spec.max_window_days,
+                lookback,
+                initial_days,
+                loaded=_loaded_windows(engine, store.id, spec.key, marketplace_id),
             )
-            windows = plan_windows(cursor, last_day, spec.max_window_days, lookback, initial_days)
-        tasks.extend(SyncTask(spec, market, window, profile_id) for window in windows)
+        # Newest first: the days a person looks at first (the Overview's last 30) arrive first.
+        tasks.extend(SyncTask(spec, market, window, profile_id) for window in reversed(windows))
     return tasks
 
 
@@ -501,6 +526,23 @@ def _cursor(
         query = query.where(sync_runs.c.marketplace_id == marketplace_id)
     with engine.connect() as connection:
         return connection.execute(query).scalar()
+
+
+def _loaded_windows(
+    engine: Engine, store_id: int, report_key: str, marketplace_id: str | None
+) -> list[DateWindow]:
+    """The windows loaded successfully for this report (and marketplace): what needs no sync."""
+    query = sa.select(sync_runs.c.window_start, sync_runs.c.window_end).where(
+        sync_runs.c.store_id == store_id,
+        sync_runs.c.report_type == report_key,
+        sync_runs.c.status.in_(("succeeded", "cancelled")),
+        sync_runs.c.window_start.is_not(None),
+        sync_runs.c.window_end.is_not(None),
+    )
+    if marketplace_id is not None:
+        query = query.where(sync_runs.c.marketplace_id == marketplace_id)
+    with engine.connect() as connection:
+        return [DateWindow(start, end) for start, end in connection.execute(query.distinct())]
 
 
 def _loaded_report_ids(engine: Engine, store_id: int, report_key: str) -> set[str]:
