@@ -710,10 +710,14 @@ def test_negative_exact_for_terms_that_waste_clicks_or_spend() -> None:
         '"kettle descaler": no orders from 12 clicks and $4.00 spend'
     )
     assert descaler["reason"].endswith("-> negative exact in Kettles Auto / Auto")
+    assert "(7-day): 12 clicks or more without an order" in descaler["reason"]
+    assert descaler["evidence"]["cause"] == "no_sale_clicks"
     repair = exact.filter(pl.col("search_term") == "kettle repair").row(0, named=True)
     # the expected cost of an order: the ad group's AOV (smoothed, ~$100) x 30%
     assert 20 < repair["evidence"]["cost_per_order"] < 40.0
     assert "at target ACoS 30%" in repair["reason"]
+    assert "(7-day): spent more than one order may cost" in repair["reason"]  # not the clicks rule
+    assert repair["evidence"]["cause"] == "no_sale_spend"
 
 
 def test_ngram_negatives() -> None:

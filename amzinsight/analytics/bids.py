@@ -1382,25 +1382,43 @@ def recommend_negatives(
     exact = exact.join(
         covered, on=["campaign_id", "ad_group_id", "term"], how="anti", nulls_equal=True
     )
+    by_clicks = pl.col("clicks") >= policy.negative_min_clicks
     exact_rows = exact.with_columns(
+        cause=pl.when(by_clicks).then(pl.lit("no_sale_clicks")).otherwise(pl.lit("no_sale_spend")),
+        # the rule that fired comes first: the clicks rule, else the spend rule
         reason=pl.format(
-            '"{}": no orders from {} clicks and {} spend (7-day; one order expected per {} '
-            "clicks{}) -> negative exact in {}",
+            '"{}": no orders from {} clicks and {} spend (7-day): {} -> negative exact in {}',
             pl.col("term"),
             _int_text(pl.col("clicks")),
             _money_text(pl.col("cost"), currency),
-            _int_text(pl.col("clicks_per_order")),
-            pl.when(pl.col("cost_per_order").is_not_null())
+            pl.when(by_clicks)
             .then(
                 pl.format(
-                    " or {} at target ACoS {}",
-                    _money_text(pl.col("cost_per_order"), currency),
-                    _percent_text(pl.col("target_acos")),
+                    "{} clicks or more without an order (one order expected per {} clicks{})",
+                    pl.lit(str(policy.negative_min_clicks)),
+                    _int_text(pl.col("clicks_per_order")),
+                    pl.when(pl.col("cost_per_order").is_not_null())
+                    .then(
+                        pl.format(
+                            " or {} at target ACoS {}",
+                            _money_text(pl.col("cost_per_order"), currency),
+                            _percent_text(pl.col("target_acos")),
+                        )
+                    )
+                    .otherwise(pl.lit("")),
                 )
             )
-            .otherwise(pl.lit("")),
+            .otherwise(
+                pl.format(
+                    "spent more than one order may cost ({} at target ACoS {}; one order expected"
+                    " per {} clicks)",
+                    _money_text(pl.col("cost_per_order"), currency),
+                    _percent_text(pl.col("target_acos")),
+                    _int_text(pl.col("clicks_per_order")),
+                )
+            ),
             _place_text("campaign", "ad_group"),
-        )
+        ),
     ).select(
         pl.lit("negative").alias("kind"),
         pl.concat_str(
@@ -1435,6 +1453,7 @@ def recommend_negatives(
             pl.col("cost_per_order").round(2),
             pl.col("target_acos").round(4),
             "target_source",
+            "cause",
             pl.lit(0, dtype=pl.Int64).alias("terms"),
             pl.lit([], dtype=pl.List(pl.String)).alias("examples"),
         ).alias("evidence"),
@@ -1552,6 +1571,7 @@ def _ngram_negatives(
             pl.lit(None, dtype=pl.Float64).alias("cost_per_order"),
             pl.col("target_acos").round(4),
             "target_source",
+            pl.lit("ngram").alias("cause"),
             pl.col("terms").cast(pl.Int64),
             "examples",
         ).alias("evidence"),
