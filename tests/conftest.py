@@ -157,8 +157,9 @@ DEMO_SYNC_DAYS = 60
 
 
 @pytest.fixture(scope="session")
-def demo_database_url() -> Iterator[str]:
-    """A database holding the sandbox demo store after a full sync of its last 60 days.
+def demo_database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A database holding the sandbox demo store after a full sync of its last 60 days, with
+    the unit costs and ratings `up --demo` gives it (seed_demo_extras).
 
     Built once per test session through the real path (sandbox over HTTP -> clients -> archive
     -> PostgreSQL) and shared read-only by page and query tests: tests must not change it.
@@ -169,9 +170,11 @@ def demo_database_url() -> Iterator[str]:
     from amzinsight.cli import main as cli_main
     from amzinsight.db.engine import get_engine
     from amzinsight.db.migrate import upgrade
+    from amzinsight.runtime import build_runtime
     from amzinsight.sandbox.config import SandboxConfig, demo_account, demo_environment
+    from amzinsight.sandbox.demo_extras import seed_demo_extras
     from amzinsight.sandbox.server import start_sandbox
-    from amzinsight.stores import register_demo_store
+    from amzinsight.stores import get_store, register_demo_store
 
     try:
         admin = psycopg.connect(ADMIN_DSN, autocommit=True, connect_timeout=5)
@@ -190,6 +193,8 @@ def demo_database_url() -> Iterator[str]:
                 patch.setenv(variable, value)
             patch.setenv("AMZ_DATABASE_URL", url)
             patch.setenv("AMZ_SYNC_INITIAL_DAYS", str(DEMO_SYNC_DAYS))
+            # session fixtures start before the autouse isolation: never ~/.amzinsight/archive
+            patch.setenv("AMZ_DATA_DIR", str(tmp_path_factory.mktemp("demo-data")))
             from amzinsight.config import get_settings
 
             get_settings.cache_clear()
@@ -200,6 +205,9 @@ def demo_database_url() -> Iterator[str]:
             ):
                 exit_code = cli_main(["sync", DEMO_SLUG])
             assert exit_code == 0, errors.getvalue()
+            runtime = build_runtime()
+            store = get_store(runtime.engine, DEMO_SLUG)
+            seed_demo_extras(runtime.engine, runtime.archive, store, account, DEMO_SYNC_DAYS)
             get_settings.cache_clear()
         yield url
     finally:

@@ -586,9 +586,10 @@ def catalogue_for(account: SandboxAccount) -> Catalogue:
         return catalogue
 
 
-def unit_costs(account: SandboxAccount) -> list[UnitCost]:
-    """Each SKU's unit cost in the account's first marketplace currency (for demo COGS)."""
-    currency = MARKETPLACES[account.marketplaces[0]].currency
+def unit_costs(account: SandboxAccount, currency: str | None = None) -> list[UnitCost]:
+    """Each SKU's unit cost (for demo COGS) in `currency`, by default the account's first
+    marketplace's; converted like the prices, so the cost stays the same share of the price."""
+    currency = currency or MARKETPLACES[account.marketplaces[0]].currency
     factor = price_factor(currency)
     return [
         UnitCost(
