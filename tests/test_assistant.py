@@ -305,10 +305,10 @@ def chat_for(
 
 def test_streamed_reply_and_non_streamed_reply(fake: FakeLlm, engine: Engine, store: Store) -> None:
     chat = chat_for(fake, engine, store, known_context(engine, store))
-    parts = list(chat.stream([{"role": "user", "content": "hi there"}]))
+    parts = list(chat.stream([{"role": "user", "content": "[echo] hi there"}]))
     assert len(parts) > 2 and all(isinstance(part, str) for part in parts)
-    assert "".join(parts) == "Hello from the fake model. You wrote 2 words."
-    assert chat.complete([{"role": "user", "content": "a b c"}]).endswith("You wrote 3 words.")
+    assert "".join(parts) == "Hello from the fake model. You wrote 3 words."
+    assert chat.complete([{"role": "user", "content": "[echo] a b"}]).endswith("You wrote 3 words.")
     first = fake.requests[0]
     assert first["stream"] is True and not fake.requests[1].get("stream")
     assert first["messages"][0]["role"] == "system"
@@ -318,6 +318,44 @@ def test_streamed_reply_and_non_streamed_reply(fake: FakeLlm, engine: Engine, st
         "asin_sales_summary",
         "listing_rules",
     ]
+
+
+def test_by_default_the_fake_model_calls_the_tools_then_proposes_from_the_listing(
+    fake: FakeLlm, engine: Engine, store: Store
+) -> None:
+    context = known_context(engine, store)
+    chat = chat_for(fake, engine, store, context)
+    question = [{"role": "user", "content": "How can this listing sell more?"}]
+
+    parts = list(chat.stream(question))
+
+    calls = [part for part in parts if isinstance(part, ToolCall)]
+    assert [(call.name, json.loads(call.arguments)) for call in calls] == [
+        ("asin_sales_summary", {"days": 30}),
+        ("search_term_history", {"term": "tea maker"}),  # the converting term the listing lacks
+    ]
+    assert all(call.error is None for call in calls)
+    assert len(fake.requests) == 2  # the tool round, then the answer
+    assert [m["role"] for m in fake.requests[1]["messages"][-3:]] == ["assistant", "tool", "tool"]
+    text = "".join(part for part in parts if isinstance(part, str))
+    assert text.startswith(f"I looked at the last 30 days of {ASIN}")
+    proposal = extract_proposal(text)
+    assert proposal is not None
+    assert proposal.title == f"{CATALOG_TITLE}, Tea Maker, Barista Pour Over"
+    assert proposal.backend_terms == f"{BACKEND} tea maker"
+    assert [k.term for k in proposal.exact_keywords] == ["tea maker"]
+    assert proposal.negative_keywords == ()
+    assert proposal.reasons[-1] == "tea maker over 1 week: 10 clicks, 2 orders (7-day)"
+    assert "1 converting search term with orders is not in the listing (tea maker)" in text
+    review = review_proposal(proposal, context)
+    assert review.findings == [] and review.repairs == []  # it passes the page's checks
+    coverage = {row["term"]: (row["before"], row["after"]) for row in review.coverage}
+    assert coverage["tea maker"] == ("missing", "title")
+    assert review.score_before.total == 69.5 and review.score_after.total == 100.0
+
+    # not streamed: the same tool round and the same proposal
+    assert extract_proposal(chat.complete(question)) == proposal
+    assert len(fake.requests) == 4 and not fake.requests[3].get("stream")
 
 
 def test_a_tool_call_runs_and_its_result_goes_back_to_the_model(
@@ -431,7 +469,7 @@ def test_no_request_holds_the_planted_names_ids_or_secrets(
     ):
         history.append({"role": "user", "content": message})
         history.append({"role": "assistant", "content": chat.complete(history)})
-    assert len(fake.requests) == 6  # four turns, two of them with a tool round
+    assert len(fake.requests) == 7  # four turns, three of them with a tool round
     sent = fake.request_texts()
     for planted in (
         PLANTED_NAME,

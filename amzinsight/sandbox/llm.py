@@ -1,7 +1,12 @@
 """A local fake of an OpenAI-compatible chat endpoint, so the assistant is testable offline.
 
 POST /v1/chat/completions answers JSON, or Server-Sent Events when the body says
-`"stream": true`. What it answers is scripted by a marker in the last user message:
+`"stream": true`. By default it answers like a model would on the assistant's chat about an
+ASIN (a system message holding the product data as JSON): it first calls the tools the request
+offers (`asin_sales_summary` for 30 days, `search_term_history` for the top converting term the
+listing misses), then replies with a short explanation and a ```json proposal built from the
+listing and search terms it was sent (`model_reply`). A marker in the last user message scripts
+the answer instead:
 
 - `[tool]`: a call of the `listing_rules` tool; once the tool's result comes back, a reply that
   quotes the start of it;
@@ -9,8 +14,10 @@ POST /v1/chat/completions answers JSON, or Server-Sent Events when the body says
 - `[proposal]`: a reply holding a ```json block with `FakeLlm.proposal`;
 - `[bad-proposal]`: a reply whose ```json block is not JSON;
 - `[bad-tool-json]`: a tool call whose arguments are not JSON;
-- `[429]`: HTTP 429 with `retry-after: 0`; `[500]`: HTTP 500; `[slow]`: sleeps `slow_seconds`;
-- anything else: `Hello from the fake model.` plus the last user message's word count.
+- `[429]`: HTTP 429 with `retry-after: 0`; `[500]`: HTTP 500; `[slow]`: sleeps `slow_seconds`
+  (then answers as without it);
+- `[echo]`, or a request without product data: `Hello from the fake model.` plus the last user
+  message's word count.
 
 The model name `rate-limited` also answers 429. Every request body is kept in `requests`.
 """
@@ -19,6 +26,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -121,11 +129,18 @@ def serve(host: str, port: int) -> int:
 def _last_user_text(messages: list[dict[str, Any]]) -> str:
     for message in reversed(messages):
         if message.get("role") == "user":
-            content = message.get("content")
-            if isinstance(content, list):  # content parts
-                return " ".join(str(part.get("text", "")) for part in content)
-            return str(content or "")
+            return _content_text(message)
     return ""
+
+
+def _content_text(message: dict[str, Any]) -> str:
+    content = message.get("content")
+    if isinstance(content, list):  # content parts
+        return " ".join(str(part.get("text", "")) for part in content)
+    return str(content or "")
+
+
+SCRIPTS = ("[tool]", "[sales]", "[bad-tool-json]", "[bad-proposal]", "[proposal]", "[echo]")
 
 
 def _answer(fake: FakeLlm, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
@@ -138,15 +153,18 @@ def _answer(fake: FakeLlm, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         return 500, {"error": {"message": "The server had an error", "type": "server_error"}}
     if "[slow]" in text:
         time.sleep(fake.slow_seconds)
+    product = None if any(m in text for m in SCRIPTS) else product_data(messages)
+    if product is not None:
+        return 200, model_reply(messages, product, _offered_tools(body))
     last = messages[-1] if messages else {}
     if last.get("role") == "tool":
         return 200, {"content": f"The tool answered: {str(last.get('content'))[:200]}"}
     if "[tool]" in text:
-        return 200, _tool_call("listing_rules", "{}")
+        return 200, _tool_calls(("listing_rules", "{}"))
     if "[sales]" in text:
-        return 200, _tool_call("asin_sales_summary", '{"days": 30}')
+        return 200, _tool_calls(("asin_sales_summary", '{"days": 30}'))
     if "[bad-tool-json]" in text:
-        return 200, _tool_call("search_term_history", '{"term": "tea maker"')
+        return 200, _tool_calls(("search_term_history", '{"term": "tea maker"'))
     if "[bad-proposal]" in text:
         return 200, {"content": 'Here it is:\n```json\n{"title": "Kettle", "bullets": [\n```'}
     if "[proposal]" in text:
@@ -155,7 +173,7 @@ def _answer(fake: FakeLlm, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     return 200, {"content": f"{FAKE_REPLY} You wrote {len(text.split())} words."}
 
 
-def _tool_call(name: str, arguments: str) -> dict[str, Any]:
+def _tool_calls(*calls: tuple[str, str]) -> dict[str, Any]:
     return {
         "content": None,
         "tool_calls": [
@@ -164,7 +182,247 @@ def _tool_call(name: str, arguments: str) -> dict[str, Any]:
                 "type": "function",
                 "function": {"name": name, "arguments": arguments},
             }
+            for name, arguments in calls
         ],
+    }
+
+
+# --- the model-like answer ------------------------------------------------------------------
+
+TITLE_LIMIT = 200
+TITLE_ROOMY = 80  # a title shorter than this leaves searchable words unused
+BULLETS = 5
+BULLET_LIMIT = 500
+DESCRIPTION_LIMIT = 2000
+SALES_DAYS = 30
+
+
+def product_data(messages: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The product JSON of the assistant's system message (an object with a "listing"), if any."""
+    decoder = json.JSONDecoder()
+    for message in messages:
+        if message.get("role") != "system":
+            continue
+        content = _content_text(message)
+        for start in (match.start() for match in re.finditer(r"^\{", content, re.MULTILINE)):
+            try:
+                data, _ = decoder.raw_decode(content, start)
+            except json.JSONDecodeError:
+                continue  # the prompt's own {"title": str, ...} sketch is not JSON
+            if isinstance(data, dict) and isinstance(data.get("listing"), dict):
+                return data
+    return None
+
+
+def model_reply(
+    messages: list[dict[str, Any]], product: dict[str, Any], offered: set[str]
+) -> dict[str, Any]:
+    """Tool calls first (once per user turn), then an explanation and a proposal."""
+    turn = _current_turn(messages)
+    results = _tool_results(turn)
+    terms = _converting_terms(product)
+    focus = next((t for t in terms if t["missing"]), terms[0] if terms else None)
+    if not any(message.get("role") == "tool" for message in turn):
+        calls = []
+        if "asin_sales_summary" in offered:
+            calls.append(("asin_sales_summary", json.dumps({"days": SALES_DAYS})))
+        if "search_term_history" in offered and focus is not None:
+            calls.append(("search_term_history", json.dumps({"term": focus["term"]})))
+        if calls:
+            return _tool_calls(*calls)
+    proposal = propose(product, results)
+    block = json.dumps(proposal, indent=2, ensure_ascii=False)
+    return {"content": f"{_explanation(product, results, focus)}\n\n```json\n{block}\n```\n"}
+
+
+def propose(product: dict[str, Any], results: dict[str, Any]) -> dict[str, Any]:
+    """A listing proposal from the product data: the converting terms the listing misses go
+    into the title (where they fit), a bullet point, the description and the backend terms
+    (appended as they are, so a repeated word is left for the page to repair)."""
+    listing = product["listing"]
+    terms = _converting_terms(product)
+    missing = [t for t in terms if t["missing"]]
+    title = _title(listing, missing, [t for t in terms if not t["missing"]])
+    names = [t["term"] for t in missing[:3]]
+    bullets = [str(b) for b in listing.get("bullets") or [] if str(b).strip()][:BULLETS]
+    if names:
+        bullet = (
+            f"{names[0].upper()}: the pick of shoppers who search for {_joined(names)}, "
+            "backed by friendly support"
+        )
+        bullets = [*bullets[: BULLETS - 1], bullet[:BULLET_LIMIT]]
+    description = str(listing.get("description") or "").strip()
+    for sentence in re.split(r"(?<=\.)\s+", description):
+        if len(bullets) >= BULLETS:
+            break
+        if sentence and sentence.rstrip(".") not in " ".join(bullets):
+            bullets.append(sentence.rstrip(".")[:BULLET_LIMIT])
+    if names:
+        description = f"{description} Shoppers looking for {_joined(names)} find it here.".strip()
+    backend = " ".join([str(listing.get("backend_search_terms") or ""), *names]).strip()
+    reasons = [_sales_reason(results.get("asin_sales_summary"))]
+    reasons += [
+        f"{t['term']} brought {t['orders_7d']} orders (7-day){_acos(t)}, yet is not in the listing"
+        for t in missing[:3]
+    ]
+    reasons += [f"Addresses: {f.get('message')}" for f in product.get("rule_findings") or []]
+    history = _history_reason(results.get("search_term_history"))
+    lacking = "not in the listing"
+    return {
+        "title": title,
+        "bullets": bullets,
+        "description": description[:DESCRIPTION_LIMIT],
+        "backend_terms": backend,
+        "exact_keywords": [
+            {"term": t["term"], "reason": f"{t['orders_7d']} orders (7-day){_acos(t)}; {lacking}"}
+            for t in missing[:3]
+        ],
+        "negative_keywords": [
+            {"term": t["term"], "reason": f"ACoS {t['acos_7d']:.0%}: it costs more than it sells"}
+            for t in terms
+            if t["acos_7d"] is not None and t["acos_7d"] > 1
+        ],
+        "reasons": [reason for reason in [*reasons, history] if reason],
+    }
+
+
+def _title(
+    listing: dict[str, Any], missing: list[dict[str, Any]], held: list[dict[str, Any]]
+) -> str:
+    """The current title with the missing terms added where they fit (200 characters, no word
+    a third time), then held terms while it is under 80 characters."""
+    parts = [str(listing.get("brand") or ""), str(listing.get("category") or "")]
+    title = str(listing.get("title") or " ".join(p for p in parts if p)).strip()
+    for index, term in enumerate(missing + held):
+        if index >= len(missing) and len(title) >= TITLE_ROOMY:
+            break
+        words = _words(title)
+        if all(w in words for w in _words(term["term"])):
+            continue
+        candidate = f"{title}, {term['term'].title()}" if title else term["term"].title()
+        counts = _words(candidate)
+        if len(candidate) <= TITLE_LIMIT and max(counts.values()) <= 2:
+            title = candidate
+    return title
+
+
+def _words(text: str) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for word in re.findall(r"[^\W_]+", text.casefold()):
+        counts[word] = counts.get(word, 0) + 1
+    return counts
+
+
+def _converting_terms(product: dict[str, Any]) -> list[dict[str, Any]]:
+    """The converting terms, most orders first, each marked missing or not."""
+    missing = set(product.get("converting_terms_missing_from_listing") or [])
+    terms = [
+        {
+            "term": str(t.get("term") or ""),
+            "orders_7d": int(t.get("orders_7d") or 0),
+            "clicks": int(t.get("clicks") or 0),
+            "acos_7d": t.get("acos_7d"),
+            "missing": t.get("term") in missing or t.get("in_listing") == "missing",
+        }
+        for t in product.get("converting_search_terms") or []
+        if t.get("term")
+    ]
+    return sorted(terms, key=lambda t: (-t["orders_7d"], t["term"]))
+
+
+def _explanation(
+    product: dict[str, Any], results: dict[str, Any], focus: dict[str, Any] | None
+) -> str:
+    missing = [t["term"] for t in _converting_terms(product) if t["missing"]]
+    looked = f' and the weekly history of "{focus["term"]}"' if focus else ""
+    lines = [f"I looked at the last {SALES_DAYS} days of {product.get('asin')}{looked}."]
+    sales = _sales_reason(results.get("asin_sales_summary"))
+    if sales:
+        lines.append(sales + ".")
+    if missing:
+        them = "them" if len(missing) > 1 else "it"
+        lines.append(
+            f"{_count(len(missing), 'converting search term')} with orders "
+            f"{'are' if len(missing) > 1 else 'is'} not in the listing ({_joined(missing)}): the "
+            f"proposal adds {them} to the title where {them} fit, a bullet point, the description "
+            f"and the backend terms, and proposes {them} as exact keywords."
+        )
+    else:
+        lines.append("The listing already holds every converting search term; the proposal "
+                     "tightens the copy.")  # fmt: skip
+    lines.append("Check it before you use it.")
+    return " ".join(lines)
+
+
+def _sales_reason(summary: Any) -> str:
+    if not isinstance(summary, dict) or summary.get("units_ordered") is None:
+        return ""
+    sales = summary.get("ordered_product_sales")
+    conversion = summary.get("unit_session_percentage")
+    text = f"Last {summary.get('days')} days: {summary['units_ordered']} units"
+    if sales is not None:
+        text += f", {sales} {summary.get('currency') or ''} ordered sales".replace(" ,", ",")
+    if conversion is not None:
+        text += f", {float(conversion):.1f}% unit session percentage"
+    return text
+
+
+def _history_reason(history: Any) -> str:
+    if not isinstance(history, dict) or not history.get("weeks"):
+        return ""
+    weeks = history["weeks"]
+    clicks = sum(int(w.get("clicks") or 0) for w in weeks)
+    orders = sum(int(w.get("orders_7d") or 0) for w in weeks)
+    return (
+        f"{history.get('term')} over {_count(len(weeks), 'week')}: {_count(clicks, 'click')}, "
+        f"{_count(orders, 'order')} (7-day)"
+    )
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" + ("" if number == 1 else "s")
+
+
+def _acos(term: dict[str, Any]) -> str:
+    return "" if term["acos_7d"] is None else f" at {float(term['acos_7d']):.0%} ACoS"
+
+
+def _joined(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _current_turn(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The messages after the last user message (the tool rounds of this turn)."""
+    for index in range(len(messages) - 1, -1, -1):
+        if messages[index].get("role") == "user":
+            return messages[index + 1 :]
+    return messages
+
+
+def _tool_results(turn: list[dict[str, Any]]) -> dict[str, Any]:
+    """Tool name -> its decoded result, for the tool messages of this turn."""
+    names = {
+        call.get("id"): call.get("function", {}).get("name")
+        for message in turn
+        for call in message.get("tool_calls") or []
+    }
+    results: dict[str, Any] = {}
+    for message in turn:
+        if message.get("role") == "tool":
+            try:
+                results[str(names.get(message.get("tool_call_id")))] = json.loads(
+                    _content_text(message)
+                )
+            except json.JSONDecodeError:
+                continue
+    return results
+
+
+def _offered_tools(body: dict[str, Any]) -> set[str]:
+    return {
+        str(tool.get("function", {}).get("name"))
+        for tool in body.get("tools") or []
+        if isinstance(tool, dict)
     }
 
 
