@@ -4,8 +4,9 @@ exports as a bulk sheet or applies, with the change log and undo."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import plotly.graph_objects as go
 import polars as pl
@@ -24,6 +25,13 @@ from amzinsight.analytics.advertising import change_log, stored_recommendations
 from amzinsight.analytics.bid_actions import apply_approved, decide, undo
 from amzinsight.analytics.bids import recommend, save_recommendations
 from amzinsight.analytics.bulk_sheet import bulk_sheet
+from amzinsight.analytics.recommendation_review import (
+    DIRECTIONS,
+    KIND_LABELS,
+    evidence_in_words,
+    match_type_label,
+    recommendation_review,
+)
 from amzinsight.errors import AmzInsightError
 from amzinsight.ingest.sync import ads_client_for
 from app.components import (
@@ -31,6 +39,7 @@ from app.components import (
     currency_symbol,
     download_buttons,
     empty_state,
+    format_money,
     kpi_tiles,
     money_format,
     require_store,
@@ -48,6 +57,39 @@ METRIC_COLUMNS = (
     "impressions", "clicks", "orders", "units", "settling",
 )  # fmt: skip
 ALL_TARGETS = ""  # the search-term picker's "every target of the ad group"
+EVERY = "Every campaign"
+DETAILS = 3  # selected rows whose reason and evidence are shown in full
+STATUS_LABELS = {
+    "proposed": "Proposed",
+    "approved": "Approved",
+    "rejected": "Rejected",
+    "applied": "Applied",
+    "failed": "Failed",
+    "undone": "Undone",
+}
+SORTS = {  # label: (columns, descending)
+    "Net effect, largest first": (["net_effect", "id"], [True, False]),
+    "Spend change, largest saving first": (["spend_change", "id"], [False, False]),
+    "Campaign and ad group": (["campaign", "ad_group", "target"], [False, False, False]),
+    "Kind and change": (["kind", "direction", "campaign", "target"], [False] * 4),
+}
+EFFECT_HELP = (
+    "Expected change over the next 30 days from the clicks, CPC and conversion seen: for a bid, "
+    "clicks follow the bid in proportion at the observed CPC (never above the new bid), sales at "
+    "the smoothed conversion and order value; for a negative, the spend saved at its no-sale "
+    "rate. Empty where it cannot be estimated (harvests, rows without click data)."
+)
+NET_HELP = (
+    "Sales change x target ACoS - spend change: positive when the change buys sales at or under "
+    "the target ACoS or stops spend above it (with a break-even target, the change in profit)."
+)
+ENTITY_LABELS = {
+    "keyword": "Keyword",
+    "product_target": "Product target",
+    "negative_keyword": "Negative keyword",
+    "campaign_negative_keyword": "Campaign negative keyword",
+}
+FIELD_LABELS = {"bid": "Bid", "state": "State", "negative": "Negative added"}
 
 st.title("Advertising")
 filters = current_filters()
@@ -56,6 +98,7 @@ services = runtime()
 currency = filters.currency
 marketplace_ids = filters.marketplace_ids
 period = filters.date_range
+market_code = filters.marketplace.country_code.lower() if filters.marketplace else "all"
 
 
 def metric_columns() -> dict[str, Any]:
@@ -83,7 +126,7 @@ def performance_table(
     frame: pl.DataFrame, leading: dict[str, Any], file_stem: str, key: str
 ) -> None:
     """One drill-down level: its own columns first, then the shared metrics, and downloads."""
-    shown = frame.select(*leading, *METRIC_COLUMNS)
+    shown = readable(frame.select(*leading, *METRIC_COLUMNS))
     st.dataframe(
         shown,
         hide_index=True,
@@ -94,6 +137,32 @@ def performance_table(
     download_buttons(
         shown, f"{store.slug}-{file_stem}-{period.start}-{period.end}", key=f"{key}_download"
     )
+
+
+def readable(frame: pl.DataFrame) -> pl.DataFrame:
+    """Amazon's codes as words (ENABLED -> Enabled, NEGATIVE_EXACT -> Negative exact) and
+    "unknown" for a name or text the reports do not hold."""
+    codes = [name for name in ("state", "targeting_type") if name in frame.columns]
+    texts = [
+        name
+        for name in ("campaign_name", "ad_group_name", "target", "search_term")
+        if name in frame.columns
+    ]
+    frame = frame.with_columns(
+        *(
+            (
+                pl.col(name).str.slice(0, 1).str.to_uppercase()
+                + pl.col(name).str.slice(1).str.to_lowercase().str.replace_all("_", " ")
+            ).fill_null("unknown")
+            for name in codes
+        ),
+        *(pl.col(name).fill_null("unknown") for name in texts),
+    )
+    if "match_type" in frame.columns:
+        frame = frame.with_columns(
+            pl.col("match_type").map_elements(match_type_label, return_dtype=pl.String)
+        )
+    return frame
 
 
 def pick(label: str, options: list[str], names: dict[str, str], key: str) -> str | None:
@@ -293,7 +362,7 @@ def show_performance() -> None:
     )
 
 
-def show_recommendations() -> None:
+def recompute() -> None:
     left, right = st.columns([1, 3])
     target_acos = left.number_input(
         "Target ACoS (blank: each campaign's, else break-even or the default)",
@@ -313,78 +382,242 @@ def show_recommendations() -> None:
                 status.update(label="Not computed", state="error")
                 show_error(error)
 
-    recommendations = stored_recommendations(
-        services.engine, store.id, marketplace_ids=marketplace_ids
+
+def review_filters(review: pl.DataFrame) -> pl.DataFrame:
+    """The rows the filters keep, in the order the sort asks for."""
+    kind_col, direction_col, campaign_col, status_col, sort_col = st.columns(5)
+    kinds = kind_col.multiselect(
+        "Kind", list(KIND_LABELS), format_func=KIND_LABELS.get, key="advertising_rec_kinds"
     )
-    if recommendations.is_empty():
+    directions = direction_col.multiselect(
+        "Change", list(DIRECTIONS), format_func=str.capitalize, key="advertising_rec_directions"
+    )
+    campaigns = sorted(name for name in review["campaign"].unique().to_list() if name)
+    campaign = campaign_col.selectbox(
+        "Campaign", [EVERY, *campaigns], key="advertising_rec_campaign"
+    )
+    present = [status for status in STATUS_LABELS if status in set(review["status"])]
+    statuses = status_col.multiselect(
+        "Status",
+        present,
+        default=[status for status in ("proposed", "approved") if status in present],
+        format_func=STATUS_LABELS.get,
+        key="advertising_rec_statuses",
+    )
+    order = sort_col.selectbox("Sort by", list(SORTS), key="advertising_rec_sort")
+    shown = review
+    if kinds:
+        shown = shown.filter(pl.col("kind").is_in(kinds))
+    if directions:
+        shown = shown.filter(pl.col("direction").is_in(directions))
+    if campaign != EVERY:
+        shown = shown.filter(pl.col("campaign") == campaign)
+    if statuses:
+        shown = shown.filter(pl.col("status").is_in(statuses))
+    columns, descending = SORTS[order]
+    return shown.sort(columns, descending=descending, nulls_last=True)
+
+
+def review_table(shown: pl.DataFrame) -> list[int]:
+    """The review table with people's labels; returns the ids of the selected rows."""
+    money = money_format(currency)
+    table = shown.select(
+        "id",
+        pl.col("status").replace_strict(STATUS_LABELS, default=pl.col("status")),
+        pl.col("kind").replace_strict(KIND_LABELS, default=pl.col("kind")),
+        pl.col("direction").str.to_titlecase(),
+        "target", "match_type", "campaign", "ad_group",
+        "current_bid", "proposed_bid", "spend_change", "sales_change", "net_effect",
+        "deciding_fact", "reason",
+    )  # fmt: skip
+    selection = st.dataframe(
+        table,
+        hide_index=True,
+        on_select="rerun",
+        selection_mode="multi-row",
+        key="advertising_recommendations",
+        width="stretch",
+        column_order=[name for name in table.columns if name != "id"],
+        column_config={
+            "status": "Status",
+            "kind": "Kind",
+            "direction": "Change",
+            "target": st.column_config.TextColumn("Keyword or target", width="medium"),
+            "match_type": "Match type",
+            "campaign": st.column_config.TextColumn("Campaign", width="medium"),
+            "ad_group": st.column_config.TextColumn("Ad group", width="medium"),
+            "current_bid": st.column_config.NumberColumn("Current bid", format=money),
+            "proposed_bid": st.column_config.NumberColumn("Proposed bid", format=money),
+            "spend_change": st.column_config.NumberColumn(
+                "Spend, 30 days", format=money, help=EFFECT_HELP
+            ),
+            "sales_change": st.column_config.NumberColumn(
+                "Sales, 30 days", format=money, help=EFFECT_HELP
+            ),
+            "net_effect": st.column_config.NumberColumn(
+                "Net effect, 30 days", format=money, help=NET_HELP
+            ),
+            "deciding_fact": st.column_config.TextColumn("Decided by", width="medium"),
+            "reason": st.column_config.TextColumn(
+                "Reason", width="large", help="Select a row to read it in full"
+            ),
+        },
+    )
+    rows = selection.selection.rows  # type: ignore[attr-defined]
+    return [int(table["id"][i]) for i in rows]
+
+
+def review_detail(shown: pl.DataFrame, chosen: list[int]) -> None:
+    """The full reason and its evidence in words, for the first rows selected."""
+    for rec_id in chosen[:DETAILS]:
+        row = shown.filter(pl.col("id") == rec_id).row(0, named=True)
+        with st.container(border=True):
+            place = " / ".join(part for part in (row["campaign"], row["ad_group"]) if part)
+            st.text(f"{row['target']} ({row['match_type'] or 'no match type'}), {place}")
+            st.text(row["reason"] or "No reason was recorded.")
+            st.text("\n".join(evidence_in_words(row, lambda value: format_money(value, currency))))
+    if len(chosen) > DETAILS:
+        st.caption(f"Details of the first {DETAILS} of {len(chosen)} selected rows.")
+
+
+def decide_buttons(shown: pl.DataFrame, chosen: list[int]) -> None:
+    every = shown["id"].to_list()
+    columns = st.columns(4)
+    for column, label, ids, approve, key in (
+        (columns[0], f"Approve {len(chosen)} selected", chosen, True, "advertising_approve"),
+        (columns[1], f"Reject {len(chosen)} selected", chosen, False, "advertising_reject"),
+        (columns[2], f"Approve all {len(every)} shown", every, True, "advertising_approve_all"),
+        (columns[3], f"Reject all {len(every)} shown", every, False, "advertising_reject_all"),
+    ):
+        if column.button(label, disabled=not ids, key=key):
+            changed = decide(services.engine, store.id, ids, approve, ACTOR)
+            st.toast(f"{changed} {'approved' if approve else 'rejected'}")
+            st.rerun()
+
+
+def send_approved() -> None:
+    """The bulk sheet and the Ads API, for this marketplace's approved rows (one Ads profile)."""
+    approved = stored_recommendations(
+        services.engine, store.id, statuses=("approved",), marketplace_ids=marketplace_ids
+    )
+    sheet_col, apply_col = st.columns(2)
+    try:
+        sheet = bulk_sheet(approved, currency) if approved.height else b""
+    except AmzInsightError as error:
+        show_error(error)
+        sheet = b""
+    sheet_col.download_button(
+        f"Bulk sheet ({approved.height} approved)",
+        sheet,
+        file_name=f"{store.slug}-{market_code}-sponsored-products-bulk.xlsx",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        disabled=not sheet,
+        key="advertising_bulk_sheet",
+    )
+    if apply_col.button(
+        f"Apply {approved.height} approved through the Ads API",
+        disabled=approved.is_empty(),
+        key="advertising_apply",
+    ):
+        with st.status("Sending approved changes to Amazon Ads...") as status:
+            try:
+                client = ads_client_for(settings(), store)
+                result = apply_approved(
+                    services.engine, client, store.id, ACTOR, approved["id"].to_list()
+                )
+                status.update(
+                    label=f"{len(result.applied)} applied, {len(result.failed)} refused",
+                    state="complete" if not result.failed else "error",
+                )
+                for rec_id, error in result.failed.items():
+                    st.warning(f"Recommendation {rec_id}: {error}")
+            except AmzInsightError as error:
+                status.update(label="Nothing applied", state="error")
+                show_error(error)
+
+
+def show_recommendations() -> None:
+    recompute()
+    review = recommendation_review(services.engine, store.id, marketplace_ids)
+    if review.is_empty():
         st.caption("No recommendations yet: sync the Ads reports, then recompute.")
     else:
-        shown = recommendations.select(
-            "id", "kind", "status", "search_term", "target_id", "match_type",
-            "current_bid", "recommended_bid", "currency", "reason",
-        )  # fmt: skip
-        selection = st.dataframe(
-            shown,
-            hide_index=True,
-            on_select="rerun",
-            selection_mode="multi-row",
-            key="advertising_recommendations",
-            width="stretch",
+        shown = review_filters(review)
+        st.caption(
+            f"{shown.height} of {review.height} recommendations shown. Select rows to read "
+            "their reason and evidence in full, and to approve or reject them."
         )
-        chosen = [shown["id"][i] for i in selection.selection.rows]  # type: ignore[attr-defined]
-        approve_col, reject_col, sheet_col, apply_col = st.columns(4)
-        if approve_col.button(
-            f"Approve {len(chosen)}", disabled=not chosen, key="advertising_approve"
-        ):
-            st.toast(f"{decide(services.engine, store.id, chosen, True, ACTOR)} approved")
-            st.rerun()
-        if reject_col.button(
-            f"Reject {len(chosen)}", disabled=not chosen, key="advertising_reject"
-        ):
-            st.toast(f"{decide(services.engine, store.id, chosen, False, ACTOR)} rejected")
-            st.rerun()
-        approved = recommendations.filter(pl.col("status") == "approved")
-        sheet_col.download_button(
-            f"Bulk sheet ({approved.height} approved)",
-            bulk_sheet(approved, currency) if approved.height else b"",
-            file_name=f"{store.slug}-sponsored-products-bulk.xlsx",
-            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            disabled=approved.is_empty(),
-            key="advertising_bulk_sheet",
-        )
-        if apply_col.button(
-            f"Apply {approved.height} approved",
-            disabled=approved.is_empty(),
-            key="advertising_apply",
-        ):
-            with st.status("Sending approved changes to Amazon Ads...") as status:
-                try:
-                    client = ads_client_for(settings(), store)
-                    result = apply_approved(
-                        services.engine, client, store.id, ACTOR, approved["id"].to_list()
-                    )
-                    status.update(
-                        label=f"{len(result.applied)} applied, {len(result.failed)} refused",
-                        state="complete" if not result.failed else "error",
-                    )
-                    for rec_id, error in result.failed.items():
-                        st.warning(f"Recommendation {rec_id}: {error}")
-                except AmzInsightError as error:
-                    status.update(label="Nothing applied", state="error")
-                    show_error(error)
+        chosen = review_table(shown)
+        review_detail(shown, chosen)
+        decide_buttons(shown, chosen)
+        send_approved()
+    show_change_log()
 
+
+def local_time(moment: datetime | None, zone: str) -> str:
+    """A UTC timestamp as the marketplace's wall time, to the minute (12 Mar 2026 14:05)."""
+    if moment is None:
+        return ""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(ZoneInfo(zone)).strftime("%d %b %Y %H:%M")
+
+
+def show_change_log() -> None:
     st.subheader("Change log")
     changes = change_log(services.engine, store.id, marketplace_ids=marketplace_ids)
     if changes.is_empty():
         st.caption("Nothing applied yet.")
         return
+    zone = filters.marketplace.time_zone if filters.marketplace else "UTC"
+
+    def amounts(bids: str, values: str) -> list[str]:
+        return [
+            format_money(bid, currency) if bid is not None else (value or "")
+            for bid, value in zip(changes[bids].to_list(), changes[values].to_list(), strict=True)
+        ]
+
+    def outcome(change: dict[str, Any]) -> str:
+        if change["undone_by_change_id"] is not None:
+            return "Undone"
+        return "Applied" if change["succeeded"] else "Refused by Amazon"
+
+    rows = changes.to_dicts()
+    shown = pl.DataFrame(
+        {
+            "id": changes["id"],
+            "when": [local_time(row["applied_at"], zone) for row in rows],
+            "target": [row["target"] or "unknown" for row in rows],
+            "entity": [ENTITY_LABELS.get(row["entity_type"], "Other") for row in rows],
+            "field": [FIELD_LABELS.get(row["field"], "Other") for row in rows],
+            "before": amounts("before_bid", "before_value"),
+            "after": amounts("after_bid", "after_value"),
+            "applied_by": [row["applied_by"] or "unknown" for row in rows],
+            "outcome": [outcome(row) for row in rows],
+            "answer": [
+                "" if row["succeeded"] else str(row["amazon_response"] or "") for row in rows
+            ],
+        }
+    )
     picked = st.dataframe(
-        changes,
+        shown,
         hide_index=True,
         on_select="rerun",
         selection_mode="multi-row",
         key="advertising_changes",
         width="stretch",
+        column_order=[name for name in shown.columns if name != "id"],
+        column_config={
+            "when": st.column_config.TextColumn("When", help=f"Local time ({zone})"),
+            "target": "Keyword or target",
+            "entity": "Entity",
+            "field": "Changed",
+            "before": "Before",
+            "after": "After",
+            "applied_by": "By",
+            "outcome": "Outcome",
+            "answer": st.column_config.TextColumn("Amazon's answer", width="large"),
+        },
     )
     to_undo = [changes["id"][i] for i in picked.selection.rows]  # type: ignore[attr-defined]
     if st.button(f"Undo {len(to_undo)}", disabled=not to_undo, key="advertising_undo"):

@@ -9,7 +9,7 @@ import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from amzinsight.db.tables import bid_changes, bid_recommendations
+from amzinsight.db.tables import ads_targets, bid_changes, bid_recommendations
 from amzinsight.stores import ads_profile_ids
 
 RECOMMENDATION_COLUMNS = (
@@ -51,32 +51,40 @@ CHANGE_COLUMNS = (
 )
 
 
+def shown_recommendations(
+    store_id: int,
+    statuses: Sequence[str] | None = None,
+    marketplace_ids: Sequence[str] | None = None,
+) -> sa.Select:
+    """The rows the page shows: proposals of the latest day, and every decided row (approved,
+    rejected, applied, ...); only the marketplaces' Ads profiles when marketplace_ids is given
+    (one profile is one currency and one advertiser account, what a bulk sheet may hold)."""
+    table = bid_recommendations
+    latest = (
+        sa.select(sa.func.max(table.c.generated_for)).where(table.c.store_id == store_id)
+    ).scalar_subquery()
+    query = sa.select(table).where(
+        table.c.store_id == store_id,
+        sa.or_(table.c.generated_for == latest, table.c.status != "proposed"),
+    )
+    if statuses:
+        query = query.where(table.c.status.in_(list(statuses)))
+    if marketplace_ids is not None:
+        query = query.where(table.c.profile_id.in_(ads_profile_ids(store_id, marketplace_ids)))
+    return query
+
+
 def stored_recommendations(
     engine: Engine,
     store_id: int,
     statuses: Sequence[str] | None = None,
     marketplace_ids: Sequence[str] | None = None,
 ) -> pl.DataFrame:
-    """The store's recommendations of the latest day each was generated for, newest first.
-
-    With marketplace_ids, only those marketplaces' Ads profiles: one profile is one currency and
-    one advertiser account, which is what a bulk sheet or an apply may hold."""
-    table = bid_recommendations
-    latest = (
-        sa.select(sa.func.max(table.c.generated_for)).where(table.c.store_id == store_id)
-    ).scalar_subquery()
-    query = (
-        sa.select(*(table.c[name] for name in RECOMMENDATION_COLUMNS))
-        .where(
-            table.c.store_id == store_id,
-            sa.or_(table.c.generated_for == latest, table.c.status != "proposed"),
-        )
-        .order_by(table.c.kind, table.c.id)
+    """shown_recommendations as a frame, by kind then id."""
+    rows = shown_recommendations(store_id, statuses, marketplace_ids).subquery()
+    query = sa.select(*(rows.c[name] for name in RECOMMENDATION_COLUMNS)).order_by(
+        rows.c.kind, rows.c.id
     )
-    if statuses:
-        query = query.where(table.c.status.in_(list(statuses)))
-    if marketplace_ids is not None:
-        query = query.where(table.c.profile_id.in_(ads_profile_ids(store_id, marketplace_ids)))
     return _frame(engine, query, RECOMMENDATION_COLUMNS)
 
 
@@ -86,19 +94,30 @@ def change_log(
     limit: int = 500,
     marketplace_ids: Sequence[str] | None = None,
 ) -> pl.DataFrame:
-    """Changes applied through the Ads API, newest first: who, when, before, after, outcome
-    (only the marketplaces' Ads profiles when marketplace_ids is given)."""
+    """Changes applied through the Ads API, newest first: who, when, before, after, outcome, and
+    `target`, the keyword, product target or term changed (only the marketplaces' Ads profiles
+    when marketplace_ids is given)."""
+    b, r, t = bid_changes, bid_recommendations, ads_targets
+    target = sa.func.coalesce(t.c.keyword_text, t.c.expression, r.c.search_term)
     query = (
-        sa.select(*(bid_changes.c[name] for name in CHANGE_COLUMNS))
-        .where(bid_changes.c.store_id == store_id)
-        .order_by(bid_changes.c.applied_at.desc(), bid_changes.c.id.desc())
+        sa.select(*(b.c[name] for name in CHANGE_COLUMNS), target.label("target"))
+        .select_from(
+            b.outerjoin(r, r.c.id == b.c.recommendation_id).outerjoin(
+                t,
+                sa.and_(
+                    t.c.store_id == b.c.store_id,
+                    t.c.profile_id == b.c.profile_id,
+                    t.c.target_id == b.c.entity_id,
+                ),
+            )
+        )
+        .where(b.c.store_id == store_id)
+        .order_by(b.c.applied_at.desc(), b.c.id.desc())
         .limit(limit)
     )
     if marketplace_ids is not None:
-        query = query.where(
-            bid_changes.c.profile_id.in_(ads_profile_ids(store_id, marketplace_ids))
-        )
-    return _frame(engine, query, CHANGE_COLUMNS)
+        query = query.where(b.c.profile_id.in_(ads_profile_ids(store_id, marketplace_ids)))
+    return _frame(engine, query, (*CHANGE_COLUMNS, "target"))
 
 
 def _frame(engine: Engine, query: sa.Select, columns: Sequence[str]) -> pl.DataFrame:
