@@ -257,9 +257,9 @@ else:
     )
 
 st.subheader("Top movers")
-if comparison is None or movers is None:
+if (comparison is None or movers is None) and filters.comparison_mode == "No comparison":
     st.caption("Choose a comparison in the sidebar to see which ASINs gained or lost sales.")
-elif movers.is_empty():
+elif comparison is None or movers is None or movers.is_empty():
     st.caption(
         "No movers: the comparison range has no Sales and traffic report (or nothing changed)."
     )

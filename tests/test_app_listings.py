@@ -4,6 +4,7 @@ built here whose ratings and terms have numbers known in advance."""
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from amzinsight.analytics.listings import keyword_coverage, listing_content
+from amzinsight.analytics.listings import keyword_coverage, listing_content, rating_trend
 from amzinsight.analytics.periods import DateRange, date_range_for, local_today
 from amzinsight.db.engine import get_engine
 from amzinsight.db.tables import product_ratings
@@ -60,7 +61,8 @@ def test_empty_store_names_the_syncs_that_fill_the_page(
 
     info = texts(at.info)
     assert "No listings for this marketplace yet" in info
-    assert "**Listings**" in info and "**Catalog**" in info and "Ads" in info
+    assert "**Listings**" in info and "**Catalog**" in info
+    assert "Sponsored Products search terms" in info and "sp_search_term" not in info
     assert not at.dataframe
     assert "listings_asin" not in [box.key for box in at.selectbox]
 
@@ -99,6 +101,10 @@ def terms_for(store: Store, url: str, asin: str, preset: str) -> pl.DataFrame:
 def shown_terms(at: AppTest) -> pl.DataFrame:
     (table,) = [t for t in at.dataframe if "search_term" in t.value.columns]
     return pl.from_pandas(table.value[["search_term", "coverage", "orders_7d", "clicks"]])
+
+
+def metrics_of(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
 
 
 def busiest_asin(store: Store, url: str) -> tuple[str, pl.DataFrame]:
@@ -140,8 +146,23 @@ def test_demo_store_shows_the_listing_and_its_search_terms(
     assert metrics["Not in the listing"] == str(missing)
     assert metrics["7-day orders"] == f"{expected['orders_7d'].sum():,}"
     assert {b.label for b in at.get("download_button")} >= {"CSV", "XLSX"}
-    # the demo has no ratings (no SP-API endpoint): said so, not drawn as zeros
-    assert "No ratings for this ASIN" in texts(at.info)
+    # ratings come only from an imported CSV (no SP-API endpoint): drawn when the demo has them,
+    # said so when not, never drawn as zeros
+    _, window = demo_range(demo, "Last 30 days")
+    ratings = rating_trend(
+        get_engine(demo_database_url), demo.id, (marketplace_id,), asin, window.start,
+        window.end, "day",
+    )  # fmt: skip
+    if ratings.is_empty():
+        assert "No ratings for this ASIN" in texts(at.info)
+    else:
+        assert {"Rating", "Reviews"} <= set(metrics_of(at))
+        legends = [
+            trace["name"]
+            for chart in at.get("plotly_chart")
+            for trace in json.loads(chart.proto.spec)["data"]
+        ]
+        assert {"Star rating", "Reviews"} <= set(legends)
 
     # a shorter range shows the terms of that range
     at.sidebar.selectbox(key="filters_preset").set_value("Last 7 days").run()
