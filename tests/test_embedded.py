@@ -68,3 +68,45 @@ def test_embedded_redis_starts_keeps_data_across_restarts_and_stops(short_data_d
 def test_a_data_directory_too_long_for_the_socket_is_refused_clearly() -> None:
     with pytest.raises(ServiceUnavailableError, match="AMZ_DATA_DIR"):
         start_postgres(Path("/tmp") / ("x" * 120))
+
+
+JOIN_AND_STOP = """
+import sys
+from pathlib import Path
+from amzinsight.embedded import start_postgres, start_redis
+data_dir = Path(sys.argv[1])
+postgres, redis_server = start_postgres(data_dir), start_redis(data_dir)
+print(postgres.started, redis_server.started)
+redis_server.stop()
+postgres.stop()
+"""
+
+
+def test_a_process_that_joined_the_servers_never_stops_them(short_data_dir: Path) -> None:
+    """A second process (another `amzinsight` command, a second `up`) joins the servers the first
+    started; its stop, and its exit, leave them running for the first."""
+    import subprocess
+    import sys
+
+    postgres, redis_server = start_postgres(short_data_dir), start_redis(short_data_dir)
+    try:
+        assert postgres.started and redis_server.started
+        joined = subprocess.run(
+            [sys.executable, "-c", JOIN_AND_STOP, str(short_data_dir)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert joined.returncode == 0, joined.stderr
+        assert joined.stdout.split() == ["False", "False"]
+        client = redis.Redis.from_url(redis_server.url)
+        assert client.ping()
+        client.close()
+        with get_engine(postgres.url).connect() as connection:
+            assert connection.execute(sa.text("SELECT 1")).scalar() == 1
+    finally:
+        dispose_engines()
+        redis_server.stop()
+        postgres.stop()
+    assert _processes_using(short_data_dir) == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -17,6 +18,9 @@ from pathlib import Path
 
 import psutil
 import pytest
+import sqlalchemy as sa
+
+from amzinsight.db.engine import get_engine
 
 pytestmark = pytest.mark.slow
 
@@ -117,6 +121,24 @@ def test_up_serves_stops_cleanly_and_reuses_its_data(data_dir: Path) -> None:
     names = " ".join(" ".join(p.cmdline()) for p in started)
     assert "workers.worker" in names and "workers.scheduler" in names and "streamlit" in names
     assert "postgres" in names
+    # The console has up's own lines only: the children write to DATA_DIR/logs.
+    assert not any("rq." in line or "Streamlit app" in line for line in first.lines), first.lines
+    assert (data_dir / "logs" / "worker.log").stat().st_size > 0
+
+    # A second `up` on the same data folder (another port) refuses before touching anything,
+    # and the first one's services, worker and scheduler live on.
+    second_try = subprocess.run(
+        [AMZINSIGHT, "up", "--port", str(_free_port())],
+        env=first.env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert second_try.returncode == 2, second_try.stderr
+    assert second_try.stdout == ""
+    assert second_try.stderr == (
+        f"amzinsight: AmzInsight is already running from {data_dir.resolve()} "
+        f"(pid {first.process.pid}, http://127.0.0.1:{first.port}).\n"
+    )
+    time.sleep(1)
+    assert len(_alive(started)) == len(started), "the refused up stopped something"
 
     added = subprocess.run(
         [AMZINSIGHT, "store", "add", "acme_us", "--name", "Acme US", "--marketplace", "US"],
@@ -151,6 +173,24 @@ def test_up_serves_stops_cleanly_and_reuses_its_data(data_dir: Path) -> None:
     assert _alive(_processes_in(data_dir)) == []
 
 
+def test_a_port_in_use_is_refused_before_anything_starts(data_dir: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        refused = RunningUp(data_dir, port)
+        result = subprocess.run(
+            [AMZINSIGHT, "up", "--port", str(port)],
+            env=refused.env, capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr == (
+        f"amzinsight: Port {port} on 127.0.0.1 is already in use by another program: stop it, "
+        "or choose another port with --port.\n"
+    )
+    assert not (data_dir / "postgres").exists() and _processes_in(data_dir) == []
+
+
 @pytest.mark.postgres
 @pytest.mark.redis
 def test_up_demo_syncs_the_sandbox_store_through_the_jobs(
@@ -167,21 +207,45 @@ def test_up_demo_syncs_the_sandbox_store_through_the_jobs(
     running.start()
     try:
         running.wait_ready()
-        deadline = time.monotonic() + 150
+        deadline = time.monotonic() + 300
         while time.monotonic() < deadline and not any(
-            "demo sync: " in line and " 0 report windows" not in line for line in running.lines
+            line.startswith("demo store ready") for line in running.lines
         ):
             time.sleep(1)
         metrics = subprocess.run(
-            [AMZINSIGHT, "metrics", "demo", "--marketplace", "US", "--json",
-             "--from", "2020-01-01", "--to", "2030-12-31"],
+            [AMZINSIGHT, "metrics", "demo", "--json", "--from", "2020-01-01", "--to", "2030-12-31"],
             env=running.env, capture_output=True, text=True, timeout=120, check=False,
         )  # fmt: skip
         assert metrics.returncode == 0, metrics.stderr
     finally:
         assert running.terminate() == 0
-    progress = [line for line in running.lines if line.startswith("demo sync: ")]
-    assert progress, "".join(running.lines[-30:])
+    console = "".join(running.lines)
+    progress = [line for line in running.lines if line.startswith("demo store: ")]
+    assert progress, console
+    # "12 of 40 report windows loaded (newest days first), about 2 min left"
+    assert re.search(r"^demo store: \d+ of \d+ report windows loaded", progress[-1]), progress
+    assert any(" left" in line for line in progress), progress
+    (ready,) = [line for line in running.lines if line.startswith("demo store ready")]
+    assert re.match(r"demo store ready: \d+ of \d+ report windows loaded in ", ready), ready
+    assert "rq.worker" not in console and "INFO" not in console, console  # worker chatter: logs
+
     result = json.loads(metrics.stdout)
-    assert result["store"] == "demo" and result["currency"] == "USD"
-    assert result["orders"]["orders"] > 0 or result["sales"]["units_ordered"] > 0
+    assert result["store"] == "demo"
+    by_country = {block["country_code"]: block for block in result["marketplaces"]}
+    assert {c: b["currency"] for c, b in by_country.items()} == {"US": "USD", "CA": "CAD"}
+    assert by_country["US"]["orders"]["orders"] > 0 or by_country["US"]["sales"]["units_ordered"]
+
+    # Newest first: the first sales and traffic day loaded is the latest of the three.
+    engine = get_engine(migrated_database_url)
+    with engine.connect() as connection:
+        days = (
+            connection.execute(
+                sa.text(
+                    "SELECT window_start FROM sync_runs WHERE report_type = 'sales_traffic' "
+                    "AND marketplace_id = 'ATVPDKIKX0DER' ORDER BY id"
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert len(days) >= 3 and days[0] == max(days), days
