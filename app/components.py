@@ -99,18 +99,82 @@ def kpi_delta(kpi: Kpi) -> str | None:
     return f"{change:+.1%}"
 
 
+def kpi_delta_color(kpi: Kpi, delta: str | None) -> Literal["normal", "inverse", "off"]:
+    """Green for good news, red for bad: a rise in a cost (spend, ACoS, fees) is drawn red."""
+    if delta is not None and delta.lstrip("+-").startswith("0.0"):
+        return "off"  # rounds to no change: neither colour
+    return "inverse" if kpi.lower_is_better else "normal"
+
+
+# Room for a tile's text at a 1280 px wide window with the sidebar open, the narrowest the app is
+# laid out for (measured in Chromium; tests/test_browser.py checks every tile at 1280 and 1440):
+# the main column's width, the gap between st.columns, a bordered tile's padding and border, the
+# help icon beside a label, and the delta's arrow and padding.
+MAIN_WIDTH_PX = 822
+COLUMN_GAP_PX = 14
+TILE_INSET_PX = 34
+HELP_ICON_PX = 24
+DELTA_INSET_PX = 32
+VALUE_FONT_PX = 36
+SMALL_FONT_PX = 14
+# Source Sans advance widths in em: digits and currency symbols are tabular half-ems.
+NARROW_CHARACTERS = {",": 0.25, ".": 0.25, " ": 0.2, "-": 0.31, "(": 0.3, ")": 0.3, "/": 0.35}
+NARROW_CHARACTERS |= {"i": 0.25, "l": 0.25, "j": 0.25, "I": 0.26, "f": 0.3, "t": 0.34, "r": 0.35}
+WIDE_CHARACTERS = {"%": 0.82, "m": 0.83, "w": 0.72, "M": 0.73, "W": 0.79}
+SAFETY = 1.06  # rounding, kerning and font hinting
+
+
+def text_width(text: str, font_px: float) -> float:
+    """About how many pixels `text` takes in Streamlit's font at `font_px` (slightly over)."""
+    ems = 0.0
+    for character in text:
+        if character in NARROW_CHARACTERS:
+            ems += NARROW_CHARACTERS[character]
+        elif character in WIDE_CHARACTERS:
+            ems += WIDE_CHARACTERS[character]
+        elif character.isupper():
+            ems += 0.62
+        else:
+            ems += 0.55 if character.isalpha() else 0.5
+    return ems * font_px * SAFETY
+
+
+def tiles_per_row(tiles: Sequence[tuple[Kpi, str, str | None]], most: int) -> int:
+    """The most tiles per row (at most `most`) that show every label, value and delta in full.
+
+    Money stays exact: a long figure gets a wider tile rather than a rounded "$42.3K". Rows are
+    then balanced (8 tiles that fit 3 a row become 3 + 3 + 2, 5 that fit 4 become 3 + 2).
+    """
+    count = max(1, min(most, len(tiles)))
+    while count > 1:
+        room = (MAIN_WIDTH_PX - COLUMN_GAP_PX * (count - 1)) / count - TILE_INSET_PX
+        if all(_tile_fits(tile, room) for tile in tiles):
+            break
+        count -= 1
+    rows = -(-len(tiles) // count)
+    return max(1, -(-len(tiles) // rows)) if tiles else 1
+
+
+def _tile_fits(tile: tuple[Kpi, str, str | None], room: float) -> bool:
+    kpi, value, delta = tile
+    label = text_width(kpi.label, SMALL_FONT_PX) + (HELP_ICON_PX if kpi.help else 0)
+    change = text_width(delta, SMALL_FONT_PX) + DELTA_INSET_PX if delta else 0
+    return max(label, text_width(value, VALUE_FONT_PX), change) <= room
+
+
 def kpi_tiles(kpis: Sequence[Kpi], currency: str, per_row: int = 4) -> None:
-    """A row (or rows) of st.metric tiles, each with its change against the comparison period."""
-    for start in range(0, len(kpis), per_row):
-        columns = st.columns(per_row)
-        for column, kpi in zip(columns, kpis[start : start + per_row], strict=False):
-            delta = kpi_delta(kpi)
-            unchanged = delta is not None and delta.lstrip("+").startswith("0.0")
+    """Rows of st.metric tiles (at most `per_row` a row, fewer when a figure needs the room),
+    each with its change against the comparison period, coloured by what the change means."""
+    tiles = [(kpi, format_value(kpi.value, kpi.kind, currency), kpi_delta(kpi)) for kpi in kpis]
+    count = tiles_per_row(tiles, per_row)
+    for start in range(0, len(tiles), count):
+        columns = st.columns(count)
+        for column, (kpi, value, delta) in zip(columns, tiles[start : start + count], strict=False):
             column.metric(
                 kpi.label,
-                format_value(kpi.value, kpi.kind, currency),
+                value,
                 delta=delta,
-                delta_color="off" if unchanged else "inverse" if kpi.lower_is_better else "normal",
+                delta_color=kpi_delta_color(kpi, delta),
                 help=kpi.help,
                 border=True,
             )

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from streamlit.testing.v1 import AppTest
 
 from amzinsight.db.engine import get_engine
-from amzinsight.db.tables import bid_recommendations, sync_runs
+from amzinsight.db.tables import ads_profiles, bid_recommendations, sync_runs
 from amzinsight.reports import report_title
 from amzinsight.stores import add_store
 
@@ -140,6 +140,16 @@ def test_advertising_page_renders_with_and_without_recommendations(app_database:
     assert [m.label for m in at.metric][:3] == ["Ad spend", "Ad sales (7-day)", "ACoS"]
 
     with engine.begin() as connection:
+        # Recommendations show per marketplace: their profile is the US one.
+        connection.execute(
+            sa.insert(ads_profiles).values(
+                store_id=store.id,
+                profile_id="1",
+                marketplace_id=store.marketplaces[0].marketplace_id,
+                country_code="US",
+                currency="USD",
+            )
+        )
         connection.execute(
             sa.insert(bid_recommendations).values(
                 store_id=store.id,
@@ -159,7 +169,7 @@ def test_advertising_page_renders_with_and_without_recommendations(app_database:
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     table = at.dataframe[0].value
-    assert list(table["search_term"]) == ["cheap board"]
+    assert list(table["target"]) == ["cheap board"]  # a negative targets its search term
     assert list(table["reason"]) == ["no orders from 15 clicks and $6.00 spend"]
 
 
