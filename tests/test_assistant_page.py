@@ -1,7 +1,8 @@
 """The Assistant page through AppTest: an empty store, a store built here with known numbers
 (without an LLM: score, gaps, rules and how to configure one; with the fake LLM over HTTP:
 streamed replies, tools, a checked proposal sent to Advertising, and errors as one sentence,
-with no planted identifier in any request), and the demo store (read-only)."""
+with no planted identifier in any request; the fake's default answer, tools then a proposal,
+reviewed), and the demo store (read-only; with the fake LLM, a reviewed proposal)."""
 
 from __future__ import annotations
 
@@ -139,9 +140,9 @@ def test_with_the_fake_llm_replies_tools_proposal_and_errors(
     in_march(at)
     assert at.chat_input  # configured: the chat is there
 
-    at.chat_input(key="assistant_prompt").set_value(f"hello, I am {PLANTED_EMAIL}").run()
+    at.chat_input(key="assistant_prompt").set_value(f"[echo] hello, I am {PLANTED_EMAIL}").run()
     ok(at)
-    assert "Hello from the fake model. You wrote 4 words." in chat_texts(at)
+    assert "Hello from the fake model. You wrote 5 words." in chat_texts(at)
     assert fake.requests[-1]["stream"] is True
 
     at.chat_input(key="assistant_prompt").set_value("[tool] which rules?").run()
@@ -188,12 +189,33 @@ def test_with_the_fake_llm_replies_tools_proposal_and_errors(
             assert planted.lower() not in text.lower(), planted
 
 
-def test_the_draft_button_asks_for_a_proposal(known_store: Store, fake: FakeLlm) -> None:
+def test_the_draft_button_asks_for_a_proposal_and_the_model_like_answer_is_reviewed(
+    known_store: Store, fake: FakeLlm
+) -> None:
     at = open_page(query_asin=ASIN)
     in_march(at)
     at.button(key="assistant_draft").click().run()
     ok(at)
-    assert fake.requests[-1]["messages"][-1]["content"].startswith("Propose a better listing")
+    (question,) = [m for m in fake.requests[-1]["messages"] if m["role"] == "user"]
+    assert question["content"].startswith("Propose a better listing")
+    # the fake's default: both tools run against this store, then a proposal about this ASIN
+    assert [(s.label, s.state) for s in at.status] == [
+        ('Tool: asin_sales_summary({"days": 30})', "complete"),
+        ('Tool: search_term_history({"term": "tea maker"})', "complete"),
+    ]
+    assert len(fake.requests) == 2 and fake.requests[-1]["messages"][-1]["role"] == "tool"
+    assert "1 converting search term with orders is not in the listing (tea maker)" in (
+        chat_texts(at)
+    )
+    shown = metrics(at)
+    assert shown["Score now"] == "69.5"
+    assert shown["Score with the proposal"] == "100.0"
+    assert "The proposal passes every listing rule checked." in texts(at.success)
+    (coverage,) = [t for t in at.dataframe if "after" in t.value.columns]
+    after = dict(zip(coverage.value["term"], coverage.value["after"], strict=True))
+    assert after["tea maker"] == "title"
+    (send,) = [b.label for b in at.button if b.label.startswith("Send ")]
+    assert send.startswith("Send 1 keyword")  # tea maker as an exact keyword
 
 
 # --- the demo store (read-only) -------------------------------------------------------------------
@@ -223,3 +245,33 @@ def test_demo_store_score_equals_the_context_and_a_link_picks_the_asin(
         f"{len(expected.missing_terms)} of {len(expected.converting_terms)}"
     )
     assert "AMZ_LLM_BASE_URL" in texts(at.info)
+
+
+def test_demo_store_with_the_fake_llm_shows_a_reviewed_proposal(
+    demo_database_url: str, fake: FakeLlm, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AMZ_DATABASE_URL", demo_database_url)
+    engine = get_engine(demo_database_url)
+    store = get_store(engine, DEMO_SLUG)
+    market = store.marketplaces[0]
+    dates = date_range_for("Last 30 days", local_today(market.time_zone))
+    content = listing_content(engine, store.id, (market.marketplace_id,))
+    asin = content["asin"][0]
+    expected = build_context(engine, store.id, (market.marketplace_id,), asin, dates.start,
+                             dates.end)  # fmt: skip
+
+    at = open_page(query_asin=asin)
+    at.button(key="assistant_draft").click().run()
+    ok(at)
+
+    labels = [(s.label.split("(")[0], s.state) for s in at.status]
+    assert ("Tool: asin_sales_summary", "complete") in labels
+    sales = next(m for m in fake.requests[-1]["messages"] if m["role"] == "tool")["content"]
+    assert '"units_ordered"' in sales  # the tool read the demo's synced sales for this ASIN
+    assert f"I looked at the last 30 days of {asin}" in chat_texts(at)
+    shown = metrics(at)
+    assert shown["Score now"] == f"{expected.score.total:.1f}"
+    assert float(shown["Score with the proposal"]) >= expected.score.total
+    checks = texts(at.success) + texts(at.warning) + texts(at.error)
+    assert "The proposal passes every listing rule checked." in checks or "Still flagged" in checks
+    assert {b.label for b in at.get("download_button")} >= {"JSON", "TXT"}
