@@ -340,7 +340,7 @@ def test_planted_secrets_appear_in_no_log_table_archive_redis_value_or_llm_reque
             {"role": "assistant", "content": "".join(p for p in parts if isinstance(p, str))}
         )
     assert any(isinstance(part, ToolCall) for part in parts)
-    assert len(fake_llm.requests) == 5  # three turns, two with a tool round
+    assert len(fake_llm.requests) == 6  # three turns, each with a tool round
     assert "[secret]" in fake_llm.request_texts()[0]  # the pasted token was scrubbed, not sent
 
     out, err = capsys.readouterr()
