@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 from amzinsight.analytics.advertising import stored_recommendations
 from amzinsight.analytics.listings import listing_content
 from amzinsight.analytics.periods import date_range_for, local_today
-from amzinsight.assistant.context import build_context
+from amzinsight.assistant.context import AsinContext, build_context
 from amzinsight.config import get_settings
 from amzinsight.db.engine import get_engine
 from amzinsight.sandbox.llm import FakeLlm, start_fake_llm
@@ -221,20 +221,24 @@ def test_the_draft_button_asks_for_a_proposal_and_the_model_like_answer_is_revie
 # --- the demo store (read-only) -------------------------------------------------------------------
 
 
-def test_demo_store_score_equals_the_context_and_a_link_picks_the_asin(
-    demo_database_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("AMZ_DATABASE_URL", demo_database_url)
-    engine = get_engine(demo_database_url)
+def demo_context(url: str, index: int) -> AsinContext:
+    """The context the page builds for the demo's index-th listed ASIN (first marketplace, the
+    default last 30 days)."""
+    engine = get_engine(url)
     store = get_store(engine, DEMO_SLUG)
     market = store.marketplaces[0]
     dates = date_range_for("Last 30 days", local_today(market.time_zone))
     content = listing_content(engine, store.id, (market.marketplace_id,))
-    asins = content["asin"].unique(maintain_order=True).to_list()
-    second = asins[1]
-    expected = build_context(
-        engine, store.id, (market.marketplace_id,), second, dates.start, dates.end
-    )
+    asin = content["asin"].unique(maintain_order=True).to_list()[index]
+    return build_context(engine, store.id, (market.marketplace_id,), asin, dates.start, dates.end)
+
+
+def test_demo_store_score_equals_the_context_and_a_link_picks_the_asin(
+    demo_database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AMZ_DATABASE_URL", demo_database_url)
+    expected = demo_context(demo_database_url, 1)
+    second = expected.asin
 
     at = open_page(query_asin=second)
     assert at.selectbox(key="assistant_asin").value == second
@@ -251,14 +255,8 @@ def test_demo_store_with_the_fake_llm_shows_a_reviewed_proposal(
     demo_database_url: str, fake: FakeLlm, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("AMZ_DATABASE_URL", demo_database_url)
-    engine = get_engine(demo_database_url)
-    store = get_store(engine, DEMO_SLUG)
-    market = store.marketplaces[0]
-    dates = date_range_for("Last 30 days", local_today(market.time_zone))
-    content = listing_content(engine, store.id, (market.marketplace_id,))
-    asin = content["asin"][0]
-    expected = build_context(engine, store.id, (market.marketplace_id,), asin, dates.start,
-                             dates.end)  # fmt: skip
+    expected = demo_context(demo_database_url, 0)
+    asin = expected.asin
 
     at = open_page(query_asin=asin)
     at.button(key="assistant_draft").click().run()
