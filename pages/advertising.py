@@ -415,7 +415,13 @@ def review_filters(review: pl.DataFrame) -> pl.DataFrame:
     if statuses:
         shown = shown.filter(pl.col("status").is_in(statuses))
     columns, descending = SORTS[order]
-    return shown.sort(columns, descending=descending, nulls_last=True)
+    shown = shown.sort(columns, descending=descending, nulls_last=True)
+    # a selection is of row positions: once the rows shown change it would point at others
+    rows_shown = hash(tuple(shown["id"].to_list()))
+    if st.session_state.get("advertising_rec_rows_shown") != rows_shown:
+        st.session_state["advertising_rec_rows_shown"] = rows_shown
+        st.session_state.pop("advertising_recommendations", None)
+    return shown
 
 
 def review_table(shown: pl.DataFrame) -> list[int]:
@@ -464,7 +470,8 @@ def review_table(shown: pl.DataFrame) -> list[int]:
         },
     )
     rows = selection.selection.rows  # type: ignore[attr-defined]
-    return [int(table["id"][i]) for i in rows]
+    # a selection made before the filters changed may point past the rows shown now
+    return [int(table["id"][i]) for i in rows if i < table.height]
 
 
 def review_detail(shown: pl.DataFrame, chosen: list[int]) -> None:
@@ -619,7 +626,8 @@ def show_change_log() -> None:
             "answer": st.column_config.TextColumn("Amazon's answer", width="large"),
         },
     )
-    to_undo = [changes["id"][i] for i in picked.selection.rows]  # type: ignore[attr-defined]
+    rows = picked.selection.rows  # type: ignore[attr-defined]
+    to_undo = [changes["id"][i] for i in rows if i < changes.height]
     if st.button(f"Undo {len(to_undo)}", disabled=not to_undo, key="advertising_undo"):
         try:
             result = undo(

@@ -6,12 +6,15 @@ the sidebar chose; the demo database is shared and read-only.
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 
+import polars as pl
 import psycopg
 import pytest
 import sqlalchemy as sa
@@ -29,8 +32,9 @@ from amzinsight.analytics.bid_actions import decide
 from amzinsight.analytics.bids import recommend, save_recommendations
 from amzinsight.analytics.metrics import store_metrics
 from amzinsight.analytics.periods import date_range_for, local_today
+from amzinsight.analytics.recommendation_review import recommendation_review
 from amzinsight.db.engine import dispose_engines, get_engine
-from amzinsight.db.tables import ads_profiles, bid_recommendations
+from amzinsight.db.tables import ads_profiles, ads_targets, bid_changes, bid_recommendations
 from amzinsight.stores import Store, add_store, get_store, list_stores
 from app.components import format_money
 from tests.conftest import ADMIN_DSN, DEMO_SLUG
@@ -207,3 +211,158 @@ def test_picking_a_campaign_shows_its_ad_groups_then_targets(demo) -> None:
     assert at.selectbox(key="advertising_ad_group").value == ad_group
     targets = target_performance(engine, store.id, ids, month.start, month.end, ad_group)
     assert list(table(at, "bid")["target"]) == targets["target"].to_list()
+
+
+def labels(frame) -> dict[str, str]:
+    """Column name -> the label a person sees (the table's column config)."""
+    config = json.loads(frame.proto.columns)
+    return {
+        name: (config.get(name, {}).get("label") or name)
+        for name in frame.value.columns
+        if config.get(name, {}).get("hidden") is not True
+    }
+
+
+def choose_marketplace(at: AppTest, country: str, store: Store) -> None:
+    market = next(m for m in store.marketplaces if m.country_code == country)
+    at.sidebar.selectbox(key="filters_marketplace").set_value(market.marketplace_id).run()
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def test_recommendations_read_as_a_review_in_each_marketplace(
+    demo_copy: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AMZ_DATABASE_URL", demo_copy)
+    store = with_recommendations(demo_copy, approve_in="US")
+    engine = get_engine(demo_copy)
+    at = advertising_page()
+    for country, money in (("US", "dollar"), ("CA", "CA$%,.2f")):
+        choose_marketplace(at, country, store)
+        market = next(m for m in store.marketplaces if m.country_code == country)
+        review = recommendation_review(engine, store.id, (market.marketplace_id,))
+        assert set(review["currency"]) == {market.currency}
+        frame = at.dataframe(key="advertising_recommendations")
+        shown = frame.value
+        expected = review.filter(pl.col("status").is_in(["proposed", "approved"]))
+        assert sorted(shown["id"]) == sorted(expected["id"].to_list())
+        seen = labels(frame)
+        assert seen["target"] == "Keyword or target" and seen["deciding_fact"] == "Decided by"
+        assert seen["net_effect"] == "Net effect, 30 days"
+        assert all("_" not in label for name, label in seen.items() if name != "id"), seen
+        config = json.loads(frame.proto.columns)
+        assert config["proposed_bid"]["type_config"]["format"] == money
+        # people's words, never Amazon's codes or None
+        assert set(shown["kind"]) <= {"Bid", "Harvest", "Negative"}
+        assert set(shown["direction"]) <= {"Raise", "Lower", "Add", "Negate"}
+        assert not shown[["target", "match_type", "campaign", "reason"]].isna().any().any()
+        bids = shown[shown["kind"] == "Bid"]
+        assert "unknown" not in set(bids["target"]) and "unknown" not in set(bids["campaign"])
+        assert not any(text.isdigit() for text in bids["target"])  # text, not a target id
+        # largest net effect first, the ones that cannot be estimated last
+        effects = [float(v) for v in shown["net_effect"] if v is not None and v == v]
+        assert effects == sorted(effects, reverse=True)
+        assert shown["net_effect"].isna().sum() == (shown["kind"] == "Harvest").sum()
+    # the CA view has no approved rows: its bulk sheet is empty, never the US rows
+    assert [b.label for b in at.get("download_button") if "Bulk sheet" in b.label] == [
+        "Bulk sheet (0 approved)"
+    ]
+    product_targets = recommendation_review(
+        engine, store.id, tuple(m.marketplace_id for m in store.marketplaces)
+    ).filter(pl.col("match_type") == "Product target")
+    assert product_targets["target"].str.starts_with('asin="B0').all()
+
+
+def test_filter_read_in_full_and_approve_the_filtered_set(
+    demo_copy: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AMZ_DATABASE_URL", demo_copy)
+    store = with_recommendations(demo_copy, approve_in=None)
+    engine = get_engine(demo_copy)
+    us = store.marketplaces[0]
+    at = advertising_page()
+    at.multiselect(key="advertising_rec_kinds").set_value(["negative"]).run()
+    shown = at.dataframe(key="advertising_recommendations").value
+    assert set(shown["kind"]) == {"Negative"} and set(shown["direction"]) == {"Negate"}
+    campaign = shown["campaign"].iloc[0]
+    at.selectbox(key="advertising_rec_campaign").set_value(campaign).run()
+    shown = at.dataframe(key="advertising_recommendations").value
+    assert set(shown["campaign"]) == {campaign} and len(shown) >= 1
+
+    # a selected row shows its whole reason and its evidence in words
+    at.session_state["advertising_recommendations"] = {
+        "selection": {"rows": [0], "columns": [], "cells": []}
+    }
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    review = recommendation_review(engine, store.id, (us.marketplace_id,))
+    (first,) = review.filter(pl.col("id") == int(shown["id"].iloc[0])).to_dicts()
+    texts = [t.value for t in at.text]
+    assert first["reason"] in texts  # in full, not cut off
+    assert any("Expected over 30 days: spend -$" in t for t in texts), texts
+    assert any("Decided by: " in t for t in texts)
+
+    ids = sorted(int(i) for i in shown["id"])
+    (approve_all,) = [b for b in at.button if b.key == "advertising_approve_all"]
+    assert approve_all.label == f"Approve all {len(ids)} shown"
+    approve_all.click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    with engine.connect() as connection:
+        approved = connection.execute(
+            sa.select(bid_recommendations.c.id)
+            .where(bid_recommendations.c.status == "approved")
+            .order_by(bid_recommendations.c.id)
+        ).scalars()
+        assert list(approved) == ids  # exactly the filtered set
+    (sheet,) = [b for b in at.get("download_button") if "Bulk sheet" in b.label]
+    assert sheet.label == f"Bulk sheet ({len(ids)} approved)"
+
+    at.multiselect(key="advertising_rec_kinds").set_value(["harvest"]).run()
+    at.selectbox(key="advertising_rec_campaign").set_value("Every campaign").run()
+    harvests = at.dataframe(key="advertising_recommendations").value
+    # the rows shown changed: the old selection (row 0 of the negatives) no longer holds
+    assert at.button(key="advertising_approve").label == "Approve 0 selected"
+    at.button(key="advertising_reject_all").click().run()
+    with engine.connect() as connection:
+        rejected = connection.execute(
+            sa.select(sa.func.count()).where(bid_recommendations.c.status == "rejected")
+        ).scalar_one()
+    assert rejected == len(harvests) > 0
+
+
+def test_change_log_in_words_and_local_time(
+    demo_copy: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AMZ_DATABASE_URL", demo_copy)
+    engine = get_engine(demo_copy)
+    store = get_store(engine, DEMO_SLUG)
+    us = store.marketplaces[0]
+    with engine.begin() as connection:
+        profile_id, target_id, text = connection.execute(
+            sa.select(ads_targets.c.profile_id, ads_targets.c.target_id, ads_targets.c.keyword_text)
+            .join(ads_profiles, ads_profiles.c.profile_id == ads_targets.c.profile_id)
+            .where(
+                ads_profiles.c.marketplace_id == us.marketplace_id, ads_targets.c.kind == "keyword"
+            )
+            .limit(1)
+        ).one()
+        connection.execute(
+            sa.insert(bid_changes).values(
+                store_id=store.id, profile_id=profile_id, entity_type="keyword",
+                entity_id=target_id, field="bid", before_bid=Decimal("0.80"),
+                after_bid=Decimal("0.56"), before_value="0.80", after_value="0.56",
+                applied_by="advertising page", succeeded=True, amazon_response={"code": "SUCCESS"},
+                applied_at=datetime(2026, 3, 12, 21, 5, 7, 123456, tzinfo=UTC),
+            )
+        )  # fmt: skip
+    at = advertising_page()
+    frame = at.dataframe(key="advertising_changes")
+    (row,) = frame.value.to_dict("records")
+    # 21:05 UTC is 14:05 in Los Angeles (PDT): no ISO string, no microseconds
+    assert row["when"] == "12 Mar 2026 14:05"
+    assert (row["target"], row["entity"], row["field"]) == (text, "Keyword", "Bid")
+    assert (row["before"], row["after"], row["outcome"]) == ("$0.80", "$0.56", "Applied")
+    seen = labels(frame)
+    assert seen["when"] == "When" and seen["applied_by"] == "By"
+    assert all("_" not in label for name, label in seen.items() if name != "id"), seen
+    choose_marketplace(at, "CA", store)
+    assert any(c.value == "Nothing applied yet." for c in at.caption)  # a US change
