@@ -67,7 +67,7 @@ NO_QUERY_TERM = "*"
 """Amazon's search term for placements without a query (FORMATS.md 4.2)."""
 CURRENCY_SYMBOLS = {
     "USD": "$",
-    "CAD": "C$",
+    "CAD": "CA$",  # as the pages write it
     "MXN": "MX$",
     "BRL": "R$",
     "AUD": "A$",
