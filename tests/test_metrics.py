@@ -467,7 +467,9 @@ def test_the_deposit_day_does_not_depend_on_the_database_time_zone(
     assert metrics(runtime, store, "2026-03-20", "2026-03-20")["settlements"] == []
 
 
-def test_inventory_is_the_latest_snapshot_on_or_before_to(runtime: Runtime, tmp_path: Path) -> None:
+def test_inventory_is_the_close_of_the_ranges_last_day(runtime: Runtime, tmp_path: Path) -> None:
+    """A day's snapshot is its opening stock: a range ending on the 10th closes with the 11th's
+    snapshot, as the Inventory page reads it; earlier ends take the latest snapshot before."""
     store = add_store(runtime.engine, slug="brewlane", name="Brewlane", country_codes=["US"])
     earlier = read_tsv("fba_inventory.tsv")[:4]
     for line in earlier:
@@ -482,11 +484,12 @@ def test_inventory_is_the_latest_snapshot_on_or_before_to(runtime: Runtime, tmp_
     at_eleven = metrics(runtime, store, "2026-03-01", "2026-03-11")["inventory"]
     later = metrics(runtime, store, "2026-03-01", "2026-03-31")["inventory"]
     at_tenth = metrics(runtime, store, "2026-03-01", "2026-03-10")["inventory"]
-    at_fifth = metrics(runtime, store, "2026-03-05", "2026-03-05")["inventory"]
-    before_any = metrics(runtime, store, "2026-03-01", "2026-03-04")["inventory"]
+    at_ninth = metrics(runtime, store, "2026-03-01", "2026-03-09")["inventory"]
+    at_fourth = metrics(runtime, store, "2026-03-04", "2026-03-04")["inventory"]
+    before_any = metrics(runtime, store, "2026-03-01", "2026-03-03")["inventory"]
 
     latest = expected_inventory("fba_inventory.tsv", "2026-03-11")
-    assert at_eleven == later == latest
+    assert at_eleven == later == at_tenth == latest
     assert latest == {
         "as_of": "2026-03-11",
         "skus": 6,
@@ -495,10 +498,10 @@ def test_inventory_is_the_latest_snapshot_on_or_before_to(runtime: Runtime, tmp_
         "reserved": 38,
         "unfulfillable": 6,
     }
-    assert at_tenth == at_fifth == expected_inventory(str(path), "2026-03-05")
+    assert at_ninth == at_fourth == expected_inventory(str(path), "2026-03-05")
     # The first four SKUs of the fixture, each with 5 more fulfillable and 5 more inbound units.
-    assert at_tenth["skus"] == 4 and at_tenth["fulfillable"] == 629 - 410 + 4 * 5
-    assert at_tenth["inbound"] == 144 + 4 * 5
+    assert at_ninth["skus"] == 4 and at_ninth["fulfillable"] == 629 - 410 + 4 * 5
+    assert at_ninth["inbound"] == 144 + 4 * 5
     assert before_any == {
         "as_of": None,
         "skus": None,
@@ -509,11 +512,11 @@ def test_inventory_is_the_latest_snapshot_on_or_before_to(runtime: Runtime, tmp_
     }
 
 
-def test_inventory_takes_each_skus_latest_snapshot_on_or_before_to(
+def test_inventory_is_the_latest_snapshot_days_skus_as_on_the_inventory_page(
     runtime: Runtime, tmp_path: Path
 ) -> None:
-    """A SKU left out of the latest snapshot keeps its earlier position: the stock as of `to`
-    is each SKU's latest snapshot on or before it, not only the latest snapshot day's SKUs."""
+    """A SKU left out of the latest snapshot is not carried forward from an older one: page and
+    CLI count the same snapshot day."""
     store = add_store(runtime.engine, slug="brewlane", name="Brewlane", country_codes=["US"])
     lines = read_tsv("fba_inventory.tsv")
     import_file(
@@ -523,16 +526,11 @@ def test_inventory_takes_each_skus_latest_snapshot_on_or_before_to(
         write_tsv(tmp_path / "fba_inventory_0305.tsv", lines),  # all six SKUs on 03-05
         now=datetime(2026, 3, 5, 20, tzinfo=UTC),
     )
-    import_file(
-        runtime.engine,
-        runtime.archive,
-        store,
-        write_tsv(tmp_path / "fba_inventory_0311.tsv", lines[:4]),  # four of them on 03-11
-        now=NOW,
-    )
+    four = write_tsv(tmp_path / "fba_inventory_0311.tsv", lines[:4])  # four of them on 03-11
+    import_file(runtime.engine, runtime.archive, store, four, now=NOW)
     both = metrics(runtime, store, "2026-03-01", "2026-03-31")["inventory"]
-    assert both == expected_inventory("fba_inventory.tsv", "2026-03-11")
-    assert both["skus"] == 6 and both["fulfillable"] == 629
+    assert both == expected_inventory(str(four), "2026-03-11")
+    assert both["skus"] == 4
 
 
 def test_a_range_without_data_has_every_key_with_zeros_and_unknown_stock(

@@ -11,12 +11,11 @@ dates: orders count on their purchase date in the marketplace's time zone.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.engine import Engine
 
 from amzinsight.db.tables import (
@@ -242,17 +241,18 @@ def _settlements(
 def _inventory(
     connection: sa.Connection, store_id: int, ids: list[str], end: date
 ) -> dict[str, Any]:
-    """The stock as of the range's end: each SKU's latest snapshot on or before it (a SKU missing
-    from the last snapshot keeps its earlier one). Without any snapshot by then, the stock is
+    """The stock at the close of the range: the latest snapshot day on or before the day after
+    its end (a day's snapshot is its opening stock, so the next day's is the last day's close),
+    as the Inventory page reads it for the same range. Without any snapshot by then, the stock is
     unknown: null, never zero."""
     t = inventory_snapshots
-    latest = (
-        sa.select(t)
-        .where(t.c.store_id == store_id, t.c.marketplace_id.in_(ids), t.c.snapshot_date <= end)
-        .ext(distinct_on(t.c.marketplace_id, t.c.sku))
-        .order_by(t.c.marketplace_id, t.c.sku, t.c.snapshot_date.desc())
-        .subquery()
+    scope = (t.c.store_id == store_id, t.c.marketplace_id.in_(ids))
+    latest_day = (
+        sa.select(sa.func.max(t.c.snapshot_date))
+        .where(*scope, t.c.snapshot_date <= end + timedelta(days=1))
+        .scalar_subquery()
     )
+    latest = sa.select(t).where(*scope, t.c.snapshot_date == latest_day).subquery()
     row = connection.execute(
         sa.select(
             sa.func.max(latest.c.snapshot_date).label("as_of"),
