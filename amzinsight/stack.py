@@ -276,16 +276,20 @@ def wait_for_http(url: str, timeout: float, alive: Callable[[], bool]) -> None:
 
 
 def _start_demo(
+    settings: Settings,
     stack: Stack,
     python: str,
     port: int,
     alive: Callable[[], bool],
     list_jobs: JobLister | None,
 ) -> DemoProgress:
-    """Serve the sandbox Amazon, register its demo seller and hand its credentials to the
-    children; the scheduler then gives the never-synced store its first sync through the jobs."""
+    """Serve the sandbox Amazon, register its demo seller with the unit costs and ratings a
+    seller would enter, and hand its credentials to the children; the scheduler then gives the
+    never-synced store its first sync through the jobs."""
     from amzinsight.db.engine import get_engine
+    from amzinsight.ingest.archive import archive_from_settings
     from amzinsight.sandbox.config import demo_account, demo_environment
+    from amzinsight.sandbox.demo_extras import seed_demo_extras
     from amzinsight.stores import register_demo_store
 
     stack.spawn(
@@ -302,7 +306,11 @@ def _start_demo(
     wait_for_http(f"{url}/_sandbox/faults", 60, alive)
     engine = get_engine(stack.database_url)
     store = register_demo_store(engine, url)
-    stack.extra_environment.update(demo_environment(demo_account(), store.slug))
+    account = demo_account()
+    seed_demo_extras(
+        engine, archive_from_settings(settings), store, account, settings.sync.initial_days
+    )
+    stack.extra_environment.update(demo_environment(account, store.slug))
     logger.info("demo store %r registered against the sandbox at %s", store.slug, url)
     jobs = (lambda: list_jobs(stack.redis_url, store.slug)) if list_jobs else (lambda: [])
     return DemoProgress(engine, store.id, jobs)
@@ -425,17 +433,22 @@ def _duration(seconds: float) -> str:
 
 
 def _window_statuses(engine: Any, store_id: int, since: datetime | None) -> dict[str, int]:
-    """How many report windows of a store are in each status, by each window's latest run
-    (a retried window counts once); only runs requested since `since` when given."""
+    """How many report windows of a store were synced from Amazon in each status, by each
+    window's latest run (a retried window counts once); only runs requested since `since` when
+    given."""
     from sqlalchemy.dialects.postgresql import distinct_on
 
-    from amzinsight.db.tables import sync_runs
+    from amzinsight.db.tables import AMAZON_SOURCES, sync_runs
 
     t = sync_runs
     window = (t.c.report_type, t.c.marketplace_id, t.c.window_start, t.c.window_end)
     latest = (
         sa.select(t.c.status)
-        .where(t.c.store_id == store_id, *([t.c.requested_at >= since] if since else []))
+        .where(
+            t.c.store_id == store_id,
+            t.c.source.in_(AMAZON_SOURCES),
+            *([t.c.requested_at >= since] if since else []),
+        )
         .ext(distinct_on(*window))
         .order_by(*window, t.c.id.desc())
         .subquery()
@@ -535,7 +548,12 @@ def _run_up_locked(
         demo_progress = None
         if sandbox_port is not None:
             demo_progress = _start_demo(
-                stack, python, sandbox_port, lambda: not stop_requested.is_set(), list_jobs
+                settings,
+                stack,
+                python,
+                sandbox_port,
+                lambda: not stop_requested.is_set(),
+                list_jobs,
             )
         if stop_requested.is_set():
             return 0

@@ -165,14 +165,14 @@ def list_stores(engine: Engine) -> list[Store]:
 
 
 def never_synced(engine: Engine) -> list[str]:
-    """Slugs of stores without a single sync run: they get a first sync right away."""
-    from amzinsight.db.tables import sync_runs
+    """Slugs of stores never synced from Amazon: they get a first sync right away (a file
+    imported by hand, or the demo's ratings, is no first sync)."""
+    from amzinsight.db.tables import AMAZON_SOURCES, sync_runs
 
-    query = (
-        sa.select(stores.c.slug)
-        .where(~sa.exists().where(sync_runs.c.store_id == stores.c.id))
-        .order_by(stores.c.slug)
+    synced = sa.exists().where(
+        sync_runs.c.store_id == stores.c.id, sync_runs.c.source.in_(AMAZON_SOURCES)
     )
+    query = sa.select(stores.c.slug).where(~synced).order_by(stores.c.slug)
     with engine.connect() as connection:
         return list(connection.execute(query).scalars())
 

@@ -44,6 +44,7 @@ COUNTRY = sa.CHAR(2)
 
 STORE_REGIONS = ("na", "eu", "fe")
 SYNC_SOURCES = ("sp_api", "ads_api", "upload", "replay")
+AMAZON_SOURCES = ("sp_api", "ads_api")  # runs that called Amazon; uploads and replays did not
 SYNC_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
 ADS_TARGET_KINDS = (
     "keyword",
