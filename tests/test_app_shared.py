@@ -157,8 +157,11 @@ def test_tiles_per_row_keeps_exact_money_readable() -> None:
     assert tiles_per_row(_tiles(["$31,493.60"] * 5), 5) == 3  # 3 + 2, not 4 + 1
     assert tiles_per_row(_tiles(["¥123,456,789,012"] * 2), 4) == 2
     assert tiles_per_row(_tiles(["¥1,234,567,890,123,456,789"] * 2), 4) == 1
-    long_label = [(Kpi("Converting terms not in the listing", 1, help="why"), "1", None)] * 6
+    # A label with its help icon needs room too: ~194 px here, ~280 px with a longer label.
+    long_label = [(Kpi("Converting terms missing", 1, help="why"), "1", None)] * 6
     assert tiles_per_row(long_label, 6) == 3
+    longer_label = [(Kpi("Converting terms not in the listing", 1, help="why"), "1", None)] * 6
+    assert tiles_per_row(longer_label, 6) == 2
 
 
 def test_reported_days_of_the_demo_store(demo_database_url: str) -> None:
