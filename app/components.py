@@ -14,7 +14,7 @@ import polars as pl
 import streamlit as st
 
 from amzinsight.stores import Store
-from app.filters import Filters
+from app.filters import NOTES_SHOWN_KEY, Filters
 
 # Symbols for the marketplaces' currencies; anything else is written with its ISO code.
 CURRENCY_SYMBOLS = {
@@ -164,7 +164,10 @@ def _tile_fits(tile: tuple[Kpi, str, str | None], room: float) -> bool:
 
 def kpi_tiles(kpis: Sequence[Kpi], currency: str, per_row: int = 4) -> None:
     """Rows of st.metric tiles (at most `per_row` a row, fewer when a figure needs the room),
-    each with its change against the comparison period, coloured by what the change means."""
+    each with its change against the comparison period, coloured by what the change means.
+
+    Under a page's first tiles, the sidebar's notes on the ranges (days Amazon has not reported
+    yet, a comparison period without data) say why a figure covers less or has no change."""
     tiles = [(kpi, format_value(kpi.value, kpi.kind, currency), kpi_delta(kpi)) for kpi in kpis]
     count = tiles_per_row(tiles, per_row)
     for start in range(0, len(tiles), count):
@@ -178,6 +181,10 @@ def kpi_tiles(kpis: Sequence[Kpi], currency: str, per_row: int = 4) -> None:
                 help=kpi.help,
                 border=True,
             )
+    filters = st.session_state.get("filters")
+    if filters is not None and filters.notes and not st.session_state.get(NOTES_SHOWN_KEY):
+        st.session_state[NOTES_SHOWN_KEY] = True  # under the page's first tiles only
+        st.caption(" ".join(filters.notes))
 
 
 def require_store(filters: Filters, fills: str) -> Store:

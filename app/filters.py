@@ -38,6 +38,7 @@ CUSTOM_KEY = "filters_custom_range"
 GRANULARITY_KEY = "filters_granularity"
 COMPARISON_KEY = "filters_comparison"
 URL_READ_KEY = "filters_url_read"  # set once the session's first run has read the URL
+NOTES_SHOWN_KEY = "filters_notes_shown"  # the KPI tiles repeat the notes once per run
 
 # Query-string parameter names and the words that stand for each choice in them.
 URL_STORE, URL_MARKETPLACE, URL_RANGE, URL_FROM, URL_TO = "store", "market", "range", "from", "to"
@@ -222,6 +223,7 @@ def render_shared_filters(today: date | None = None) -> Filters:
     )
     _write_url(filters)
     st.session_state["filters"] = filters
+    st.session_state[NOTES_SHOWN_KEY] = False
     return filters
 
 
