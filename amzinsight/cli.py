@@ -58,6 +58,11 @@ def _build_parser() -> argparse.ArgumentParser:
     up.add_argument("--host", default="127.0.0.1", help="interface Streamlit binds to")
     up.add_argument("--port", type=int, default=8501)
     up.add_argument("--demo", action="store_true", help="also register the sandbox demo store")
+    up.add_argument(
+        "--fake-llm",
+        action="store_true",
+        help="serve the sandbox's fake model and point the Assistant at it (no real LLM needed)",
+    )
     up.set_defaults(handler=_up)
 
     worker = commands.add_parser("worker", help="run one RQ worker (for other hosts)")
@@ -291,6 +296,7 @@ def _up(args: argparse.Namespace) -> int:
         on_progress,
         list_jobs=_store_jobs,
         on_start=on_start,
+        fake_llm=args.fake_llm,
     )
 
 

@@ -49,6 +49,7 @@ WARM_STOP_SECONDS = 10.0  # a job in flight gets this long to finish
 COLD_STOP_SECONDS = 5.0
 STREAMLIT_START_TIMEOUT = 60.0
 DEMO_SANDBOX_PORT = 8765
+FAKE_LLM_PORT = 8766
 LOCK_FILE = "up.lock"
 LOG_ROTATE_BYTES = 10 * 1024 * 1024  # a log past this is moved to <name>.log.1 at the next start
 
@@ -264,7 +265,7 @@ def wait_for_http(url: str, timeout: float, alive: Callable[[], bool]) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if not alive():
-            raise ServiceUnavailableError(f"Streamlit stopped before it answered on {url}.")
+            raise ServiceUnavailableError(f"A process stopped before it answered on {url}.")
         try:
             with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (our own localhost URL)
                 if response.status == 200:
@@ -272,7 +273,18 @@ def wait_for_http(url: str, timeout: float, alive: Callable[[], bool]) -> None:
         except OSError:
             pass
         time.sleep(0.3)
-    raise ServiceUnavailableError(f"Streamlit did not answer on {url} within {timeout:.0f} s.")
+    raise ServiceUnavailableError(f"Nothing answered on {url} within {timeout:.0f} s.")
+
+
+def _start_fake_llm(stack: Stack, python: str, port: int, alive: Callable[[], bool]) -> None:
+    """The sandbox's fake model for the Assistant page: the app's children get its URL."""
+    from amzinsight.sandbox.llm import FAKE_MODEL
+
+    stack.spawn("llm", [python, "-m", "amzinsight.cli", "sandbox", "llm", "--port", str(port)])
+    url = f"http://127.0.0.1:{port}/v1"
+    wait_for_http(f"{url}/models", 60, alive)
+    stack.extra_environment.update({"AMZ_LLM_BASE_URL": url, "AMZ_LLM_MODEL": FAKE_MODEL})
+    logger.info("fake LLM serving at %s", url)
 
 
 def _start_demo(
@@ -491,12 +503,14 @@ def run_up(
     on_progress: Callable[[str], None] | None = None,
     list_jobs: JobLister | None = None,
     on_start: Callable[[], None] | None = None,
+    fake_llm: bool = False,
 ) -> int:
     """Start everything, report the URL through on_ready, and block until a signal or a crash.
 
     Refuses, before starting anything, when another `up` runs from the same data directory or
     the port is taken. `list_jobs` (from the workers package: the core never imports RQ) lets
-    the demo's progress count the windows still queued.
+    the demo's progress count the windows still queued. `fake_llm` serves the sandbox's fake
+    OpenAI-compatible model and points the app at it, to try the Assistant without a model.
     """
     url_host = "localhost" if host in {"0.0.0.0", "::"} else host  # noqa: S104
     url = f"http://{url_host}:{port}"
@@ -505,10 +519,11 @@ def run_up(
     try:
         ensure_port_free(host, port)
         sandbox_port = _free_port(DEMO_SANDBOX_PORT) if demo else None
+        llm_port = _free_port(FAKE_LLM_PORT) if fake_llm else None
         if on_start is not None:
             on_start()
         return _run_up_locked(
-            settings, host, port, url, sandbox_port, on_ready, on_progress, list_jobs
+            settings, host, port, url, sandbox_port, llm_port, on_ready, on_progress, list_jobs
         )
     finally:
         lock.release()
@@ -524,6 +539,7 @@ def _run_up_locked(
     port: int,
     url: str,
     sandbox_port: int | None,
+    llm_port: int | None,
     on_ready: Callable[[str], None],
     on_progress: Callable[[str], None] | None,
     list_jobs: JobLister | None,
@@ -555,6 +571,8 @@ def _run_up_locked(
                 lambda: not stop_requested.is_set(),
                 list_jobs,
             )
+        if llm_port is not None:
+            _start_fake_llm(stack, python, llm_port, lambda: not stop_requested.is_set())
         if stop_requested.is_set():
             return 0
         stack.spawn("worker", [python, "-m", "workers.worker"])

@@ -37,9 +37,10 @@ def _free_port() -> int:
 class RunningUp:
     """One `amzinsight up` process, its output collected on a thread."""
 
-    def __init__(self, data_dir: Path, port: int, demo: bool = False) -> None:
+    def __init__(self, data_dir: Path, port: int, demo: bool = False, *extra: str) -> None:
         self.port = port
         self.demo = demo
+        self.extra = extra
         self.env = {
             key: value
             for key, value in os.environ.items()
@@ -50,7 +51,10 @@ class RunningUp:
         self.ready = threading.Event()
 
     def start(self) -> RunningUp:
-        command = [AMZINSIGHT, "up", "--port", str(self.port), *(["--demo"] if self.demo else [])]
+        command = [
+            AMZINSIGHT, "up", "--port", str(self.port),
+            *(["--demo"] if self.demo else []), *self.extra,
+        ]  # fmt: skip
         self.process = subprocess.Popen(
             command, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
         )
@@ -196,7 +200,7 @@ def test_a_port_in_use_is_refused_before_anything_starts(data_dir: Path) -> None
 def test_up_demo_syncs_the_sandbox_store_through_the_jobs(
     data_dir: Path, migrated_database_url: str, redis_url: str
 ) -> None:
-    running = RunningUp(data_dir, _free_port(), demo=True)
+    running = RunningUp(data_dir, _free_port(), True, "--fake-llm")
     running.env.update(
         {
             "AMZ_DATABASE_URL": migrated_database_url,
@@ -217,6 +221,11 @@ def test_up_demo_syncs_the_sandbox_store_through_the_jobs(
             env=running.env, capture_output=True, text=True, timeout=120, check=False,
         )  # fmt: skip
         assert metrics.returncode == 0, metrics.stderr
+        # --fake-llm: the app's process is pointed at a fake model that answers.
+        (app,) = [p for p in running.descendants() if "streamlit" in " ".join(p.cmdline())]
+        llm_url = app.environ()["AMZ_LLM_BASE_URL"]
+        with urllib.request.urlopen(f"{llm_url}/models", timeout=10) as answer:  # noqa: S310
+            assert json.load(answer)["data"][0]["id"] == app.environ()["AMZ_LLM_MODEL"]
     finally:
         assert running.terminate() == 0
     console = "".join(running.lines)
@@ -249,3 +258,9 @@ def test_up_demo_syncs_the_sandbox_store_through_the_jobs(
             .all()
         )
     assert len(days) >= 3 and days[0] == max(days), days
+
+    # The demo seller's unit costs and ratings were entered, as a seller would.
+    with engine.connect() as connection:
+        costs = connection.execute(sa.text("SELECT count(*) FROM cogs")).scalar_one()
+        ratings = connection.execute(sa.text("SELECT count(*) FROM product_ratings")).scalar_one()
+    assert costs > 0 and ratings > 0

@@ -474,12 +474,23 @@ def _chunks(model: str, message: dict[str, Any]) -> Iterator[dict[str, Any]]:
     yield chunk({}, "stop")
 
 
+FAKE_MODEL = "fake-model"  # any name works; this is the one `up --fake-llm` sets
+
+
 def _handler_for(fake: FakeLlm) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
         def log_message(self, format: str, *args: Any) -> None:
             logger.debug("fake llm: " + format, *args)
+
+        def do_GET(self) -> None:
+            """GET /v1/models, as OpenAI-compatible servers list their models (`up` waits on it)."""
+            if self.path.rstrip("/") != "/v1/models":
+                self._json(404, {"error": {"message": f"no route {self.path}"}})
+                return
+            model = {"id": FAKE_MODEL, "object": "model", "owned_by": "amzinsight-sandbox"}
+            self._json(200, {"object": "list", "data": [model]})
 
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
