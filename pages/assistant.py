@@ -284,8 +284,9 @@ def render_review(review: ProposalReview, number: int) -> None:
         key=f"assistant_txt_{number}",
         icon=":material/download:",
     )
+    plural = "" if len(keywords) == 1 else "s"
     if keywords and columns[2].button(
-        f"Send {len(keywords)} keywords to Advertising", key=f"assistant_send_{number}"
+        f"Send {len(keywords)} keyword{plural} to Advertising", key=f"assistant_send_{number}"
     ):
         try:
             saved = send_keyword_proposals(
