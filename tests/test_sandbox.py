@@ -53,7 +53,7 @@ SETTLEMENT = "GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE_V2"
 FBA_MYI = "GET_FBA_MYI_UNSUPPRESSED_INVENTORY_DATA"
 LISTINGS = "GET_MERCHANT_LISTINGS_ALL_DATA"
 
-# Header orders as FORMATS.md section 3 records them.
+# Header orders as docs/amazon-formats.md 3 records them.
 ORDERS_HEADER = [
     "amazon-order-id",
     "merchant-order-id",

@@ -64,7 +64,7 @@ MOVES = ("raise", "lower", "cut")
 ASIN_TERM = r"^b0[0-9a-z]{8}$"
 """Search terms that are ASINs (product-page clicks): product targets, never keywords."""
 NO_QUERY_TERM = "*"
-"""Amazon's search term for placements without a query (FORMATS.md 4.2)."""
+"""Amazon's search term for placements without a query (docs/amazon-formats.md 4.2)."""
 CURRENCY_SYMBOLS = {
     "USD": "$",
     "CAD": "CA$",  # as the pages write it

@@ -46,7 +46,8 @@ logger = logging.getLogger(__name__)
 
 Progress = Callable[[str], None]
 SETTLEMENT_LOOKBACK_DAYS = 90  # getReports keeps reports for 90 days
-ADS_RETENTION_DAYS = 90  # Sponsored Products report data is kept for 95 days (FORMATS.md 4.1)
+# Sponsored Products report data is kept for 95 days (docs/amazon-formats.md 4.1)
+ADS_RETENTION_DAYS = 90
 
 
 @dataclass(frozen=True)

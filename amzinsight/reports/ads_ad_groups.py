@@ -1,6 +1,7 @@
-"""Amazon Ads reporting v3 `spCampaigns` grouped by campaign and ad group (FORMATS.md 4.2): one row
-per Sponsored Products ad group and day, loaded into `ads_campaign_daily` next to the campaign
-rows (which have ad_group_id ''). Reading rules: amzinsight/reports/ads_campaigns.py.
+"""Amazon Ads reporting v3 `spCampaigns` grouped by campaign and ad group
+(docs/amazon-formats.md 4.2): one row per Sponsored Products ad group and day, loaded into
+`ads_campaign_daily` next to the campaign rows (which have ad_group_id ''). Reading rules:
+amzinsight/reports/ads_campaigns.py.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""Amazon Ads reporting v3 `spAdvertisedProduct` grouped by advertiser (FORMATS.md 4.2): one row
-per product ad (an advertised ASIN and SKU in an ad group) and day, loaded into
+"""Amazon Ads reporting v3 `spAdvertisedProduct` grouped by advertiser (docs/amazon-formats.md 4.2):
+one row per product ad (an advertised ASIN and SKU in an ad group) and day, loaded into
 `ads_advertised_product_daily`. advertisedSku is absent for vendors and stays null then.
 Reading rules: amzinsight/reports/ads_campaigns.py.
 """

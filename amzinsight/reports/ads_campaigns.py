@@ -1,5 +1,5 @@
-"""Amazon Ads reporting v3 `spCampaigns` grouped by campaign (FORMATS.md 4.2): one row per
-Sponsored Products campaign and day, loaded into `ads_campaign_daily` with ad_group_id ''.
+"""Amazon Ads reporting v3 `spCampaigns` grouped by campaign (docs/amazon-formats.md 4.2): one row
+per Sponsored Products campaign and day, loaded into `ads_campaign_daily` with ad_group_id ''.
 
 This module also holds what every Sponsored Products daily report shares; ads_ad_groups,
 ads_targeting, ads_search_terms, ads_advertised_products and ads_purchased_products import it:
@@ -74,7 +74,7 @@ KEY = ("profile_id", "report_date", "campaign_id", "ad_group_id")
 
 ADS_LOOKBACK_DAYS = 14
 """Days pulled again on every sync (AMZ_ADS_LOOKBACK_DAYS overrides it at run time): Amazon
-restates conversions 1, 7 and 28 days after they happen (FORMATS.md 4.1)."""
+restates conversions 1, 7 and 28 days after they happen (docs/amazon-formats.md 4.1)."""
 ADS_MAX_WINDOW_DAYS = 31
 """The longest date range one Sponsored Products report may cover."""
 CURRENCY_SOURCE = "campaignBudgetCurrencyCode"

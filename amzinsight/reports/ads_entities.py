@@ -1,6 +1,6 @@
-"""Sponsored Products campaign management v3 (FORMATS.md 4.3): the latest state of one Ads profile's
-campaigns, ad groups, keywords, product targets and negatives, loaded into `ads_campaigns`,
-`ads_ad_groups` and `ads_targets`.
+"""Sponsored Products campaign management v3 (docs/amazon-formats.md 4.3): the latest state of one
+Ads profile's campaigns, ad groups, keywords, product targets and negatives, loaded into
+`ads_campaigns`, `ads_ad_groups` and `ads_targets`.
 
 Document: ONE JSON object the client assembles per profile from the SP v3 list calls,
 {"source": "spEntities", "profileId", "snapshotDate", "currency", "campaigns": [...],
@@ -195,7 +195,8 @@ TARGET_LISTS: dict[str, dict[str, _Column]] = {
     ),
 }
 
-# Amazon's predicate types -> the notation the spTargeting report writes (FORMATS.md 4.2)
+# Amazon's predicate types -> the notation the spTargeting report writes
+# (docs/amazon-formats.md 4.2)
 _AUTO = {
     "QUERY_HIGH_REL_MATCHES": "close-match",
     "QUERY_BROAD_REL_MATCHES": "loose-match",

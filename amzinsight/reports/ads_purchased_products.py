@@ -1,6 +1,6 @@
-"""Amazon Ads reporting v3 `spPurchasedProduct` grouped by ASIN (FORMATS.md 4.2): products bought
-after an ad click that were not the advertised product, one row per ad (campaign, ad group,
-keyword or target, advertised ASIN), purchased ASIN and day, loaded into
+"""Amazon Ads reporting v3 `spPurchasedProduct` grouped by ASIN (docs/amazon-formats.md 4.2):
+products bought after an ad click that were not the advertised product, one row per ad (campaign, ad
+group, keyword or target, advertised ASIN), purchased ASIN and day, loaded into
 `ads_purchased_product_daily`.
 
 The report has its own metrics (unitsSoldOtherSku, salesOtherSku, purchasesOtherSku in every

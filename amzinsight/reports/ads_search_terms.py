@@ -1,5 +1,5 @@
-"""Amazon Ads reporting v3 `spSearchTerm` grouped by search term (FORMATS.md 4.2): one row per
-customer search term, keyword or target and day, loaded into `ads_search_term_daily`.
+"""Amazon Ads reporting v3 `spSearchTerm` grouped by search term (docs/amazon-formats.md 4.2): one
+row per customer search term, keyword or target and day, loaded into `ads_search_term_daily`.
 
 Amazon lists only search terms that got at least one click. The term is kept exactly as Amazon
 writes it: "*" for a detail-page placement without a query, and a lower-cased ASIN when a shopper

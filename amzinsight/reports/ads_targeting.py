@@ -1,5 +1,5 @@
-"""Amazon Ads reporting v3 `spTargeting` grouped by targeting (FORMATS.md 4.2): one row per keyword
-or product target and day, loaded into `ads_target_daily`.
+"""Amazon Ads reporting v3 `spTargeting` grouped by targeting (docs/amazon-formats.md 4.2): one row
+per keyword or product target and day, loaded into `ads_target_daily`.
 
 Keywords and targets come in one report (no keywordType filter): keyword rows have matchType and
 keywordType BROAD, PHRASE or EXACT and the keyword text in `keyword`; target rows have

@@ -52,7 +52,7 @@ class ParseContext:
 
 @dataclass(frozen=True)
 class AdsReportRequest:
-    """The `configuration` of an Amazon Ads reporting v3 request (FORMATS.md 4.1, 4.2)."""
+    """The `configuration` of an Amazon Ads v3 report request (docs/amazon-formats.md 4.1, 4.2)."""
 
     report_type_id: str
     group_by: tuple[str, ...]

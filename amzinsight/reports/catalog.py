@@ -87,7 +87,8 @@ def detect(head: bytes) -> bool:
 
 def _describe(item: Mapping[str, Any], marketplace_id: str, currency: str | None) -> dict[str, Any]:
     """The values of one item for one marketplace, picked out of Amazon's nested sections."""
-    # Every section but attributes is a list of per-marketplace objects (FORMATS.md 3.6).
+    # Every section but attributes is a list of per-marketplace objects
+    # (docs/amazon-formats.md 3.6).
     summary = _for_marketplace(item.get("summaries"), marketplace_id)
     attributes = item.get("attributes") or {}
     browse = summary.get("browseClassification") or _first_classification(

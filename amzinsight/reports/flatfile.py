@@ -44,7 +44,7 @@ _EXPECTED = {
 _TRUE = ["true", "yes", "y", "1"]
 _FALSE = ["false", "no", "n", "0"]
 # Amazon writes slash dates month-first only in the US; every other marketplace writes them
-# day-first ("09/06/25" next to posted-date-time 2025-06-09, FORMATS.md 3.3).
+# day-first ("09/06/25" next to posted-date-time 2025-06-09, docs/amazon-formats.md 3.3).
 _MONTH_FIRST_MARKETPLACES = frozenset({"ATVPDKIKX0DER"})
 _MONTH_FIRST_CURRENCIES = frozenset({"USD"})
 
@@ -98,8 +98,8 @@ def read_flat_file(
     """The wanted columns of a delimited file as strings (empty cells null), plus ROW.
 
     Columns are found by header name, case-insensitively, because Amazon adds, drops and
-    reorders them (FORMATS.md 3). Columns not asked for are never kept, so a file's buyer names
-    or emails cannot reach a table. Missing optional columns come back as nulls.
+    reorders them (docs/amazon-formats.md 3). Columns not asked for are never kept, so a file's
+    buyer names or emails cannot reach a table. Missing optional columns come back as nulls.
     """
     header = _read_header(path, report_type, separator)
     by_name = {_normalise_header(raw): raw for raw in reversed(header)}
@@ -121,7 +121,8 @@ def read_flat_file(
             infer_schema=False,
             # Reading only the wanted columns keeps memory to what is loaded (and no PII at all).
             columns=list(dict.fromkeys(by_name[name] for name in wanted)),
-            # Amazon's flat files do not quote: a value may contain a lone '"' (FORMATS.md 3).
+            # Amazon's flat files do not quote: a value may contain a lone '"'
+            # (docs/amazon-formats.md 3).
             quote_char=None if separator == "\t" else '"',
             row_index_name=ROW,
             row_index_offset=2,
@@ -297,7 +298,7 @@ def money(text: pl.Expr, scale: int = MONEY_SCALE) -> pl.Expr:
     """Amounts as Decimal: "1,234.56", EU "1.234,56" and "12,50", "-3.10"; blank is null.
 
     A comma followed by exactly three digits and no decimal point ("1,234") is a thousands
-    separator; any other lone comma is a decimal comma (EU files, FORMATS.md 3.3).
+    separator; any other lone comma is a decimal comma (EU files, docs/amazon-formats.md 3.3).
     """
     value = _blank_to_null(text)
     us_grouped = value.str.contains(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$")

@@ -30,7 +30,7 @@ from amzinsight.reports.flatfile import (
 SOURCE = "getInventorySummaries"
 KEY = ("marketplace_id", "snapshot_date", "sku")
 
-# table column -> path inside an InventorySummary (FORMATS.md 3.4)
+# table column -> path inside an InventorySummary (docs/amazon-formats.md 3.4)
 _PATHS: dict[str, tuple[str, ...]] = {
     "sku": ("sellerSku",),
     "fnsku": ("fnSku",),
@@ -97,8 +97,8 @@ def parse(path: Path, context: ParseContext) -> ParsedReport:
         pl.lit(marketplace_id, pl.String).alias("marketplace_id"),
         pl.lit(snapshot_date, pl.Date).alias("snapshot_date"),
         *_PATHS,
-        # The API has no warehouse figure; the report's arithmetic gives it (FORMATS.md 3.4:
-        # warehouse = fulfillable + unsellable + reserved).
+        # The API has no warehouse figure; the report's arithmetic gives it (docs/amazon-formats.md
+        # 3.4: warehouse = fulfillable + unsellable + reserved).
         (
             pl.col("fulfillable_quantity")
             + pl.col("unfulfillable_quantity")

@@ -33,7 +33,7 @@ _FIELDS = {
     "item_name": Field("item-name"),
     "item_description": Field("item-description"),
     "price": Field("price", "money"),
-    "quantity": Field("quantity", "integer"),  # empty for FBA listings (FORMATS.md 3.5)
+    "quantity": Field("quantity", "integer"),  # empty for FBA listings (docs/amazon-formats.md 3.5)
     # open-date is written in the seller's locale with a zone name ("2022-07-11 01:34:18 PDT",
     # "08/07/2016 10:12:40 BST"): its local date is kept, and a form we cannot read is no reason
     # to fail the load.
@@ -84,7 +84,7 @@ def parse(path: Path, context: ParseContext) -> ParsedReport:
     frame = rows.select(
         pl.lit(context.marketplace_id, pl.String).alias("marketplace_id"),
         "sku",
-        # product-id-type 1 means product-id is the ASIN (FORMATS.md 3.5, from MWS).
+        # product-id-type 1 means product-id is the ASIN (docs/amazon-formats.md 3.5, from MWS).
         pl.coalesce(
             pl.col("asin1"),
             pl.when(pl.col("product_id_type") == "1").then(pl.col("product_id")),

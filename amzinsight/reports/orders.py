@@ -99,7 +99,8 @@ _ITEM_COLUMNS = (
     "promotion_ids",
 )
 # sales-channel names the marketplace by its domain ("Amazon.com", "Amazon.ca"); the report
-# ignores the marketplace filter inside a region, so one file mixes them (FORMATS.md 2.5).
+# ignores the marketplace filter inside a region, so one file mixes them
+# (docs/amazon-formats.md 2.5).
 _BY_DOMAIN = {market.domain: market for market in MARKETPLACES.values()}
 
 
@@ -169,7 +170,8 @@ def _with_marketplace(lines: pl.DataFrame, context: ParseContext) -> pl.DataFram
     lines = lines.with_columns(
         # "Non-Amazon" (multi-channel fulfilment) or an unknown channel: the store's marketplace.
         pl.coalesce(market_id, pl.lit(context.marketplace_id, pl.String)).alias("marketplace_id"),
-        # Cancelled lines leave currency empty (FORMATS.md 3.2): the marketplace's is the order's.
+        # Cancelled lines leave currency empty (docs/amazon-formats.md 3.2): the marketplace's is
+        # the order's.
         pl.coalesce(
             pl.col("line_currency"), market_currency, pl.lit(context.currency, pl.String)
         ).alias("currency"),
@@ -198,7 +200,7 @@ SPEC = ReportSpec(
     lookback_days=3,  # orders change status for days after purchase
     includes_today=True,
     max_window_days=30,
-    # The report ignores the marketplace filter inside a region (FORMATS.md 2.5): one request
-    # brings every marketplace's orders.
+    # The report ignores the marketplace filter inside a region (docs/amazon-formats.md 2.5): one
+    # request brings every marketplace's orders.
     per_marketplace=False,
 )

@@ -1,6 +1,6 @@
 """Product ratings CSV (asin, date, rating, review_count[, marketplace_id]): one row per ASIN and
-day, loaded as `product_ratings`. SP-API has no ratings endpoint (FORMATS.md 3.7), so a person
-provides this file.
+day, loaded as `product_ratings`. SP-API has no ratings endpoint (docs/amazon-formats.md 3.7), so a
+person provides this file.
 """
 
 from __future__ import annotations

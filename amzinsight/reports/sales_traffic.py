@@ -1,8 +1,9 @@
 """GET_SALES_AND_TRAFFIC_REPORT (JSON): store totals per day (`sales_traffic_by_date`) and one row
 per parent/child ASIN (and SKU) for the report's one day (`sales_traffic_by_asin`).
 
-The by-ASIN section has no date: Amazon sums it over the whole requested range (FORMATS.md 3.1),
-so per-ASIN-per-day data needs one report per day, and this parser refuses anything longer.
+The by-ASIN section has no date: Amazon sums it over the whole requested range
+(docs/amazon-formats.md 3.1), so per-ASIN-per-day data needs one report per day, and this parser
+refuses anything longer.
 """
 
 from __future__ import annotations
@@ -93,7 +94,8 @@ _BY_ASIN: dict[str, tuple[str, str, ValueKind]] = {
     "unit_session_percentage": ("trafficByAsin", "unitSessionPercentage", "ratio"),
     "unit_session_percentage_b2b": ("trafficByAsin", "unitSessionPercentageB2B", "ratio"),
 }
-# Amazon's own schema example spells browserPageViews "browerPageViews" (FORMATS.md 3.1).
+# Amazon's own schema example spells browserPageViews "browerPageViews"
+# (docs/amazon-formats.md 3.1).
 _MISSPELLED = {"browserPageViews": "browerPageViews"}
 
 

@@ -43,7 +43,7 @@ _FIELDS = {
     "amount": Field("amount", "money"),
     "fulfillment_id": Field("fulfillment-id"),
     # posted-date is the local date as written (2025-03-02, 09/06/25, or a whole local instant
-    # such as 2003-10-03T16:00:00-07:00); posted-date-time is UTC (FORMATS.md 3.3).
+    # such as 2003-10-03T16:00:00-07:00); posted-date-time is UTC (docs/amazon-formats.md 3.3).
     "posted_date": Field("posted-date", "date"),
     "posted_at": Field("posted-date-time", "timestamp"),
     "order_item_code": Field("order-item-code"),
@@ -179,5 +179,6 @@ SPEC = ReportSpec(
     window="none",
     extension="tsv",
     max_window_days=0,
-    per_marketplace=False,  # one settlement can cover a whole region account (FORMATS.md 2.4)
+    # one settlement can cover a whole region account (docs/amazon-formats.md 2.4)
+    per_marketplace=False,
 )

@@ -1,7 +1,7 @@
 """What every Amazon Ads API route shares: the header check, Ads' error bodies, injected
 throttles with or without Retry-After, and token buckets that say when to come back.
 
-Headers (FORMATS.md 1.3): `Authorization: Bearer <LWA access token>`,
+Headers (docs/amazon-formats.md 1.3): `Authorization: Bearer <LWA access token>`,
 `Amazon-Advertising-API-ClientId: <the account's ads_client_id>` and, on every call but
 /v2/profiles, `Amazon-Advertising-API-Scope: <profileId>`. A missing or wrong one is a 401
 {"code": "UNAUTHORIZED", "details": "..."}.

@@ -1,5 +1,5 @@
-"""Sponsored Products v3 campaign management (FORMATS.md 4.3): list the entities, change keyword
-and target bids and states, add keywords and negative keywords.
+"""Sponsored Products v3 campaign management (docs/amazon-formats.md 4.3): list the entities, change
+keyword and target bids and states, add keywords and negative keywords.
 
 Every call sends and accepts its own media type (Content-Type and Accept
 application/vnd.sp<Entity>.v3+json; otherwise 415 or 406). Lists page with maxResults (1-5000)

@@ -1,4 +1,4 @@
-"""Amazon Ads reporting v3 for Sponsored Products (FORMATS.md 4.1, 4.2).
+"""Amazon Ads reporting v3 for Sponsored Products (docs/amazon-formats.md 4.1, 4.2).
 
 POST /reporting/reports (Content-Type application/vnd.createasyncreportrequest.v3+json) -> 200
 PENDING; an identical request while one is still PENDING or PROCESSING -> 425 naming it.

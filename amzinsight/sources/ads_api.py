@@ -39,7 +39,7 @@ ADS_TOKEN_URLS = {
     "fe": "https://api.amazon.co.jp/auth/o2/token",
 }
 REPORT_CONTENT_TYPE = "application/vnd.createasyncreportrequest.v3+json"
-# Entity kind -> (path, media type, list key in the answer); FORMATS.md 4.3.
+# Entity kind -> (path, media type, list key in the answer); docs/amazon-formats.md 4.3.
 ENTITY_ENDPOINTS = {
     "campaigns": ("/sp/campaigns", "application/vnd.spCampaign.v3+json", "campaigns"),
     "adGroups": ("/sp/adGroups", "application/vnd.spAdGroup.v3+json", "adGroups"),
@@ -365,7 +365,7 @@ def _error_code(response: httpx.Response) -> str:
 
 
 def _duplicate_report_id(response: httpx.Response) -> str | None:
-    """425 Too Early names the report already being made in its detail text (FORMATS.md 4.1)."""
+    """425 Too Early names the report being made in its detail (docs/amazon-formats.md 4.1)."""
     try:
         text = str(response.json().get("detail") or response.text)
     except ValueError:
