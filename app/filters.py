@@ -125,8 +125,10 @@ def _shift_years(day: date, years: int) -> date:
 
 def _marketplace_for_word(store: Store, word: str | None) -> str | None:
     """The marketplace the URL names, by country code (US) or marketplace id."""
+    if not word:
+        return None
     for market in store.marketplaces:
-        if word and word.upper() in (market.country_code.upper(), market.marketplace_id.upper()):
+        if word.upper() in ((market.country_code or "").upper(), market.marketplace_id.upper()):
             return market.marketplace_id
     return None
 
@@ -232,10 +234,10 @@ def _valid_custom(value: object) -> bool:
 
 
 def _write_url(filters: Filters) -> None:
-    """Put the filters in the query string (only what changed: each write updates the browser)."""
+    """Put the filters in the query string when they differ from it, keeping other parameters."""
     wanted: dict[str, str | None] = {
         URL_STORE: filters.store.slug if filters.store else None,
-        URL_MARKETPLACE: filters.marketplace.country_code if filters.marketplace else None,
+        URL_MARKETPLACE: _marketplace_word(filters.marketplace),
         URL_RANGE: PRESET_WORDS[filters.preset],
         URL_FROM: None,
         URL_TO: None,
@@ -245,12 +247,18 @@ def _write_url(filters: Filters) -> None:
     if filters.preset == "Custom" and filters.chosen_range is not None:
         wanted[URL_FROM] = filters.chosen_range.start.isoformat()
         wanted[URL_TO] = filters.chosen_range.end.isoformat()
-    for name, value in wanted.items():
-        if value is None:
-            if name in st.query_params:
-                del st.query_params[name]
-        elif st.query_params.get(name) != value:
-            st.query_params[name] = value
+    if {name: st.query_params.get(name) for name in URL_PARAMS} == wanted:
+        return
+    kept = {name: st.query_params.get_all(name) for name in st.query_params}  # a page's ?asin=
+    merged: dict[str, str | list[str]] = {
+        name: value for name, value in kept.items() if name not in URL_PARAMS
+    }
+    merged.update({name: value for name, value in wanted.items() if value is not None})
+    st.query_params.from_dict(merged)  # one update of the address bar, not one per parameter
+
+
+def _marketplace_word(market: StoreMarketplace | None) -> str | None:
+    return (market.country_code or market.marketplace_id) if market else None
 
 
 def current_filters() -> Filters:

@@ -186,7 +186,11 @@ def test_the_url_keeps_the_filters_across_pages_and_a_reload(app_url: str, brows
         assert query["store"] == ["demo"]  # the unknown store fell back to the only one
         page.get_by_role("link", name="Sales").first.click()
         page.wait_for_url(lambda url: "/sales?" in url and "range=" in url, timeout=60_000)
+        page.wait_for_selector(
+            '[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=60_000
+        )
         _open(page, page.url)  # a reload of what the address bar shows after switching page
+        page.screenshot(path=str(SCREENSHOTS / "sales-month-to-date-1280.png"), full_page=True)
         query = parse_qs(urlsplit(page.url).query)
         assert query["range"] == ["month-to-date"] and query["grain"] == ["week"]
         today = local_today("America/Los_Angeles")  # the demo store's first marketplace, US
