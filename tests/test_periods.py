@@ -141,6 +141,19 @@ def test_a_day_amazon_has_not_reported_is_left_out_of_both_periods() -> None:
     assert without.notes == ("01 Dec 2025 - 02 Dec 2025 not reported yet: left out of the range.",)
 
 
+def test_both_notes_when_today_is_missing_and_last_year_has_no_data() -> None:
+    chosen = date_range_for("Month to date", date(2025, 12, 3))
+    periods = reported_periods(
+        chosen, "Month to date", "Same period last year", date(2025, 10, 1), date(2025, 12, 2)
+    )
+    assert periods.current == DateRange(date(2025, 12, 1), date(2025, 12, 2))
+    assert periods.comparison is None
+    assert periods.notes == (
+        "03 Dec 2025 not reported yet: left out of the range.",
+        "No data for 01 Dec 2024 - 02 Dec 2024 to compare with.",
+    )
+
+
 def test_a_range_with_no_reported_day_has_nothing_to_compare() -> None:
     first_of_month = date_range_for("Month to date", date(2025, 12, 1))
     periods = reported_periods(

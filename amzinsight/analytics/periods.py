@@ -135,18 +135,21 @@ def reported_periods(
             return Periods(chosen, None, unreported, tuple(notes))
         current = DateRange(chosen.start, last_reported)
     against = comparison_range(current, comparison, preset)
-    if unreported is not None:
-        where = "both periods" if against is not None else "the range"
-        notes.append(f"{format_range(unreported)} not reported yet: left out of {where}.")
+    missing = None
     if against is not None and first_reported is not None and against.start < first_reported:
         if against.end < first_reported:
-            notes.append(f"No data for {format_range(against)} to compare with.")
+            missing = f"No data for {format_range(against)} to compare with."
         else:
-            notes.append(
+            missing = (
                 f"Data starts {first_reported:%d %b %Y}: {format_range(against)} is only partly "
                 "covered, so no change is shown."
             )
         against = None
+    if unreported is not None:
+        where = "both periods" if against is not None else "the range"
+        notes.append(f"{format_range(unreported)} not reported yet: left out of {where}.")
+    if missing:
+        notes.append(missing)
     return Periods(current, against, unreported, tuple(notes))
 
 
