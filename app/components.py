@@ -6,10 +6,11 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Literal
+from typing import Any, Literal
 
 import pandas as pd
 import plotly.express as px
+import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
@@ -187,6 +188,17 @@ def kpi_tiles(kpis: Sequence[Kpi], currency: str, per_row: int = 4) -> None:
         st.caption(" ".join(filters.notes))
 
 
+def fact_tiles(facts: Sequence[tuple[str, str, str | None]], per_row: int = 4) -> None:
+    """Tiles of (label, formatted figure, help) with nothing to compare against, in rows sized
+    like kpi_tiles so that no figure is cut."""
+    tiles = [(Kpi(label, None, help=help_text), shown, None) for label, shown, help_text in facts]
+    count = tiles_per_row(tiles, per_row)
+    for start in range(0, len(tiles), count):
+        columns = st.columns(count)
+        for column, (kpi, shown, _) in zip(columns, tiles[start : start + count], strict=False):
+            column.metric(kpi.label, shown, help=kpi.help, border=True)
+
+
 def require_store(filters: Filters, fills: str) -> Store:
     """The chosen store, or an empty state that says how to get one (and stop the page)."""
     if filters.store is None:
@@ -240,6 +252,20 @@ def _xlsx_bytes(table: pd.DataFrame) -> bytes:
     return buffer.getvalue()
 
 
+FEW_PERIODS = 6  # up to this many points, each gets its own tick and no other
+
+
+def date_axis(figure: go.Figure, periods: Sequence[Any]) -> None:
+    """Dates as people write them on the x axis ("03 Dec 2026"); with a few points, one tick
+    each, since plotly otherwise fills a short range with sub-second times."""
+    figure.update_xaxes(tickformat="%d %b %Y", hoverformat="%d %b %Y")
+    distinct = sorted(set(periods))
+    if 0 < len(distinct) <= FEW_PERIODS:
+        figure.update_xaxes(
+            tickmode="array", tickvals=distinct, ticktext=[f"{d:%d %b %Y}" for d in distinct]
+        )
+
+
 def time_series(
     frame: pl.DataFrame,
     x: str,
@@ -252,6 +278,8 @@ def time_series(
     plotted = frame.select(x, *(pl.col(name).cast(pl.Float64) for name in y)).to_pandas()
     figure = px.line(plotted, x=x, y=list(y), title=title, labels=labels or {}, markers=True)
     figure.update_layout(legend_title_text="", margin={"t": 48, "b": 8}, hovermode="x unified")
+    if frame.schema[x] == pl.Date:
+        date_axis(figure, frame[x].to_list())
     if percent:
         figure.update_yaxes(tickformat=".0%")
     st.plotly_chart(figure, width="stretch")

@@ -37,6 +37,7 @@ from amzinsight.ingest.sync import ads_client_for
 from app.components import (
     Kpi,
     currency_symbol,
+    date_axis,
     download_buttons,
     empty_state,
     format_money,
@@ -215,6 +216,7 @@ def charts(over_time: pl.DataFrame) -> None:
         title="Spend vs 7-day sales", yaxis=money_axis, hovermode="x unified", legend_title_text=""
     )
     shade_settling(spend_sales, over_time)
+    date_axis(spend_sales, over_time["period"].to_list())
     left.plotly_chart(spend_sales, width="stretch", key="advertising_spend_chart")
     ratios = go.Figure(
         [
@@ -224,6 +226,7 @@ def charts(over_time: pl.DataFrame) -> None:
     )
     ratios.update_layout(title="ACoS and TACoS", yaxis={"tickformat": ".0%"}, hovermode="x unified")
     shade_settling(ratios, over_time)
+    date_axis(ratios, over_time["period"].to_list())
     right.plotly_chart(ratios, width="stretch", key="advertising_ratio_chart")
 
 

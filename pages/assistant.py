@@ -31,7 +31,7 @@ from amzinsight.assistant.proposal import (
 )
 from amzinsight.assistant.tools import ToolCall, ToolRunner
 from amzinsight.errors import AmzInsightError
-from app.components import download_buttons, money_format, require_store
+from app.components import download_buttons, fact_tiles, money_format, require_store
 from app.context import cached, engine, settings, show_error
 from app.filters import current_filters
 from app.navigation import page
@@ -105,25 +105,22 @@ def score_table(context: AsinContext) -> pl.DataFrame:
 
 
 st.subheader("Listing score")
-score_column, missing_column, findings_column = st.columns(3)
-score_column.metric(
-    "Listing score",
-    "-" if context.score.total is None else f"{context.score.total:.1f} / 100",
-    help="Weights and rules below; parts without data are left out, not scored 0.",
-    border=True,
-)
-missing_column.metric(
-    "Converting terms missing",
-    f"{len(context.missing_terms)} of {len(context.converting_terms)}",
-    help=f"Search terms with 7-day orders in {start:%d %b} - {end:%d %b} from this ASIN's "
-    "ad groups whose words the title, bullets and backend terms do not hold.",
-    border=True,
-)
-findings_column.metric(
-    "Rule findings",
-    f"{sum(f.severity == 'error' for f in context.findings)} errors, "
-    f"{sum(f.severity == 'warning' for f in context.findings)} warnings",
-    border=True,
+fact_tiles(
+    [
+        (
+            "Listing score",
+            "-" if context.score.total is None else f"{context.score.total:.1f} / 100",
+            "Weights and rules below; parts without data are left out, not scored 0.",
+        ),
+        (
+            "Converting terms missing",
+            f"{len(context.missing_terms)} of {len(context.converting_terms)}",
+            f"Search terms with 7-day orders in {start:%d %b} - {end:%d %b} from this ASIN's "
+            "ad groups whose words the title, bullets and backend terms do not hold.",
+        ),
+        ("Rule errors", f"{sum(f.severity == 'error' for f in context.findings)}", None),
+        ("Rule warnings", f"{sum(f.severity == 'warning' for f in context.findings)}", None),
+    ]
 )
 with st.expander("Score parts and weights"):
     parts = score_table(context)

@@ -17,7 +17,7 @@ from amzinsight.privacy import (
     data_summary,
     delete_store,
 )
-from app.components import download_buttons, require_store
+from app.components import download_buttons, fact_tiles, require_store
 from app.context import cached, redis_or_none, runtime, show_error
 from app.filters import STORE_KEY, current_filters
 from app.jobs import store_job_canceller
@@ -73,8 +73,7 @@ except AmzInsightError as error:
     st.stop()
 # Plain tiles: there is nothing to compare these with, and the archive's size reads in KB/MB.
 cache_keys = summary["cache"]["keys"]
-for column, (label, shown, help_text) in zip(
-    st.columns(4),
+fact_tiles(
     [
         ("Rows stored", f"{summary['total_rows']:,}", None),
         ("Archived raw files", f"{summary['archive']['files']:,}", None),
@@ -84,10 +83,8 @@ for column, (label, shown, help_text) in zip(
             "-" if cache_keys is None else f"{cache_keys:,}",
             "- when Redis is not reachable",
         ),
-    ],
-    strict=True,
-):
-    column.metric(label, shown, help=help_text, border=True)
+    ]
+)
 st.caption(
     "Last successful sync: " + format_timestamp(summary["last_successful_sync"], missing="never")
 )

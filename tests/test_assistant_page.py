@@ -109,7 +109,7 @@ def test_without_an_llm_the_score_gaps_and_rules_show_and_it_says_how_to_configu
     # title 12.5 + bullets 12 + description 10 + backend terms 15 + coverage 20 (test_assistant)
     assert shown["Listing score"] == "69.5 / 100"
     assert shown["Converting terms missing"] == "1 of 3"
-    assert shown["Rule findings"] == "0 errors, 2 warnings"
+    assert (shown["Rule errors"], shown["Rule warnings"]) == ("0", "2")
     assert "under 80 leaves room" in texts(at.warning)
     assert "3 of 5 bullet points are used" in texts(at.warning)
     (terms,) = [t for t in at.dataframe if "search term" in t.value.columns]
