@@ -182,13 +182,19 @@ def next_period(start: date) -> date:
 
 
 def shade_settling(figure: go.Figure, over_time: pl.DataFrame) -> None:
-    """Grey bands over the periods holding days Amazon may still restate."""
-    for start in over_time.filter(pl.col("settling"))["period"]:
-        half = (next_period(start) - start) / 2
-        middle = datetime.combine(start, time())
+    """One grey band, labelled once, over each run of periods holding days Amazon may still
+    restate (a band per day made their labels overprint each other)."""
+    runs: list[list[date]] = []
+    for start in sorted(over_time.filter(pl.col("settling"))["period"]):
+        if runs and next_period(runs[-1][-1]) == start:
+            runs[-1].append(start)
+        else:
+            runs.append([start])
+    for run in runs:
+        first, last = run[0], run[-1]
         figure.add_vrect(
-            x0=middle - half,
-            x1=middle + half,
+            x0=datetime.combine(first, time()) - (next_period(first) - first) / 2,
+            x1=datetime.combine(last, time()) + (next_period(last) - last) / 2,
             fillcolor="grey",
             opacity=0.15,
             line_width=0,
@@ -435,9 +441,9 @@ def review_table(shown: pl.DataFrame) -> list[int]:
         pl.col("status").replace_strict(STATUS_LABELS, default=pl.col("status")),
         pl.col("kind").replace_strict(KIND_LABELS, default=pl.col("kind")),
         pl.col("direction").str.to_titlecase(),
-        "target", "match_type", "campaign", "ad_group",
-        "current_bid", "proposed_bid", "spend_change", "sales_change", "net_effect",
-        "deciding_fact", "reason",
+        # What a reviewer decides on first, then where it lives; the rest scrolls.
+        "target", "match_type", "current_bid", "proposed_bid", "net_effect",
+        "spend_change", "sales_change", "campaign", "ad_group", "deciding_fact", "reason",
     )  # fmt: skip
     selection = st.dataframe(
         table,
