@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from amzinsight.analytics.advertising import stored_recommendations
+from amzinsight.analytics.bids import save_recommendations
 from amzinsight.analytics.listings import backend_terms_bytes, check_listing
 from amzinsight.assistant.anonymise import Anonymiser, LeakError
 from amzinsight.assistant.chat import AssistantChat, LlmError, llm_client
@@ -246,6 +247,37 @@ def test_keyword_proposals_become_proposed_recommendations_once(
         )
         == 0
     )
+
+
+def _bidder_rec(entity_id: str) -> dict[str, object]:
+    return {
+        "profile_id": "p1", "kind": "bid", "entity_id": entity_id, "campaign_id": "c1",
+        "ad_group_id": "g1", "target_id": entity_id, "search_term": None, "match_type": "EXACT",
+        "current_bid": Decimal("0.50"), "recommended_bid": Decimal("0.60"), "currency": "USD",
+        "target_acos": Decimal("0.3"), "reason": "r", "evidence": "{}",
+    }  # fmt: skip
+
+
+def test_recomputing_the_bidder_keeps_the_assistants_keyword_proposals(
+    engine: Engine, store: Store
+) -> None:
+    """A recompute replaces only the bidder's own proposals of the day (it once deleted the
+    keywords the Assistant had sent that day: 3 proposals before, 0 after)."""
+    insert_ads(engine, store)
+    proposal = extract_proposal("```json\n" + json.dumps(DEFAULT_PROPOSAL) + "\n```")
+    assert proposal is not None
+    today = date(2026, 3, 20)
+    assert send_keyword_proposals(engine, store.id, (US,), ASIN, proposal, START, END, today) == 3
+
+    save_recommendations(engine, store.id, pl.DataFrame([_bidder_rec("t1")]), today)
+    # the next recompute no longer makes t1's: that proposal goes, the Assistant's stay
+    save_recommendations(engine, store.id, pl.DataFrame([_bidder_rec("t2")]), today)
+
+    shown = stored_recommendations(engine, store.id)
+    by_source = dict(shown.group_by("source").agg(pl.col("target_id")).iter_rows())
+    assert by_source["bidder"] == ["t2"]
+    assert len(by_source["assistant"]) == 3
+    assert set(shown.filter(pl.col("source") == "assistant")["kind"]) == {"harvest", "negative"}
 
 
 def test_tools_answer_with_data_or_a_clear_error(engine: Engine, store: Store) -> None:

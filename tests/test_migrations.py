@@ -17,6 +17,7 @@ from amzinsight.db import tables
 from amzinsight.db.engine import get_engine
 from amzinsight.db.migrate import current_revision, downgrade, upgrade
 
+HEAD = "0002"  # the newest revision under amzinsight/db/migrations/versions
 OWN_STORE_COLUMN_EXEMPT = {"stores", "audit_log"}
 # Logs: every event is a new row, so the id is the only key.
 EVENT_TABLES = {"sync_runs"}
@@ -105,7 +106,7 @@ def test_upgrade_creates_every_table(database_url: str) -> None:
 
     upgrade(database_url)
 
-    assert current_revision(database_url) == "0001"
+    assert current_revision(database_url) == HEAD
     with get_engine(database_url).connect() as connection:
         assert _user_tables(connection) == set(tables.metadata.tables) | {"alembic_version"}
         # Every surrogate id is a bigserial (a sequence default), as tables.py declares.
@@ -130,7 +131,7 @@ def test_second_upgrade_changes_nothing(database_url: str) -> None:
     with get_engine(database_url).connect() as connection:
         after = _snapshot(connection)
     assert after == before
-    assert before["revision"] == [("0001",)]
+    assert before["revision"] == [(HEAD,)]
     assert before["constraints"] and before["indexes"] and before["columns"]
 
 
@@ -151,7 +152,7 @@ def test_concurrent_upgrades_wait_for_each_other(database_url: str) -> None:
     results = [(process.wait(timeout=120), process.stderr.read()) for process in processes]  # type: ignore[union-attr]
 
     assert [code for code, _ in results] == [0, 0, 0], [err[-500:] for _, err in results]
-    assert current_revision(database_url) == "0001"
+    assert current_revision(database_url) == HEAD
 
 
 @pytest.mark.postgres
@@ -174,7 +175,7 @@ def test_downgrade_to_base_leaves_nothing(database_url: str) -> None:
 
     # ... and the way back up still works from there.
     upgrade(database_url)
-    assert current_revision(database_url) == "0001"
+    assert current_revision(database_url) == HEAD
 
 
 @pytest.mark.postgres

@@ -16,6 +16,7 @@ RECOMMENDATION_COLUMNS = (
     "id",
     "kind",
     "status",
+    "source",
     "profile_id",
     "campaign_id",
     "ad_group_id",

@@ -2200,9 +2200,10 @@ def save_recommendations(
 ) -> int:
     """Insert new recommendations and refresh proposed ones; returns rows inserted or changed.
 
-    Rows a person already decided on (approved, rejected, applied, ...) are never touched, and
-    proposed rows of the same day that the engine no longer makes are removed, so running the
-    engine twice for a day leaves the same rows.
+    Rows a person already decided on (approved, rejected, applied, ...) are never touched, nor
+    are another source's proposals (the Assistant's keywords); the bidder's proposed rows of the
+    same day that the engine no longer makes are removed, so running the engine twice for a day
+    leaves the same rows.
     """
     if isinstance(recs, Recommendations):
         frame, profiles = recs.stored(), list(recs.profile_ids)
@@ -2233,7 +2234,8 @@ def save_recommendations(
             cursor.execute(
                 sql.SQL(
                     "DELETE FROM {} t WHERE t.store_id = %s AND t.generated_for = %s"
-                    " AND t.profile_id = ANY(%s::text[]) AND t.status = 'proposed' AND NOT EXISTS"
+                    " AND t.profile_id = ANY(%s::text[]) AND t.status = 'proposed'"
+                    " AND t.source = 'bidder' AND NOT EXISTS"
                     " (SELECT 1 FROM {} s WHERE s.profile_id = t.profile_id AND s.kind = t.kind"
                     " AND s.entity_id = t.entity_id)"
                 ).format(target, stage),
@@ -2251,7 +2253,7 @@ def save_recommendations(
             cursor.execute(
                 sql.SQL(
                     "INSERT INTO {} AS t (store_id, {}) SELECT %s, {} FROM {} ON CONFLICT ({})"
-                    " DO UPDATE SET {} WHERE t.status = 'proposed'"
+                    " DO UPDATE SET {} WHERE t.status = 'proposed' AND t.source = 'bidder'"
                     " AND ROW({}) IS DISTINCT FROM ROW({})"
                 ).format(
                     target,

@@ -435,4 +435,5 @@ def _recommendation(
         "reason": reason,
         "evidence": evidence,
         "status": "proposed",
+        "source": "assistant",
     }

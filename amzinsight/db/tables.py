@@ -55,6 +55,9 @@ ADS_TARGET_KINDS = (
 )
 RECOMMENDATION_KINDS = ("bid", "harvest", "negative")
 RECOMMENDATION_STATUSES = ("proposed", "approved", "rejected", "applied", "failed", "undone")
+# Who proposed a recommendation: a writer replaces only its own proposals (a recompute of the
+# bidder once deleted the keywords the Assistant had sent that day).
+RECOMMENDATION_SOURCES = ("bidder", "assistant")
 BID_CHANGE_FIELDS = ("bid", "state", "negative")
 
 
@@ -927,9 +930,11 @@ bid_recommendations = sa.Table(
     sa.Column("decided_by", sa.Text),
     sa.Column("decided_at", sa.DateTime(timezone=True)),
     _created_at(),
+    sa.Column("source", sa.Text, nullable=False, server_default="bidder"),
     sa.UniqueConstraint("store_id", "profile_id", "kind", "entity_id", "generated_for"),
     sa.CheckConstraint(_in("kind", RECOMMENDATION_KINDS), name="kind"),
     sa.CheckConstraint(_in("status", RECOMMENDATION_STATUSES), name="status"),
+    sa.CheckConstraint(_in("source", RECOMMENDATION_SOURCES), name="source"),
     sa.Index(None, "store_id", "generated_for"),
     sa.Index(None, "store_id", "status"),
     comment="one bid, harvest or negative recommendation per entity per day",
