@@ -8,6 +8,7 @@ artifacts/screenshots/ (CI keeps them).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -39,8 +40,9 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def app_url(demo_database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+@contextlib.contextmanager
+def serve_app(database_url: str, data_dir: Path, log: Path) -> Iterator[str]:
+    """`streamlit run app/main.py` on a free local port against `database_url`; yields its URL."""
     if not CHROMIUM.exists():
         service_missing(f"Chromium at {CHROMIUM}", FileNotFoundError(str(CHROMIUM)))
     port = _free_port()
@@ -50,11 +52,8 @@ def app_url(demo_database_url: str, tmp_path_factory: pytest.TempPathFactory) ->
         if not key.startswith("AMZ_") or key.startswith("AMZ_TEST_")
     }
     env.update(
-        AMZ_DATABASE_URL=demo_database_url,
-        AMZ_REDIS_URL=TEST_REDIS_URL,
-        AMZ_DATA_DIR=str(tmp_path_factory.mktemp("browser-data")),
+        AMZ_DATABASE_URL=database_url, AMZ_REDIS_URL=TEST_REDIS_URL, AMZ_DATA_DIR=str(data_dir)
     )
-    log = tmp_path_factory.mktemp("browser-log") / "streamlit.log"
     with log.open("wb") as output:
         server = subprocess.Popen(
             [
@@ -94,6 +93,16 @@ def app_url(demo_database_url: str, tmp_path_factory: pytest.TempPathFactory) ->
             server.wait(timeout=15)
         except subprocess.TimeoutExpired:
             server.kill()
+
+
+@pytest.fixture(scope="module")
+def app_url(demo_database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with serve_app(
+        demo_database_url,
+        tmp_path_factory.mktemp("browser-data"),
+        tmp_path_factory.mktemp("browser-log") / "streamlit.log",
+    ) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -7,15 +7,10 @@ AppTest cannot run a fragment on its timer, so this needs `streamlit run` and a 
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
 import pytest
 import sqlalchemy as sa
 
@@ -23,67 +18,15 @@ from amzinsight.db.engine import get_engine
 from amzinsight.db.tables import sync_runs
 from amzinsight.stores import add_store
 from app.labels import format_timestamp
-from tests.conftest import TEST_REDIS_URL, service_missing
-from tests.test_browser import CHROMIUM, ROOT, _free_port
+from tests.test_browser import CHROMIUM, serve_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres]
 
 
 @pytest.fixture
 def sync_page_url(migrated_database_url: str, tmp_path: Path) -> Iterator[str]:
-    if not CHROMIUM.exists():
-        service_missing(f"Chromium at {CHROMIUM}", FileNotFoundError(str(CHROMIUM)))
-    port = _free_port()
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith("AMZ_") or key.startswith("AMZ_TEST_")
-    }
-    env.update(
-        AMZ_DATABASE_URL=migrated_database_url,
-        AMZ_REDIS_URL=TEST_REDIS_URL,
-        AMZ_DATA_DIR=str(tmp_path / "data"),
-    )
-    log = tmp_path / "streamlit.log"
-    with log.open("wb") as output:
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                str(ROOT / "app" / "main.py"),
-                "--server.headless=true",
-                f"--server.port={port}",
-                "--server.address=127.0.0.1",
-                "--browser.gatherUsageStats=false",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/_stcore/health", timeout=2).text == "ok":
-                    break
-            except httpx.HTTPError:
-                pass
-            if server.poll() is not None:
-                pytest.fail(f"streamlit exited: {log.read_text()[-2000:]}")
-            time.sleep(0.5)
-        else:
-            pytest.fail(f"streamlit did not answer in 60 s: {log.read_text()[-2000:]}")
+    with serve_app(migrated_database_url, tmp_path / "data", tmp_path / "streamlit.log") as url:
         yield f"{url}/sync"
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
 
 
 def _card_text(page, title: str) -> str:
