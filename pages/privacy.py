@@ -63,6 +63,16 @@ store = require_store(filters, "the sync")
 services = runtime()
 redis_client = redis_or_none()
 
+
+def in_words(corrections: pl.DataFrame) -> pl.DataFrame:
+    """A correction's table, row key and field as the page names them (both tables below)."""
+    return corrections.with_columns(
+        pl.col("table").map_elements(humanise, pl.String),
+        pl.col("key").map_elements(row_key_text, pl.String),
+        pl.col("field").map_elements(humanise, pl.String),
+    )
+
+
 # --- what is stored ------------------------------------------------------------------------------
 
 st.subheader("What is stored")
@@ -200,11 +210,7 @@ else:
         .alias("status")
     ).select("table", "key", "field", "corrected_value", "status", "reason", "last_event_at")
     st.dataframe(
-        shown.with_columns(
-            pl.col("table").map_elements(humanise, pl.String),
-            pl.col("key").map_elements(row_key_text, pl.String),
-            pl.col("field").map_elements(humanise, pl.String),
-        ),
+        in_words(shown),
         hide_index=True,
         width="stretch",
         placeholder="",
@@ -226,13 +232,12 @@ if history.is_empty():
     st.caption("Nothing corrected yet.")
 else:
     st.dataframe(
-        history.with_columns(
-            pl.col("action").replace(
-                {"correction": "Corrected", "correction_kept": "Kept over a sync"}
-            ),
-            pl.col("table").map_elements(humanise, pl.String),
-            pl.col("key").map_elements(row_key_text, pl.String),
-            pl.col("field").map_elements(humanise, pl.String),
+        in_words(
+            history.with_columns(
+                pl.col("action").replace(
+                    {"correction": "Corrected", "correction_kept": "Kept over a sync"}
+                )
+            )
         ),
         hide_index=True,
         width="stretch",
