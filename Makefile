@@ -12,10 +12,10 @@ $(PY):
 	python3 -m venv $(VENV)
 
 install: $(PY) ## install the app into .venv
-	$(VENV)/bin/pip install -e .
+	$(VENV)/bin/pip install -e . -e ./sandbox
 
 dev: $(PY) ## install the app with test and lint tools
-	$(VENV)/bin/pip install -e '.[dev]'
+	$(VENV)/bin/pip install -e '.[dev]' -e ./sandbox
 
 up: install ## start everything on the embedded defaults
 	$(VENV)/bin/amzinsight up

@@ -199,32 +199,3 @@ def ads_profile_ids(store_id: int, marketplace_ids: Sequence[str]) -> sa.Select:
         ads_profiles.c.store_id == store_id,
         ads_profiles.c.marketplace_id.in_(list(marketplace_ids)),
     )
-
-
-def register_demo_store(engine: Engine, sandbox_url: str, slug: str = "demo") -> Store:
-    """`up --demo`: the sandbox's demo seller as a store, pointing at where the sandbox runs now."""
-    from amzinsight.sandbox.config import demo_account
-
-    account = demo_account()
-    endpoints = StoreEndpoints(sandbox_url, f"{sandbox_url}/auth/o2/token", sandbox_url)
-    with engine.begin() as connection:
-        updated = connection.execute(
-            sa.update(stores)
-            .where(stores.c.slug == slug)
-            .values(
-                sp_api_endpoint=endpoints.sp_api_endpoint,
-                lwa_token_url=endpoints.lwa_token_url,
-                ads_api_endpoint=endpoints.ads_api_endpoint,
-            )
-        ).rowcount
-    if updated:
-        return get_store(engine, slug)
-    return add_store(
-        engine,
-        slug=slug,
-        name=account.name,
-        country_codes=list(account.marketplaces),
-        seller_id=account.seller_id,
-        endpoints=endpoints,
-        is_sandbox=True,
-    )

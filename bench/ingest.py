@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+from amzinsight_sandbox.orders_report import ORDER_COLUMNS
 
-from amzinsight.sandbox.orders_report import ORDER_COLUMNS
 from bench.harness import LoadCase, compare_loads, report_results
 
 HEADER = list(ORDER_COLUMNS)  # the sandbox writes Amazon's observed US layout
