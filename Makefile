@@ -11,8 +11,8 @@ help: ## list the targets
 $(PY):
 	python3 -m venv $(VENV)
 
-install: $(PY) ## install the app into .venv
-	$(VENV)/bin/pip install -e . -e ./sandbox
+install: $(PY) ## install the app, the workers and the sandbox into .venv (what `up` needs)
+	$(VENV)/bin/pip install -e '.[server]' -e ./sandbox
 
 dev: $(PY) ## install the app with test and lint tools
 	$(VENV)/bin/pip install -e '.[dev]' -e ./sandbox
@@ -34,9 +34,10 @@ test: dev ## run every test (PostgreSQL and Redis on 127.0.0.1)
 test-fast: ## tests without the slow process and real-browser tests
 	$(PY) -m pytest -m "not slow and not browser"
 
-lint: ## ruff check and format check
+lint: ## ruff check, format check and the import contracts (the layers)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-logo
 
 format: ## format the code
 	$(VENV)/bin/ruff format .
@@ -49,4 +50,4 @@ ci: ## what CI runs, on this checkout
 	.ci/run
 
 clean: ## remove caches (keeps .venv and your data directory)
-	rm -rf .pytest_cache .ruff_cache .mypy_cache build *.egg-info
+	rm -rf .pytest_cache .ruff_cache .mypy_cache .import_linter_cache build *.egg-info

@@ -1,11 +1,12 @@
 """Query results cached in Redis by (function, arguments, store data version), as Arrow IPC.
 
-Every ingestion run bumps the store's data_version (see ingest.pipeline), and the version is part
-of the key, so a sync makes the next view fresh without deleting anything; old entries age out
-with the TTL. Payloads are Arrow IPC written by polars, never pickle: a cache entry cannot run code.
-Keys start with `amz:query:<database>:<store id>:` (database: a short hash of the database's
-address, so two databases sharing a Redis never read each other's results), so deleting a store's
-data can find all of its entries.
+Every write that changes what a query returns (an ingestion run, an edit, a correction, a
+redaction) calls `bump_data_version` in its transaction, and the version is part of the key, so
+the next view is fresh without deleting anything; old entries age out with the TTL. Payloads are
+Arrow IPC written by polars, never pickle: a cache entry cannot run code. Keys start with
+`amz:query:<database>:<store id>:` (database: a short hash of the database's address, so two
+databases sharing a Redis never read each other's results), so deleting a store's data can find
+all of its entries.
 """
 
 from __future__ import annotations
@@ -43,6 +44,16 @@ def database_namespace(engine: Engine) -> str:
 def store_key_pattern(engine: Engine, store_id: int) -> str:
     """Every cached query of one store (for the privacy summary and deletion)."""
     return f"{KEY_PREFIX}:{database_namespace(engine)}:{store_id}:*"
+
+
+def bump_data_version(connection: sa.Connection, store_id: int) -> None:
+    """Every cached query result of this store becomes stale (call it in the writing transaction,
+    so no reader sees the new rows under the old version)."""
+    connection.execute(
+        sa.update(stores)
+        .where(stores.c.id == store_id)
+        .values(data_version=stores.c.data_version + 1)
+    )
 
 
 def data_version(engine: Engine, store_id: int) -> int:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
-from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from amzinsight.errors import ConfigError
@@ -23,6 +24,9 @@ ENCRYPTED_PREFIX = "enc:"
 SECRET_KEY_VARIABLE = "AMZ_SECRET_KEY"  # noqa: S105 (a variable name, not a secret)
 _FERNET_VERSION_BYTE = 0x80
 _FERNET_MIN_TOKEN_BYTES = 1 + 8 + 16 + 16 + 32  # version, timestamp, IV, one AES block, HMAC
+HEADER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,99}")
+# Headers whose value is a secret: recording one as "who did it" would leak it to the audit log.
+CREDENTIAL_HEADERS = {"authorization", "proxy-authorization", "cookie", "x-api-key"}
 
 
 def _env_config(prefix: str) -> SettingsConfigDict:
@@ -144,6 +148,12 @@ class Settings(BaseSettings):
     )
     log_level: str = "INFO"
     secret_key: SecretStr | None = None
+    trusted_user_header: str | None = Field(
+        default=None,
+        description="Behind a reverse proxy that signs people in: the request header naming "
+        "the user (e.g. X-Forwarded-User); changes are recorded under it and refused when it "
+        "is missing. Unset: each session is asked for a name.",
+    )
     require_services: bool = Field(
         default=False, description="Tests fail instead of skipping when a service is missing."
     )
@@ -154,6 +164,19 @@ class Settings(BaseSettings):
     ads: AdsSettings = Field(default_factory=AdsSettings)
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
     stores: dict[str, StoreCredentials] = Field(default_factory=dict)
+
+    @field_validator("trusted_user_header")
+    @classmethod
+    def _plain_header_name(cls, name: str | None) -> str | None:
+        """A header that names a person, never one that carries credentials."""
+        if name is None or not name.strip():
+            return None
+        name = name.strip()
+        if not HEADER_NAME.fullmatch(name):
+            raise ValueError("must be an HTTP header name such as X-Forwarded-User")
+        if name.lower() in CREDENTIAL_HEADERS:
+            raise ValueError(f"{name} carries credentials, not a user name")
+        return name
 
     @model_validator(mode="after")
     def _decrypt_secrets(self) -> Settings:

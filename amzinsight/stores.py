@@ -192,7 +192,7 @@ def get_store_by_id(engine: Engine, store_id: int) -> Store:
     raise ConfigError(f"No store with id {store_id}.")
 
 
-def ads_profile_ids(store_id: int, marketplace_ids: Sequence[str]) -> sa.Select:
+def ads_profile_ids(store_id: int, marketplace_ids: Sequence[str]) -> sa.Select[tuple[int]]:
     """The store's Ads profiles in the chosen marketplaces (one profile per marketplace), as a
     subquery for `profile_id IN (...)` filters on the ads tables."""
     return sa.select(ads_profiles.c.profile_id).where(

@@ -1,9 +1,11 @@
-"""Shared page pieces: KPI tiles with deltas, money formatting, downloads, charts, empty states."""
+"""Shared page pieces: KPI tiles with deltas, money formatting, downloads built on click, change
+logs, charts, empty states."""
 
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
@@ -13,9 +15,11 @@ import plotly.express as px
 import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from amzinsight.stores import Store
 from app.filters import NOTES_SHOWN_KEY, Filters
+from app.labels import DATETIME_FORMAT, humanise
 
 # Symbols for the marketplaces' currencies; anything else is written with its ISO code.
 CURRENCY_SYMBOLS = {
@@ -216,40 +220,112 @@ def empty_state(what: str, sync: str) -> None:
     st.info(f"**No {what} for this range yet.** {sync} fills it: run it from the Sync page.")
 
 
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+FileBuilder = Callable[[], bytes | str]
+
+
+def download_button(
+    label: str,
+    build: FileBuilder,
+    file_name: str,
+    mime: str,
+    key: str,
+    container: DeltaGenerator | None = None,
+    disabled: bool = False,
+) -> None:
+    """The one download button of the app: `build` makes the file only when it is clicked.
+
+    Streamlit calls `build` on its own thread when the browser asks for the file, so a page run
+    builds no file (an XLSX of 10,000 rows takes seconds); the click does not rerun the page.
+    """
+    (container if container is not None else st).download_button(
+        label,
+        build,
+        file_name=file_name,
+        mime=mime,
+        key=key,
+        icon=":material/download:",
+        on_click="ignore",
+        disabled=disabled,
+    )
+
+
 def download_buttons(
     frame: pl.DataFrame | pd.DataFrame, file_stem: str, key: str, xlsx: bool = True
 ) -> None:
-    """CSV (and XLSX, for pasting into a spreadsheet) of exactly the table shown."""
-    table = frame.to_pandas() if isinstance(frame, pl.DataFrame) else frame
+    """CSV (and XLSX, for pasting into a spreadsheet) of exactly the table shown, built on click."""
+    # A pandas frame is mutable: keep the columns as shown now, not as a later line leaves them.
+    shown = frame if isinstance(frame, pl.DataFrame) else frame.copy(deep=False)
     columns = st.columns([1, 1, 6]) if xlsx else st.columns([1, 7])
-    columns[0].download_button(
+    download_button(
         "CSV",
-        table.to_csv(index=False).encode(),
+        lambda: csv_bytes(shown),
         file_name=f"{file_stem}.csv",
         mime="text/csv",
         key=f"{key}_csv",
-        icon=":material/download:",
+        container=columns[0],
     )
     if xlsx:
-        columns[1].download_button(
+        download_button(
             "XLSX",
-            _xlsx_bytes(table),
+            lambda: xlsx_bytes(shown),
             file_name=f"{file_stem}.xlsx",
-            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            mime=XLSX_MIME,
             key=f"{key}_xlsx",
-            icon=":material/download:",
+            container=columns[1],
         )
 
 
-def _xlsx_bytes(table: pd.DataFrame) -> bytes:
+def _pandas(frame: pl.DataFrame | pd.DataFrame) -> pd.DataFrame:
+    return frame.to_pandas() if isinstance(frame, pl.DataFrame) else frame
+
+
+def csv_bytes(frame: pl.DataFrame | pd.DataFrame) -> bytes:
+    return _pandas(frame).to_csv(index=False).encode()
+
+
+def xlsx_bytes(frame: pl.DataFrame | pd.DataFrame) -> bytes:
     buffer = io.BytesIO()
     # Excel has no time zones: write timestamps as UTC wall time.
-    plain = table.copy()
+    plain = _pandas(frame).copy()
     for name in plain.columns:
         if isinstance(plain[name].dtype, pd.DatetimeTZDtype):
             plain[name] = plain[name].dt.tz_convert("UTC").dt.tz_localize(None)
     plain.to_excel(buffer, index=False, engine="openpyxl")
     return buffer.getvalue()
+
+
+def _row_in_words(key: str | None) -> str:
+    """An audit entry's row key (JSON) as words: `SKU BL-1, Effective from 2026-01-01`."""
+    parts = json.loads(key) if key else {}
+    if parts == {"sku": ""}:
+        return "Store default"
+    return ", ".join(f"{humanise(name)} {value}" for name, value in parts.items())
+
+
+def change_log_table(changes: pl.DataFrame, key: str) -> None:
+    """An edit's change log (amzinsight.edits.audit.change_log): when, which row, before, after
+    and who made the change."""
+    if changes.is_empty():
+        st.caption("No changes recorded yet.")
+        return
+    st.dataframe(
+        changes.with_columns(pl.col("key").map_elements(_row_in_words, pl.String)),
+        hide_index=True,
+        width="stretch",
+        key=key,
+        placeholder="",
+        column_config={
+            "at": st.column_config.DatetimeColumn(
+                "When (UTC)", format=DATETIME_FORMAT, timezone="UTC"
+            ),
+            "key": "Row",
+            "old_value": "Before",
+            "new_value": "After",
+            "reason": "How",
+            "actor": "Who",
+        },
+    )
 
 
 FEW_PERIODS = 6  # up to this many points, each gets its own tick and no other

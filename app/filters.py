@@ -15,7 +15,8 @@ import sqlalchemy as sa
 import streamlit as st
 
 from amzinsight.analytics.coverage import reported_days
-from amzinsight.analytics.periods import (
+from amzinsight.errors import AmzInsightError
+from amzinsight.rules.periods import (
     COMPARISONS,
     DEFAULT_COMPARISON,
     DEFAULT_PRESET,
@@ -27,7 +28,6 @@ from amzinsight.analytics.periods import (
     local_today,
     reported_periods,
 )
-from amzinsight.errors import AmzInsightError
 from amzinsight.stores import Store, StoreMarketplace, list_stores
 from app.context import cached, engine
 
@@ -178,7 +178,8 @@ def render_shared_filters(today: date | None = None) -> Filters:
             )
             marketplace = by_id[chosen]
     if today is None:
-        today = local_today(marketplace.time_zone) if marketplace else date.today()
+        # No marketplace (no store yet) has no local date: UTC's stands in.
+        today = local_today(marketplace.time_zone if marketplace else "UTC")
     wanted_preset = _word_to_choice(PRESET_WORDS, url.get(URL_RANGE))
     _seed(PRESET_KEY, list(PRESETS), wanted_preset, DEFAULT_PRESET)
     preset = st.sidebar.selectbox("Date range", PRESETS, key=PRESET_KEY)

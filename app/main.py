@@ -1,4 +1,5 @@
-"""Streamlit entry point: page config, the shared filters, and navigation over pages/."""
+"""Streamlit entry point: page config, the shared filters, who is making changes, and navigation
+over pages/."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 import streamlit as st
 
 from amzinsight.logs import configure_logging
-from app.context import settings
+from app.context import render_user, settings
 from app.filters import render_shared_filters
 from app.navigation import all_pages
 
@@ -20,4 +21,5 @@ configure_logging(settings().log_level, settings().secret_values())
 
 navigation = st.navigation(all_pages())
 render_shared_filters()
+render_user()
 navigation.run()

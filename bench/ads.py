@@ -158,8 +158,8 @@ def engine_frames(
 
 def phase_engine(n_targets: int, days: int) -> float:
     """recommend_bids over daily rows: smoothing, priors, clamps, reasons, all targets."""
-    from amzinsight.analytics.ads_policy import BidPolicy
-    from amzinsight.analytics.bids import recommend_bids
+    from amzinsight.bidding.bids import recommend_bids
+    from amzinsight.bidding.policy import BidPolicy
 
     targets, performance = engine_frames(n_targets, days)
     started = time.perf_counter()

@@ -16,7 +16,7 @@ import os
 import sys
 import time
 import uuid
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,8 @@ from psycopg import sql
 from amzinsight import cache as cache_module
 from amzinsight.db.engine import dispose_engines, get_engine
 from amzinsight.db.migrate import upgrade
+from amzinsight.marketplaces import marketplace_for
+from amzinsight.rules.periods import local_today
 from app.navigation import PAGES as NAVIGATION
 from bench.page_store import build_page_store
 
@@ -133,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     name = args.keep or f"amz_bench_pages_{uuid.uuid4().hex[:8]}"
     exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
     url = f"{ADMIN_DSN.rsplit('/', 1)[0]}/{name}"
-    today = date.today()
+    today = local_today(marketplace_for("US").time_zone)  # the bench store's marketplace
     if not exists:
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     try:

@@ -263,7 +263,10 @@ def _database_url(settings: Settings) -> str:
 
 def _exec_module(module: str) -> int:
     """Hand the process over to a workers/ entry point (the core never imports RQ)."""
+    from launcher.stack import require_extra
+
     _settings()  # fail here, with a clear sentence, on bad settings
+    require_extra("workers", f"`amzinsight {module.rpartition('.')[2]}`")
     os.execv(sys.executable, [sys.executable, "-m", module])  # noqa: S606 (our own interpreter)
     return 0  # pragma: no cover
 
@@ -474,6 +477,9 @@ def _window_label(task: Any) -> str:
 
 def _enqueue(settings: Settings, slug: str, tasks: list[Any]) -> int:
     # The CLI is an entry point like the app: handing work to the queue is its job here.
+    from launcher.stack import require_extra
+
+    require_extra("workers", "`amzinsight sync --enqueue`")
     from workers.connection import redis_connection
     from workers.jobs import enqueue_window
     from workers.queueing import sync_retry
@@ -549,9 +555,12 @@ def _metrics(args: argparse.Namespace) -> int:
 
 def _bids(args: argparse.Namespace) -> int:
     """Compute today's recommendations, store them as proposed, print them with their reasons."""
-    from amzinsight.analytics.ads_policy import BidPolicy
-    from amzinsight.analytics.advertising import stored_recommendations
-    from amzinsight.analytics.bids import recommend, save_recommendations
+    from amzinsight.bidding.evidence import Evidence
+    from amzinsight.bidding.policy import BidPolicy
+    from amzinsight.bidding.queries import stored_recommendations
+    from amzinsight.bidding.recommend import recommend
+    from amzinsight.bidding.store import save_recommendations
+    from amzinsight.rules.periods import local_today
     from amzinsight.runtime import build_runtime
     from amzinsight.stores import get_store
 
@@ -559,11 +568,17 @@ def _bids(args: argparse.Namespace) -> int:
         raise ConfigError("--target-acos is a fraction between 0 and 1, e.g. 0.25 for 25%.")
     runtime = build_runtime(_settings())
     store = get_store(runtime.engine, args.slug)
-    recs = recommend(runtime.engine, store, BidPolicy(), date.today(), args.target_acos)
+    # Its marketplaces may be in several time zones: the earliest local date keeps every
+    # marketplace's still-arriving day out of the lookback.
+    today = min((local_today(m.time_zone) for m in store.marketplaces), default=local_today("UTC"))
+    recs = recommend(runtime.engine, store, BidPolicy(), today, args.target_acos)
     save_recommendations(runtime.engine, store.id, recs, recs.data_through)
     stored = stored_recommendations(runtime.engine, store.id)
     rows = [
-        {**row, "evidence": json.loads(row["evidence"]) if row["evidence"] else None}
+        {
+            **row,
+            "evidence": Evidence.from_json(row["evidence"]).to_dict() if row["evidence"] else None,
+        }
         for row in stored.to_dicts()
     ]
     print(json.dumps({"store": store.slug, "recommendations": rows}, indent=2, default=str))
@@ -697,7 +712,7 @@ def _job_canceller(settings: Settings) -> Callable[[str], int]:
 
 
 def _privacy_correct(args: argparse.Namespace) -> int:
-    from amzinsight.privacy import correct_value
+    from amzinsight.edits.corrections import correct_value
     from amzinsight.runtime import build_runtime
     from amzinsight.stores import get_store
 

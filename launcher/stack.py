@@ -507,6 +507,27 @@ def require_sandbox() -> None:
         )
 
 
+# What each extra of pyproject.toml brings that the core install (`pip install .`) leaves out.
+EXTRA_MODULES = {
+    "app": ("streamlit", "plotly", "pandas", "pyarrow"),
+    "workers": ("rq", "rq_scheduler"),
+}
+EXTRA_MODULES["server"] = EXTRA_MODULES["app"] + EXTRA_MODULES["workers"]
+
+
+def require_extra(extra: str, needed_by: str) -> None:
+    """The core installs without Streamlit and RQ: name the extra that brings them instead of
+    failing on an import halfway through starting."""
+    import importlib.util
+
+    missing = [name for name in EXTRA_MODULES[extra] if importlib.util.find_spec(name) is None]
+    if missing:
+        raise ConfigError(
+            f"{needed_by} needs {', '.join(missing)}, which this install leaves out: "
+            f"pip install -e '.[{extra}]' in the AmzInsight folder"
+        )
+
+
 def run_up(
     settings: Settings,
     host: str,
@@ -525,6 +546,7 @@ def run_up(
     the demo's progress count the windows still queued. `fake_llm` serves the sandbox's fake
     OpenAI-compatible model and points the app at it, to try the Assistant without a model.
     """
+    require_extra("server", "`amzinsight up`")
     if demo or fake_llm:
         require_sandbox()
     url_host = "localhost" if host in {"0.0.0.0", "::"} else host  # noqa: S104

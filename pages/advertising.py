@@ -1,6 +1,11 @@
 """Advertising: Sponsored Products performance (KPIs, periods, campaign -> ad group -> target and
 search term drill-down), and bid / harvest / negative recommendations that a person approves,
-exports as a bulk sheet or applies, with the change log and undo."""
+exports as a bulk sheet or applies, with the change log and undo.
+
+The Recommendations tab is a fragment: its clicks redraw the tab, not the page. Recomputing,
+applying and undoing run in the worker (the page never calls Amazon); the tab shows their
+progress and outcome.
+"""
 
 from __future__ import annotations
 
@@ -20,20 +25,18 @@ from amzinsight.analytics.ads_performance import (
     search_term_performance,
     target_performance,
 )
-from amzinsight.analytics.ads_policy import BidPolicy
-from amzinsight.analytics.advertising import change_log, stored_recommendations
-from amzinsight.analytics.bid_actions import apply_approved, decide, undo
-from amzinsight.analytics.bids import recommend, save_recommendations
-from amzinsight.analytics.bulk_sheet import bulk_sheet
-from amzinsight.analytics.recommendation_review import (
+from amzinsight.bidding.bulk_sheet import bulk_sheet
+from amzinsight.bidding.queries import change_log, stored_recommendations
+from amzinsight.bidding.review import (
     DIRECTIONS,
     KIND_LABELS,
     evidence_in_words,
     match_type_label,
     recommendation_review,
 )
+from amzinsight.bidding.store import decide
 from amzinsight.errors import AmzInsightError
-from amzinsight.ingest.sync import ads_client_for
+from amzinsight.rules.periods import local_today
 from app.components import (
     Kpi,
     currency_symbol,
@@ -45,10 +48,11 @@ from app.components import (
     money_format,
     require_store,
 )
-from app.context import cached, runtime, settings, show_error
+from app.context import cached, current_user, known_user, redis_or_none, runtime, show_error
 from app.filters import current_filters
+from app.job_status import JobOutcome, follow_job, problem, remember_job
+from app.jobs import apply_job, queue_apply, queue_recompute, queue_undo, recompute_job, undo_job
 
-ACTOR = "advertising page"
 ADS_SYNCS = (
     "The Sponsored Products Ads sync (sp_campaigns, sp_ad_groups, sp_targeting, sp_search_term "
     "and sp_entities)"
@@ -100,6 +104,9 @@ currency = filters.currency
 marketplace_ids = filters.marketplace_ids
 period = filters.date_range
 market_code = filters.marketplace.country_code.lower() if filters.marketplace else "all"
+zone = filters.marketplace.time_zone if filters.marketplace else "UTC"
+connection = redis_or_none()
+NO_QUEUE = "Redis is not reachable, so nothing can be handed to the worker from here."
 
 
 def metric_columns() -> dict[str, Any]:
@@ -372,6 +379,7 @@ def show_performance() -> None:
 
 
 def recompute() -> None:
+    """The worker recomputes the store's recommendations as of the marketplace's local today."""
     left, right = st.columns([1, 3])
     target_acos = left.number_input(
         "Target ACoS (blank: each campaign's, else break-even or the default)",
@@ -381,15 +389,35 @@ def recompute() -> None:
         step=0.05,
         key="advertising_target_acos",
     )
-    if right.button("Recompute recommendations", key="advertising_recompute"):
-        with st.status("Computing bid, harvest and negative recommendations...") as status:
-            try:
-                recs = recommend(services.engine, store, BidPolicy(), date.today(), target_acos)
-                save_recommendations(services.engine, store.id, recs, recs.data_through)
-                status.update(label=f"{recs.count} recommendations", state="complete")
-            except AmzInsightError as error:
-                status.update(label="Not computed", state="error")
-                show_error(error)
+    today = local_today(zone)
+    if (
+        right.button(
+            "Recompute recommendations", key="advertising_recompute", disabled=connection is None
+        )
+        and connection is not None
+    ):
+        identifier, created = queue_recompute(connection, store.slug, today, target_acos)
+        remember_job("advertising_recompute", identifier)
+        st.toast("Recompute queued." if created else "A recompute is already queued or running.")
+    if connection is None:
+        right.caption(NO_QUEUE)
+        return
+    follow_job(
+        connection,
+        "advertising_recompute",
+        "Computing bid, harvest and negative recommendations",
+        recompute_ended,
+        live_identifier=recompute_job(store.slug, today),
+    )
+
+
+def recompute_ended(outcome: JobOutcome) -> None:
+    sentence = problem(outcome)
+    if sentence is not None:
+        st.status("Not computed", state="error")
+        st.error(sentence)
+        return
+    st.status(f"{outcome.result['count']} recommendations", state="complete")
 
 
 def review_filters(review: pl.DataFrame) -> pl.DataFrame:
@@ -497,7 +525,10 @@ def review_detail(shown: pl.DataFrame, chosen: list[int]) -> None:
 
 
 def decide_buttons(shown: pl.DataFrame, chosen: list[int]) -> None:
+    """Decisions are recorded under the person's name, in the buttons' callbacks: those run
+    before the tab redraws, so the table shows the new statuses."""
     every = shown["id"].to_list()
+    actor = known_user()
     columns = st.columns(4)
     for column, label, ids, approve, key in (
         (columns[0], f"Approve {len(chosen)} selected", chosen, True, "advertising_approve"),
@@ -505,10 +536,20 @@ def decide_buttons(shown: pl.DataFrame, chosen: list[int]) -> None:
         (columns[2], f"Approve all {len(every)} shown", every, True, "advertising_approve_all"),
         (columns[3], f"Reject all {len(every)} shown", every, False, "advertising_reject_all"),
     ):
-        if column.button(label, disabled=not ids, key=key):
-            changed = decide(services.engine, store.id, ids, approve, ACTOR)
-            st.toast(f"{changed} {'approved' if approve else 'rejected'}")
-            st.rerun()
+        clicked = column.button(
+            label,
+            disabled=not ids,
+            key=key,
+            on_click=record_decision if actor else None,
+            args=(ids, approve, actor) if actor else None,
+        )
+        if clicked and actor is None:
+            current_user()  # says who must be named first, and stops
+
+
+def record_decision(ids: list[int], approve: bool, actor: str) -> None:
+    changed = decide(services.engine, store.id, ids, approve, actor)
+    st.toast(f"{changed} {'approved' if approve else 'rejected'}")
 
 
 def send_approved() -> None:
@@ -530,28 +571,47 @@ def send_approved() -> None:
         disabled=not sheet,
         key="advertising_bulk_sheet",
     )
-    if apply_col.button(
-        f"Apply {approved.height} approved through the Ads API",
-        disabled=approved.is_empty(),
-        key="advertising_apply",
+    if (
+        apply_col.button(
+            f"Apply {approved.height} approved through the Ads API",
+            disabled=approved.is_empty() or connection is None,
+            key="advertising_apply",
+        )
+        and connection is not None
     ):
-        with st.status("Sending approved changes to Amazon Ads...") as status:
-            try:
-                client = ads_client_for(settings(), store)
-                result = apply_approved(
-                    services.engine, client, store.id, ACTOR, approved["id"].to_list()
-                )
-                status.update(
-                    label=f"{len(result.applied)} applied, {len(result.failed)} refused",
-                    state="complete" if not result.failed else "error",
-                )
-                for rec_id, error in result.failed.items():
-                    st.warning(f"Recommendation {rec_id}: {error}")
-            except AmzInsightError as error:
-                status.update(label="Nothing applied", state="error")
-                show_error(error)
+        identifier, created = queue_apply(
+            connection, store.slug, approved["id"].to_list(), current_user()
+        )
+        remember_job("advertising_apply", identifier)
+        st.toast("Apply queued." if created else "An apply is already queued or running.")
+    if connection is None:
+        apply_col.caption(NO_QUEUE)
+        return
+    follow_job(
+        connection,
+        "advertising_apply",
+        "Sending approved changes to Amazon Ads",
+        apply_ended,
+        live_identifier=apply_job(store.slug),
+    )
 
 
+def apply_ended(outcome: JobOutcome) -> None:
+    sentence = problem(outcome)
+    if sentence is not None:
+        st.status("Nothing applied", state="error")
+        st.error(sentence)
+        return
+    applied, failed = outcome.result["applied"], outcome.result["failed"]
+    st.status(
+        f"{len(applied)} applied, {len(failed)} refused",
+        state="complete" if not failed else "error",
+    )
+    for rec_id, error in failed.items():
+        st.warning(f"Recommendation {rec_id}: {error}")
+
+
+@st.fragment
 def show_recommendations() -> None:
     recompute()
     review = recommendation_review(services.engine, store.id, marketplace_ids)
@@ -585,7 +645,6 @@ def show_change_log() -> None:
     if changes.is_empty():
         st.caption("Nothing applied yet.")
         return
-    zone = filters.marketplace.time_zone if filters.marketplace else "UTC"
 
     def amounts(bids: str, values: str) -> list[str]:
         return [
@@ -637,15 +696,42 @@ def show_change_log() -> None:
     )
     rows = picked.selection.rows  # type: ignore[attr-defined]
     to_undo = [changes["id"][i] for i in rows if i < changes.height]
-    if st.button(f"Undo {len(to_undo)}", disabled=not to_undo, key="advertising_undo"):
-        try:
-            result = undo(
-                services.engine, ads_client_for(settings(), store), store.id, to_undo, ACTOR
-            )
-            st.toast(f"{len(result.applied)} reverted, {len(result.failed)} refused")
-            st.rerun()
-        except AmzInsightError as error:
-            show_error(error)
+    if (
+        st.button(
+            f"Undo {len(to_undo)}",
+            disabled=not to_undo or connection is None,
+            key="advertising_undo",
+        )
+        and connection is not None
+    ):
+        identifier, created = queue_undo(
+            connection, store.slug, [int(i) for i in to_undo], current_user()
+        )
+        remember_job("advertising_undo", identifier)
+        st.toast("Undo queued." if created else "An undo is already queued or running.")
+    if connection is not None:
+        follow_job(
+            connection,
+            "advertising_undo",
+            "Reverting changes at Amazon Ads",
+            undo_ended,
+            live_identifier=undo_job(store.slug),
+        )
+
+
+def undo_ended(outcome: JobOutcome) -> None:
+    sentence = problem(outcome)
+    if sentence is not None:
+        st.status("Nothing reverted", state="error")
+        st.error(sentence)
+        return
+    applied, failed = outcome.result["applied"], outcome.result["failed"]
+    st.status(
+        f"{len(applied)} reverted, {len(failed)} refused",
+        state="complete" if not failed else "error",
+    )
+    for rec_id, error in failed.items():
+        st.warning(f"Recommendation {rec_id}: {error}")
 
 
 performance_tab, recommendations_tab = st.tabs(["Performance", "Recommendations"])

@@ -15,13 +15,7 @@ import streamlit as st
 
 from amzinsight.assistant.anonymise import Anonymiser
 from amzinsight.assistant.chat import CONFIGURE_HINT, AssistantChat, llm_client, llm_configured
-from amzinsight.assistant.context import (
-    SCORE_RULES,
-    SCORE_WEIGHTS,
-    AsinContext,
-    build_context,
-    listed_asins,
-)
+from amzinsight.assistant.context import AsinContext, build_context, listed_asins
 from amzinsight.assistant.proposal import (
     ProposalError,
     ProposalReview,
@@ -31,8 +25,15 @@ from amzinsight.assistant.proposal import (
 )
 from amzinsight.assistant.tools import ToolCall, ToolRunner
 from amzinsight.errors import AmzInsightError
-from app.components import download_buttons, fact_tiles, money_format, require_store
-from app.context import cached, engine, settings, show_error
+from amzinsight.rules.listing_score import SCORE_RULES, SCORE_WEIGHTS
+from app.components import (
+    download_button,
+    download_buttons,
+    fact_tiles,
+    money_format,
+    require_store,
+)
+from app.context import cached, current_user, engine, settings, show_error
 from app.filters import current_filters
 from app.navigation import page
 
@@ -265,29 +266,30 @@ def render_review(review: ProposalReview, number: int) -> None:
         download_buttons(coverage, f"proposal_coverage_{asin}", key=f"assistant_cov_{number}")
     keywords = review.proposal.exact_keywords + review.proposal.negative_keywords
     columns = st.columns([1, 1, 3])
-    columns[0].download_button(
+    download_button(
         "JSON",
-        review.to_json().encode(),
+        review.to_json,
         file_name=f"proposal_{asin}.json",
         mime="application/json",
         key=f"assistant_json_{number}",
-        icon=":material/download:",
+        container=columns[0],
     )
-    columns[1].download_button(
+    download_button(
         "TXT",
-        review.to_text().encode(),
+        review.to_text,
         file_name=f"proposal_{asin}.txt",
         mime="text/plain",
         key=f"assistant_txt_{number}",
-        icon=":material/download:",
+        container=columns[1],
     )
     plural = "" if len(keywords) == 1 else "s"
     if keywords and columns[2].button(
         f"Send {len(keywords)} keyword{plural} to Advertising", key=f"assistant_send_{number}"
     ):
+        actor = current_user()
         try:
             saved = send_keyword_proposals(
-                engine(), store.id, ids, asin, review.proposal, start, end, filters.today
+                engine(), store.id, ids, asin, review.proposal, start, end, filters.today, actor
             )
         except AmzInsightError as error:
             show_error(error)

@@ -9,23 +9,23 @@ import polars as pl
 import streamlit as st
 
 from amzinsight.analytics.finance import (
-    CATEGORIES,
     COGS_UNKNOWN,
-    KNOWN_CURRENCIES,
     cogs_table,
     fees_per_unit,
     finance_kpis,
-    import_cogs_csv,
     missing_cogs,
     profit_by_asin,
-    save_cogs,
     settlement_amounts_by_period,
     settlement_breakdown,
     settlement_reconciliation,
 )
+from amzinsight.edits.audit import UNIT_COST_ACTION, change_log
+from amzinsight.edits.unit_costs import KNOWN_CURRENCIES, import_cogs_csv, save_cogs
 from amzinsight.errors import AmzInsightError
+from amzinsight.rules.settlements import CATEGORIES
 from app.components import (
     Kpi,
+    change_log_table,
     download_buttons,
     empty_state,
     format_money,
@@ -33,7 +33,7 @@ from app.components import (
     money_format,
     require_store,
 )
-from app.context import cached, engine, show_error
+from app.context import cached, current_user, engine, show_error
 from app.filters import current_filters
 from app.labels import DATE_FORMAT
 
@@ -346,7 +346,7 @@ with enter:
             st.warning("Enter a unit cost in at least one row first.")
         else:
             try:
-                saved = save_cogs(engine(), store.id, rows)
+                saved = save_cogs(engine(), store.id, rows, current_user())
             except AmzInsightError as error:
                 show_error(error)
             else:
@@ -361,10 +361,13 @@ with upload:
     )
     uploaded = st.file_uploader("COGS CSV", type=["csv"], key="finance_cogs_file")
     if st.button("Import", key="finance_cogs_import", disabled=uploaded is None):
+        content = uploaded.getvalue() if uploaded else b""
         try:
-            imported = import_cogs_csv(engine(), store.id, uploaded.getvalue() if uploaded else b"")
+            imported = import_cogs_csv(engine(), store.id, content, current_user())
         except AmzInsightError as error:
             show_error(error)
         else:
             st.session_state[NOTICE_KEY] = f"Imported {imported} unit cost(s) from {uploaded.name}."
             st.rerun()
+with st.expander("Unit cost changes: who made them, and when"):
+    change_log_table(cached(change_log, store.id, UNIT_COST_ACTION), key="finance_cogs_changes")

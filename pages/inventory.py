@@ -16,27 +16,28 @@ import streamlit as st
 
 from amzinsight.analytics.inventory import (
     POLICY,
-    SETTING_BOUNDS,
     STATUSES,
     InventorySummary,
     inventory_position,
     position_summary,
-    save_inventory_settings,
     sku_reorder_settings,
     status_counts,
     store_reorder_defaults,
     stranded_and_aging,
 )
+from amzinsight.edits.audit import REORDER_SETTING_ACTION, change_log
+from amzinsight.edits.reorder_settings import SETTING_BOUNDS, save_inventory_settings
 from amzinsight.errors import AmzInsightError
 from app.components import (
     Kpi,
+    change_log_table,
     download_buttons,
     empty_state,
     kpi_tiles,
     money_format,
     require_store,
 )
-from app.context import cached, engine, show_error
+from app.context import cached, current_user, engine, show_error
 from app.filters import current_filters
 from app.labels import DATE_FORMAT, format_date, marketplace_label
 
@@ -108,7 +109,7 @@ except AmzInsightError as error:
 def save_settings(rows: list[dict], what: str) -> None:
     """Write through the analytics check; on success say so after the rerun shows new figures."""
     try:
-        written = save_inventory_settings(engine(), store.id, rows)
+        written = save_inventory_settings(engine(), store.id, rows, current_user())
     except AmzInsightError as error:
         show_error(error)
         return
@@ -279,6 +280,10 @@ if st.button(
     save_settings(
         changed.astype(object).where(pd.notna(changed), None).to_dict("records"),
         "the SKU settings",
+    )
+with st.expander("Reorder setting changes: who made them, and when"):
+    change_log_table(
+        cached(change_log, store.id, REORDER_SETTING_ACTION), key="inventory_settings_changes"
     )
 
 st.subheader("Stranded and aging stock")

@@ -12,13 +12,9 @@ import pandas as pd
 import polars as pl
 import streamlit as st
 
-from amzinsight.analytics.listings import (
-    LISTING_RULES,
-    keyword_coverage,
-    listing_content,
-    rating_trend,
-)
+from amzinsight.analytics.listings import keyword_coverage, listing_content, rating_trend
 from amzinsight.errors import AmzInsightError
+from amzinsight.rules.listings import LISTING_RULES
 from app.components import (
     Kpi,
     download_buttons,

@@ -8,17 +8,16 @@ import json
 import polars as pl
 import streamlit as st
 
-from amzinsight.errors import AmzInsightError
-from amzinsight.privacy import (
+from amzinsight.edits.corrections import (
     CORRECTABLE,
     correct_value,
     correction_history,
     corrections,
-    data_summary,
-    delete_store,
 )
-from app.components import download_buttons, fact_tiles, require_store
-from app.context import cached, redis_or_none, runtime, show_error
+from amzinsight.errors import AmzInsightError
+from amzinsight.privacy import data_summary, delete_store
+from app.components import download_button, download_buttons, fact_tiles, require_store
+from app.context import cached, current_user, redis_or_none, runtime, show_error
 from app.filters import STORE_KEY, current_filters
 from app.jobs import store_job_canceller
 from app.labels import (
@@ -31,7 +30,6 @@ from app.labels import (
 )
 
 DELETED_KEY = "privacy_deleted"
-ACTOR_KEY = "privacy_actor"
 
 
 def row_key_text(key: str | None) -> str:
@@ -124,13 +122,12 @@ st.dataframe(
     },
 )
 download_buttons(categories, f"{store.slug}-data-summary", "privacy_summary")
-st.download_button(
+download_button(
     "Whole summary (JSON)",
-    json.dumps(summary, indent=2),
+    lambda: json.dumps(summary, indent=2),
     file_name=f"{store.slug}-data-summary.json",
     mime="application/json",
     key="privacy_summary_json",
-    icon=":material/download:",
 )
 by_report = summary["last_successful_sync_by_report"]
 if by_report:
@@ -154,10 +151,10 @@ if by_report:
 
 st.subheader("Correct a stored value")
 st.caption(
-    "The old and new values and your reason go to the audit log. A later sync that delivers a "
-    "different value does not undo the correction: the table below shows what Amazon now says."
+    "The old and new values, your reason and your name go to the audit log. A later sync that "
+    "delivers a different value does not undo the correction: the table below shows what Amazon "
+    "now says."
 )
-actor = st.text_input("Your name (for the audit log)", key=ACTOR_KEY)
 table = st.selectbox(
     "Table", list(CORRECTABLE), format_func=humanise, key="privacy_correction_table"
 )
@@ -175,6 +172,7 @@ with st.form("privacy_correction_form"):
     reason = st.text_input("Reason", key="privacy_correction_reason")
     submitted = st.form_submit_button("Save correction")
 if submitted:
+    actor = current_user()
     try:
         result = correct_value(
             services.engine, store, table, key_parts, field, value, reason, actor
@@ -268,6 +266,7 @@ st.warning(
 )
 typed = st.text_input(f"Type the store's slug ({store.slug}) to confirm", key="privacy_delete_slug")
 if st.button("Delete store", key="privacy_delete_button", type="primary", icon=":material/delete:"):
+    actor = current_user()
     try:
         outcome = delete_store(
             services.engine,
@@ -275,7 +274,7 @@ if st.button("Delete store", key="privacy_delete_button", type="primary", icon="
             redis_client,
             store,
             typed.strip(),
-            actor.strip(),
+            actor,
             cancel_jobs=store_job_canceller(),
         )
     except AmzInsightError as error:

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
 from typing import Any
 
 import polars as pl
 import streamlit as st
 
 from amzinsight.analytics.freshness import data_freshness, recent_runs, run_counts
-from amzinsight.errors import AmzInsightError
-from amzinsight.ingest.imports import import_file
 from amzinsight.reports import REPORTS, report_title
+from app.components import download_button
 from app.context import redis_or_none, runtime
 from app.filters import current_filters
+from app.job_status import JobOutcome, follow_job, problem, remember_job
+from app.jobs import live_store_jobs, queue_sync_now, queue_upload
 from app.labels import (
     DATE_FORMAT,
     DATETIME_FORMAT,
@@ -23,8 +22,6 @@ from app.labels import (
     marketplace_label,
     titled,
 )
-from workers.jobs import plan_job_id, plan_sync
-from workers.queueing import enqueue_unique, store_jobs
 
 st.title("Sync")
 store = current_filters().store
@@ -73,14 +70,7 @@ for index, key in enumerate(syncable):
                 st.error(last["latest_error"] or "The latest run failed.")
         disabled = connection is None
         if st.button("Sync now", key=f"sync_now_{key}", disabled=disabled):
-            job, created = enqueue_unique(
-                connection,
-                plan_sync,
-                plan_job_id(store.slug, key, "now"),
-                args=(store.slug, key, "sync page"),
-                retry=None,
-            )
-            if created:
+            if queue_sync_now(connection, store.slug, key):
                 st.toast(f"{title}: sync queued.")
             else:
                 st.toast(f"{title}: a sync is already queued or running.")
@@ -135,7 +125,7 @@ def live_jobs() -> None:
     if connection is None:
         st.caption("Redis is not reachable.")
         return
-    jobs = store_jobs(connection, store.slug)
+    jobs = live_store_jobs(connection, store.slug)
     if not jobs:
         st.caption("Nothing queued or running for this store.")
         return
@@ -202,11 +192,12 @@ else:
             "error": "Error",
         },
     )
-    st.download_button(
+    download_button(
         "Download history (CSV)",
-        runs.write_csv(),
+        runs.write_csv,
         file_name=f"{store.slug}-sync-history.csv",
         mime="text/csv",
+        key="sync_history_download",
     )
 
 st.subheader("Upload a report file")
@@ -215,21 +206,37 @@ st.caption(
     "loaded exactly like a sync. The type is detected from the file."
 )
 uploaded = st.file_uploader("Report file", key="sync_upload")
-if uploaded is not None and st.button("Load file", key="sync_upload_load"):
-    with (
-        st.status(f"Loading {uploaded.name}...", expanded=True) as status,
-        tempfile.TemporaryDirectory(prefix="amz-upload-") as scratch,
-    ):
-        path = Path(scratch) / Path(uploaded.name).name
-        path.write_bytes(uploaded.getvalue())
-        try:
-            outcome = import_file(services.engine, services.archive, store, path)
-        except AmzInsightError as error:
-            status.update(label=f"{uploaded.name} was not loaded", state="error")
-            st.error(str(error))
-        else:
-            status.update(label=f"{uploaded.name} loaded", state="complete")
-            st.success(
-                f"{outcome.rows_parsed} rows parsed, {outcome.rows_upserted} inserted or "
-                f"changed (run {outcome.run_id})."
-            )
+if (
+    uploaded is not None
+    and st.button("Load file", key="sync_upload_load", disabled=connection is None)
+    and connection is not None
+):
+    # The worker imports it (a large file must not hold up the page); it deletes its copy.
+    identifier, created = queue_upload(connection, store.slug, uploaded.name, uploaded.getvalue())
+    remember_job("sync_upload", identifier)
+    if not created:
+        st.toast(f"{uploaded.name} is already being loaded.")
+
+
+def upload_ended(outcome: JobOutcome) -> None:
+    name = (
+        outcome.result.get("name", "The file") if isinstance(outcome.result, dict) else "The file"
+    )
+    sentence = problem(outcome)
+    if sentence is not None:
+        st.status(f"{name} was not loaded", state="error")
+        st.error(sentence)
+        return
+    st.status(f"{name} loaded", state="complete")
+    st.success(
+        f"{outcome.result['rows_parsed']} rows parsed, {outcome.result['rows_upserted']} inserted "
+        f"or changed (run {outcome.result['run_id']})."
+    )
+
+
+if connection is None:
+    st.caption(
+        "Redis is not reachable, so files cannot be loaded from here: use `amzinsight import`."
+    )
+else:
+    follow_job(connection, "sync_upload", "Loading the file", upload_ended)

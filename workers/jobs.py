@@ -28,8 +28,9 @@ from amzinsight.ingest.windows import DateWindow
 from amzinsight.privacy import redact_archived_orders, redact_order_shipping
 from amzinsight.reports import get_report
 from amzinsight.reports.base import ReportSpec
+from amzinsight.rules.periods import local_today
 from amzinsight.runtime import Runtime, build_runtime
-from amzinsight.stores import Store, get_store, list_stores, never_synced
+from amzinsight.stores import Store, StoreMarketplace, get_store, list_stores, never_synced
 from workers.connection import DEFAULT_QUEUE, redis_connection
 from workers.queueing import enqueue_unique, job_id, live_job, store_jobs, sync_retry
 from workers.schedule import REPORT_SCHEDULE, declared_schedule, register_schedule
@@ -87,9 +88,7 @@ def enqueue_window(
 ) -> tuple[Job, bool]:
     start = task.window.start.isoformat() if task.window else None
     end = task.window.end.isoformat() if task.window else None
-    identifier = window_job_id(
-        store_slug, task.spec.key, task.marketplace.marketplace_id, task.window
-    )
+    identifier = window_job_id(store_slug, task.spec.key, task.marketplace, task.window)
     return enqueue_unique(
         connection,
         sync_window,
@@ -101,10 +100,13 @@ def enqueue_window(
 
 
 def window_job_id(
-    store_slug: str, report_key: str, marketplace_id: str, window: DateWindow | None
+    store_slug: str, report_key: str, marketplace: StoreMarketplace, window: DateWindow | None
 ) -> str:
+    """A window's job, or a snapshot's: one a day, the marketplace's local day."""
+    marketplace_id = marketplace.marketplace_id
     if window is None:
-        return job_id("sync", store_slug, report_key, marketplace_id, date.today())
+        today = local_today(marketplace.time_zone)
+        return job_id("sync", store_slug, report_key, marketplace_id, today)
     return job_id("sync", store_slug, report_key, marketplace_id, window.start, window.end)
 
 

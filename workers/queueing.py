@@ -5,11 +5,12 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from redis import Redis
-from rq import Queue, Retry
+from rq import Queue, Retry, get_current_job
 from rq.exceptions import DuplicateJobError, NoSuchJobError
 from rq.job import Job, JobStatus
 
@@ -34,7 +35,7 @@ def enqueue_unique(
     connection: Redis,
     func: Callable[..., Any],
     identifier: str,
-    args: tuple[str | int | None, ...] = (),
+    args: tuple[Any, ...] = (),
     queue_name: str = INGEST_QUEUE,
     retry: Retry | None = None,
     description: str | None = None,
@@ -82,10 +83,15 @@ def _forget_finished(connection: Redis, identifier: str) -> None:
             job.delete()
 
 
+# Every job id starts with its kind and the store's slug (sync-acme-…, apply-acme-…).
+STORE_JOB_KINDS = ("sync", "plan", "recompute", "apply", "undo", "upload")
+
+
 def store_jobs(
     connection: Redis, store_slug: str, queue_name: str = INGEST_QUEUE
 ) -> list[dict[str, Any]]:
-    """Queued, running and retrying jobs of one store, with their progress (for the Sync page)."""
+    """Queued, running and retrying jobs of one store, with their progress: for the Sync page, and
+    so that deleting a store cancels every kind of its work."""
     queue = Queue(queue_name, connection=connection)
     registries = {
         "running": queue.started_job_registry,
@@ -93,11 +99,11 @@ def store_jobs(
         "retrying": queue.scheduled_job_registry,
     }
     found: list[dict[str, Any]] = []
-    prefixes = (f"sync-{store_slug}-", f"plan-{store_slug}-")
+    own = tuple(f"{kind}-{store_slug}" for kind in STORE_JOB_KINDS)
     for state, registry in registries.items():
         ids = queue.get_job_ids() if registry is None else registry.get_job_ids()
         for identifier in ids:
-            if not identifier.startswith(prefixes):
+            if identifier not in own and not identifier.startswith(tuple(i + "-" for i in own)):
                 continue
             job = (
                 Job.fetch(identifier, connection=connection)
@@ -116,3 +122,66 @@ def store_jobs(
                 }
             )
     return found
+
+
+def report_progress(message: str, fraction: float | None = None) -> None:
+    """What the running job is doing (and how far, 0..1), in its meta for the page following it;
+    nothing outside a job (a test or the CLI calling the function directly)."""
+    job = get_current_job()
+    if job is None:
+        return
+    job.meta["progress"] = message
+    if fraction is not None:
+        job.meta["fraction"] = min(max(fraction, 0.0), 1.0)
+    job.save_meta()
+
+
+@dataclass(frozen=True)
+class JobOutcome:
+    """One job as a page shows it: waiting, running, or ended with its result or failure."""
+
+    identifier: str
+    state: str  # "queued", "running", "finished" or "failed"
+    progress: str
+    fraction: float | None
+    result: Any  # the job's return value once finished
+    failure: str | None  # RQ's record of an exception that failed the job
+
+    @property
+    def live(self) -> bool:
+        return self.state in {"queued", "running"}
+
+
+_STATES = {
+    JobStatus.QUEUED: "queued",
+    JobStatus.DEFERRED: "queued",
+    JobStatus.SCHEDULED: "queued",
+    JobStatus.STARTED: "running",
+    JobStatus.FINISHED: "finished",
+}
+
+
+def job_outcome(connection: Redis, identifier: str) -> JobOutcome | None:
+    """The job with this id as it stands now; None once it is gone (expired or deleted)."""
+    try:
+        job = Job.fetch(identifier, connection=connection)
+    except NoSuchJobError:
+        return None
+    status = job.get_status(refresh=True)
+    if status is None:
+        return None
+    state = _STATES.get(status, "failed")  # failed, stopped or cancelled
+    result = job.return_value() if state == "finished" else None
+    failure = None
+    if state == "failed":
+        latest = job.latest_result()
+        failure = (latest.exc_string if latest else None) or f"The job was {status.value}."
+    fraction = job.meta.get("fraction")
+    return JobOutcome(
+        identifier=identifier,
+        state=state,
+        progress=str(job.meta.get("progress", "")),
+        fraction=float(fraction) if fraction is not None else None,
+        result=result,
+        failure=failure,
+    )

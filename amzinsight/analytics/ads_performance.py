@@ -19,7 +19,6 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import aggregate_order_by, array_agg
 from sqlalchemy.engine import Engine
 
-from amzinsight.analytics.periods import check_granularity, check_range
 from amzinsight.db.frames import query_frame
 from amzinsight.db.tables import (
     ads_ad_groups,
@@ -31,6 +30,7 @@ from amzinsight.db.tables import (
     sales_traffic_by_date,
 )
 from amzinsight.errors import ConfigError
+from amzinsight.rules.periods import check_granularity, check_range
 from amzinsight.stores import ads_profile_ids
 
 MONEY = pl.Decimal(18, 2)

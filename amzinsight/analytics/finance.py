@@ -1,5 +1,5 @@
 """Finance: settlements reconciled to their lines, where the money went, fees per unit, profit per
-ASIN, and the unit costs (COGS) that profit needs.
+ASIN, and the unit costs (COGS) that profit needs (edited in `amzinsight.edits.unit_costs`).
 
 Definitions shared with `metrics.store_metrics` (the CLI's numbers):
 - a settlement is *deposited in* a range when the UTC day of its deposit falls in it (Amazon
@@ -16,21 +16,16 @@ show fees, refunds, ad spend and COGS as positive costs.
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from collections.abc import Sequence
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import polars as pl
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Engine
 
 from amzinsight.analytics.metrics import CANCELLED_ORDER_STATUS
-from amzinsight.analytics.periods import check_granularity
 from amzinsight.db.frames import query_frame
 from amzinsight.db.tables import (
     ads_advertised_product_daily,
@@ -44,8 +39,15 @@ from amzinsight.db.tables import (
     settlements,
 )
 from amzinsight.errors import ConfigError
-from amzinsight.ingest.pipeline import bump_data_version
 from amzinsight.marketplaces import MARKETPLACES
+from amzinsight.rules.periods import check_granularity
+from amzinsight.rules.settlements import (
+    AMAZON_FEES,
+    CATEGORIES,
+    CATEGORY_RULES,
+    OTHER,
+    REFUNDS,
+)
 from amzinsight.stores import ads_profile_ids
 
 MONEY_DTYPE = pl.Decimal(38, 2)
@@ -54,68 +56,7 @@ COGS_UNKNOWN = "COGS unknown"
 COGS_KNOWN = "COGS known"
 
 
-# --- settlement line categories ------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CategoryRule:
-    """Lines matching every given pattern (SQL ILIKE; None matches anything) fall in `category`."""
-
-    category: str
-    transaction_type: str | None = None
-    amount_type: str | None = None
-    amount_description: str | None = None
-
-
-PRINCIPAL = "Principal"
-TAX = "Tax"
-PROMOTIONS = "Promotions"
-AMAZON_FEES = "Amazon fees"
-REFUNDS = "Refunds"
-ADVERTISING = "Advertising"
-REIMBURSEMENTS = "Reimbursements"
-RESERVES = "Reserves"
-OTHER = "Other"
-CATEGORIES = (
-    PRINCIPAL,
-    TAX,
-    PROMOTIONS,
-    AMAZON_FEES,
-    REFUNDS,
-    ADVERTISING,
-    REIMBURSEMENTS,
-    RESERVES,
-    OTHER,
-)
-
-# The one mapping from a settlement line to its category; the first matching rule wins, and a
-# line no rule matches is OTHER. Examples are the V2 flat file's (transaction-type, amount-type,
-# amount-description) values.
-CATEGORY_RULES: tuple[CategoryRule, ...] = (
-    # Every line of a refund (principal back to the buyer, tax, the commission Amazon returns and
-    # its RefundCommission): the net cost of the refund, as Amazon settles it.
-    CategoryRule(REFUNDS, transaction_type="%Refund%"),
-    # (Order, ItemPrice, Tax | ShippingTax | GiftWrapTax)
-    CategoryRule(TAX, amount_type="ItemPrice", amount_description="%Tax%"),
-    # (Order, ItemPrice, Principal | Shipping | GiftWrap): what buyers paid, before tax
-    CategoryRule(PRINCIPAL, amount_type="ItemPrice"),
-    # (Order, ItemWithheldTax, MarketplaceFacilitatorTax-*): tax Amazon collects and remits
-    CategoryRule(TAX, amount_type="ItemWithheldTax"),
-    # (Order, Promotion, Principal | Shipping): discounts the seller funds
-    CategoryRule(PROMOTIONS, amount_type="Promotion"),
-    # (Order, ItemFees, Commission | FBAPerUnitFulfillmentFee | ...)
-    CategoryRule(AMAZON_FEES, amount_type="ItemFees"),
-    # (ServiceFee, Cost of Advertising, TransactionTotalAmount): Sponsored Products billed
-    CategoryRule(ADVERTISING, amount_type="Cost of Advertising"),
-    # (other-transaction, FBA Inventory Reimbursement, Lost:Warehouse | Damaged:Warehouse | ...)
-    CategoryRule(REIMBURSEMENTS, amount_type="%Reimbursement%"),
-    # (other-transaction, other-transaction, Previous Reserve Amount Balance | Current Reserve
-    # Amount): money Amazon holds back from one payout and releases in the next
-    CategoryRule(RESERVES, amount_description="%Reserve%"),
-    # (other-transaction, other-transaction, Storage Fee | Subscription Fee | ...)
-    CategoryRule(AMAZON_FEES, amount_type="%Fee%"),
-    CategoryRule(AMAZON_FEES, amount_description="%Fee%"),
-)
+# --- settlement line categories (rules.settlements as one SQL CASE) ------------------------------
 
 
 def _category(lines: sa.FromClause) -> sa.ColumnElement[str]:
@@ -143,8 +84,9 @@ def _utc_day(column: sa.ColumnElement[Any]) -> sa.ColumnElement[date]:
     return sa.func.date(sa.func.timezone("UTC", column))
 
 
-def _sku_asins(store_id: int) -> sa.CTE:
-    """Each SKU's ASIN as the store's orders, listings and inventory know it (the least one).
+def sku_asins(store_id: int) -> sa.CTE:
+    """Each SKU's ASIN as the store's orders, listings and inventory know it (the least one); a
+    unit cost given per ASIN reaches its SKUs through the same table (edits.unit_costs).
 
     Each source is reduced to one row per SKU first (a hash aggregate), so the lines of two years
     of orders and snapshots are never sorted together.
@@ -426,7 +368,7 @@ def fees_per_unit(
     with engine.connect() as connection:
         currency = _marketplace_currency(connection, store_id, marketplace_ids)
         lines = _marketplace_lines(store_id, marketplace_ids, currency, start, end)
-        sku_asin = _sku_asins(store_id)
+        sku_asin = sku_asins(store_id)
         is_fee = lines.c.category == AMAZON_FEES
         fees = -sa.func.coalesce(sa.func.sum(lines.c.amount).filter(is_fee), 0)
         units = sa.func.coalesce(
@@ -551,7 +493,7 @@ def profit_by_asin(
         currency = _marketplace_currency(connection, store_id, marketplace_ids)
         if currency is None:
             return pl.DataFrame(schema=PROFIT_SCHEMA)
-        sku_asin = _sku_asins(store_id)
+        sku_asin = sku_asins(store_id)
         sold = _sold_lines(store_id, marketplace_ids, currency, start, end, sku_asin)
         sales = (
             sa.select(
@@ -665,7 +607,7 @@ def missing_cogs(
         currency = _marketplace_currency(connection, store_id, marketplace_ids)
         if currency is None:
             return pl.DataFrame(schema=MISSING_COGS_SCHEMA)
-        sold = _sold_lines(store_id, marketplace_ids, currency, start, end, _sku_asins(store_id))
+        sold = _sold_lines(store_id, marketplace_ids, currency, start, end, sku_asins(store_id))
         query = (
             sa.select(
                 sold.c.sku,
@@ -729,191 +671,7 @@ def finance_kpis(
     return pl.DataFrame([row], schema=KPI_SCHEMA, orient="row")
 
 
-# --- COGS ----------------------------------------------------------------------------------------
-
-KNOWN_CURRENCIES = frozenset(m.currency for m in MARKETPLACES.values())
-UNIT_COST_PLACES = 4  # cogs.unit_cost is NUMERIC(12, 4)
-MAX_UNIT_COST = Decimal("99999999.9999")
-MAX_ERRORS_SHOWN = 5
-EXTRA_VALUES = "\x00extra"  # where csv puts values past the header's columns
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value != value:  # NaN: an empty cell from a data editor
-        return ""
-    return str(value).strip()
-
-
-def _unit_cost(value: Any) -> Decimal:
-    text = _text(value)
-    if not text:
-        raise ValueError("unit_cost is empty")
-    try:
-        cost = Decimal(text)
-    except InvalidOperation:
-        raise ValueError(f"unit_cost {text!r} is not a number") from None
-    if not cost.is_finite():
-        raise ValueError(f"unit_cost {text!r} is not a number")
-    if cost < 0:
-        raise ValueError(f"unit_cost {text} is negative")
-    if cost > MAX_UNIT_COST:
-        raise ValueError(f"unit_cost {text} is too large")
-    exponent = cost.as_tuple().exponent
-    if isinstance(exponent, int) and -exponent > UNIT_COST_PLACES:
-        raise ValueError(f"unit_cost {text} has more than {UNIT_COST_PLACES} decimal places")
-    return cost
-
-
-def _currency(value: Any) -> str:
-    text = _text(value).upper()
-    if text not in KNOWN_CURRENCIES:
-        known = ", ".join(sorted(KNOWN_CURRENCIES))
-        raise ValueError(f"currency {_text(value)!r} is not one of the marketplaces' ({known})")
-    return text
-
-
-def _effective_from(value: Any) -> date:
-    if isinstance(value, datetime):  # pandas Timestamps from a data editor
-        return value.date()
-    if isinstance(value, date):
-        return value
-    text = _text(value)
-    try:
-        return date.fromisoformat(text[:10] if len(text) > 10 and "T" in text else text)
-    except ValueError:
-        raise ValueError(f"effective_from {text!r} is not a date (YYYY-MM-DD)") from None
-
-
-def _validated_cogs(
-    connection: sa.Connection,
-    store_id: int,
-    rows: Iterable[Mapping[str, Any]],
-    where: Callable[[int], str],
-) -> list[dict[str, Any]]:
-    """Rows ready to upsert, or one ConfigError naming every bad row (up to a few).
-
-    A row names a SKU, or an ASIN that stands for every SKU of it the store knows.
-    """
-    sku_asin = _sku_asins(store_id)
-    skus_of: dict[str, list[str]] = {}
-    for sku, asin in connection.execute(
-        sa.select(sku_asin.c.sku, sku_asin.c.asin).order_by(sku_asin.c.sku)
-    ):
-        skus_of.setdefault(asin, []).append(sku)
-    ready: list[dict[str, Any]] = []
-    first_seen: dict[tuple[str, date], int] = {}
-    errors: list[str] = []
-    for number, row in enumerate(rows, start=1):
-        try:
-            sku, asin = _text(row.get("sku")), _text(row.get("asin"))
-            if not sku and not asin:
-                raise ValueError("neither sku nor asin is given")
-            if sku:
-                skus = [sku]
-            else:
-                skus = skus_of.get(asin, [])
-                if not skus:
-                    raise ValueError(
-                        f"ASIN {asin} has no SKU in this store yet (give the sku, or sync "
-                        "orders or listings first)"
-                    )
-            cost = _unit_cost(row.get("unit_cost"))
-            currency = _currency(row.get("currency"))
-            effective = _effective_from(row.get("effective_from"))
-            note = _text(row.get("note")) or None
-            for one in skus:
-                earlier = first_seen.get((one, effective))
-                if earlier is not None:
-                    raise ValueError(
-                        f"SKU {one} from {effective} is also on {where(earlier)}; keep one"
-                    )
-                first_seen[(one, effective)] = number
-                ready.append(
-                    {
-                        "store_id": store_id,
-                        "sku": one,
-                        "effective_from": effective,
-                        "unit_cost": cost,
-                        "currency": currency,
-                        "note": note,
-                    }
-                )
-        except ValueError as error:
-            errors.append(f"{where(number)}: {error}")
-    if errors:
-        more = len(errors) - MAX_ERRORS_SHOWN
-        shown = "; ".join(errors[:MAX_ERRORS_SHOWN]) + (f"; and {more} more" if more > 0 else "")
-        raise ConfigError(f"No unit costs were saved. {shown}.")
-    return ready
-
-
-def _upsert_cogs(connection: sa.Connection, store_id: int, ready: list[dict[str, Any]]) -> int:
-    if ready:
-        statement = pg_insert(cogs).values(ready)
-        connection.execute(
-            statement.on_conflict_do_update(
-                index_elements=[cogs.c.store_id, cogs.c.sku, cogs.c.effective_from],
-                set_={
-                    "unit_cost": statement.excluded.unit_cost,
-                    "currency": statement.excluded.currency,
-                    "note": statement.excluded.note,
-                },
-            )
-        )
-        bump_data_version(connection, store_id)  # cached profit must see the new costs
-    return len(ready)
-
-
-def save_cogs(engine: Engine, store_id: int, rows: Iterable[Mapping[str, Any]]) -> int:
-    """Upsert unit costs (sku or asin, unit_cost, currency, effective_from, optional note): all of
-    them, or none and a ConfigError naming the bad rows. Returns how many SKU rows were written."""
-    with engine.begin() as connection:
-        ready = _validated_cogs(connection, store_id, rows, lambda number: f"row {number}")
-        return _upsert_cogs(connection, store_id, ready)
-
-
-def import_cogs_csv(engine: Engine, store_id: int, content: bytes) -> int:
-    """Unit costs from a CSV with a header: sku or asin, unit_cost, currency, effective_from
-    (YYYY-MM-DD), optionally note. All-or-nothing, like save_cogs; errors name the file line."""
-    try:
-        text = content.decode("utf-8-sig")  # a BOM from spreadsheet exports is not data
-    except UnicodeDecodeError:
-        raise ConfigError("The COGS file is not UTF-8 text: export it as CSV UTF-8.") from None
-    reader = csv.DictReader(io.StringIO(text, newline=""), restkey=EXTRA_VALUES)
-    header = [(name or "").strip().lower() for name in reader.fieldnames or []]
-    if not header:
-        raise ConfigError("The COGS file is empty: it needs a header line and one row per cost.")
-    missing = [name for name in ("unit_cost", "currency", "effective_from") if name not in header]
-    if "sku" not in header and "asin" not in header:
-        missing.insert(0, "sku or asin")
-    if missing:
-        raise ConfigError(
-            f"The COGS file has no {', '.join(missing)} column: the header needs sku (or asin), "
-            "unit_cost, currency and effective_from."
-        )
-    reader.fieldnames = header
-    rows: list[dict[str, Any]] = []
-    lines: list[int] = []
-    for row in reader:
-        if not any(_text(value) for key, value in row.items() if key != EXTRA_VALUES):
-            continue  # blank lines at the end of a spreadsheet export
-        if row.get(EXTRA_VALUES):
-            raise ConfigError(
-                f"COGS file line {reader.line_num}: more values than header columns; "
-                "quote values that contain commas. No unit costs were saved."
-            )
-        rows.append(row)
-        lines.append(reader.line_num)
-    if not rows:
-        raise ConfigError("The COGS file has a header but no rows.")
-    with engine.begin() as connection:
-        ready = _validated_cogs(
-            connection, store_id, rows, lambda number: f"line {lines[number - 1]}"
-        )
-        return _upsert_cogs(connection, store_id, ready)
-
+# --- unit costs ----------------------------------------------------------------------------------
 
 COGS_TABLE_SCHEMA: dict[str, pl.DataType] = {
     "sku": pl.String(),
@@ -929,7 +687,7 @@ COGS_TABLE_SCHEMA: dict[str, pl.DataType] = {
 
 def cogs_table(engine: Engine, store_id: int) -> pl.DataFrame:
     """Every unit cost of the store, each with the last day it applies (null: still in effect)."""
-    sku_asin = _sku_asins(store_id)
+    sku_asin = sku_asins(store_id)
     next_from = sa.func.lead(cogs.c.effective_from).over(
         partition_by=(cogs.c.sku, cogs.c.currency), order_by=cogs.c.effective_from
     )

@@ -7,28 +7,24 @@ latest snapshot day on or before it, over the chosen marketplaces together: the 
 same sums `store_metrics` reports for a range ending on `as_of`, so page and CLI agree.
 
 Every threshold lives in `InventoryPolicy`; lead time, safety days and target cover come from
-`inventory_settings` (a SKU's row, else the store default row with sku '', else the policy).
+`inventory_settings` (a SKU's row, else the store default row with sku '', else the policy),
+which people edit through `amzinsight.edits.reorder_settings`.
 Missing data is null, never zero: without any order in the window the units sold are unknown.
 """
 
 from __future__ import annotations
 
-import math
-import numbers
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal
 from typing import Any
 
 import polars as pl
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Engine
 
 from amzinsight.db.tables import inventory_settings
 from amzinsight.errors import ConfigError
-from amzinsight.ingest.pipeline import bump_data_version
 
 
 @dataclass(frozen=True)
@@ -58,16 +54,6 @@ AT_RISK_STATUSES = ("order now", "reorder soon")
 CANCELLED_ORDER_STATUS = "Cancelled"  # as store_metrics excludes them
 
 SETTING_FIELDS = ("lead_time_days", "safety_days", "target_cover_days")
-SETTING_LABELS = {
-    "lead_time_days": "lead time",
-    "safety_days": "safety days",
-    "target_cover_days": "target cover",
-}
-SETTING_BOUNDS = {
-    "lead_time_days": (1, 365),  # a lead time of 0 would mean restocking is instant
-    "safety_days": (0, 365),  # 0: no safety stock, a deliberate choice
-    "target_cover_days": (1, 365),
-}
 
 MONEY_TYPE = pl.Decimal(18, 2)
 
@@ -518,72 +504,3 @@ def sku_reorder_settings(
     with engine.connect() as connection:
         rows = connection.execute(SKU_SETTINGS_SQL, parameters).mappings().all()
     return pl.DataFrame([dict(row) for row in rows], schema=SETTINGS_SCHEMA, orient="row")
-
-
-def save_inventory_settings(
-    engine: Engine, store_id: int, rows: Sequence[Mapping[str, Any]]
-) -> int:
-    """Write reorder settings: each row a `sku` ('' = store default) and the three day counts.
-
-    A blank value (None or NaN, as an edited table gives it) means "inherit": from the store
-    default for a SKU, from the policy for the store default; a row with all three blank
-    removes that SKU's settings. Every row is checked before anything is written, and a bad
-    value raises one ConfigError naming each problem. Cached results of the store are made
-    stale, since every restock figure depends on these. Returns the number of rows written.
-    """
-    cleaned: dict[str, dict[str, int | None]] = {}
-    problems: list[str] = []
-    for row in rows:
-        sku = row.get("sku")
-        if not isinstance(sku, str):
-            problems.append(f"a settings row has no SKU ({sku!r})")
-            continue
-        sku = sku.strip()
-        who = "store default" if sku == "" else f"SKU {sku}"
-        if sku in cleaned:
-            problems.append(f"{who} is listed twice")
-            continue
-        values: dict[str, int | None] = {}
-        for name in SETTING_FIELDS:
-            value, problem = _days_value(row.get(name), name)
-            if problem:
-                problems.append(f"{who}: {problem}")
-            values[name] = value
-        cleaned[sku] = values
-    if problems:
-        shown = "; ".join(problems[:5]) + ("; ..." if len(problems) > 5 else "")
-        raise ConfigError(f"Reorder settings not saved: {shown}.")
-    table = inventory_settings
-    with engine.begin() as connection:
-        for sku, values in cleaned.items():
-            if all(value is None for value in values.values()):
-                connection.execute(
-                    sa.delete(table).where(table.c.store_id == store_id, table.c.sku == sku)
-                )
-                continue
-            insert = pg_insert(table).values(store_id=store_id, sku=sku, **values)
-            connection.execute(
-                insert.on_conflict_do_update(
-                    index_elements=[table.c.store_id, table.c.sku],
-                    set_={**values, "updated_at": sa.func.now()},
-                )
-            )
-        bump_data_version(connection, store_id)
-    return len(cleaned)
-
-
-def _days_value(value: Any, name: str) -> tuple[int | None, str | None]:
-    """A whole number of days within the field's bounds, None for blank, or the problem."""
-    label = SETTING_LABELS[name]
-    low, high = SETTING_BOUNDS[name]
-    if isinstance(value, bool) or not isinstance(value, numbers.Real | Decimal | None):
-        return None, f"{label} must be a whole number of days, not {value!r}"
-    number = float(value) if value is not None else math.nan
-    if math.isnan(number):
-        return None, None
-    if not number.is_integer():
-        return None, f"{label} must be a whole number of days, not {value}"
-    days = int(number)
-    if not low <= days <= high:
-        return None, f"{label} {days} is out of range: use {low} to {high} days"
-    return days, None

@@ -11,7 +11,6 @@ characters, more than five bullets) is flagged, not rewritten: cutting those cha
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from dataclasses import asdict, dataclass, field, replace
@@ -20,10 +19,14 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Engine
 
-from amzinsight.analytics.listings import (
+from amzinsight.assistant.context import AsinContext
+from amzinsight.bidding.evidence import Action, Evidence, NegateIn
+from amzinsight.bidding.store import AssistantProposal, save_assistant_proposals
+from amzinsight.errors import AmzInsightError, ConfigError
+from amzinsight.rules.listing_score import ListingScore, listing_score
+from amzinsight.rules.listings import (
     LISTING_RULES,
     TITLE_SPECIAL_CHARACTERS,
     Finding,
@@ -32,9 +35,6 @@ from amzinsight.analytics.listings import (
     coverage_of,
     is_emoji,
 )
-from amzinsight.assistant.context import AsinContext, ListingScore, listing_score
-from amzinsight.db.tables import bid_recommendations
-from amzinsight.errors import AmzInsightError
 
 BACKEND_LIMIT = LISTING_RULES["backend_terms_too_long"].limit or 249
 # Punctuation Amazon's search ignores in backend terms; it only costs bytes.
@@ -305,9 +305,6 @@ AD_GROUPS_SQL = sa.text(
     ORDER BY (max(c.targeting_type) = 'MANUAL') DESC NULLS LAST, count(*) DESC, a.ad_group_id
     """
 ).bindparams(sa.bindparam("marketplace_ids", expanding=True))
-LATEST_DAY_SQL = sa.text(
-    "SELECT max(generated_for) FROM bid_recommendations WHERE store_id = :store_id"
-)
 
 
 def send_keyword_proposals(
@@ -319,6 +316,7 @@ def send_keyword_proposals(
     start: date,
     end: date,
     today: date,
+    actor: str,
 ) -> int:
     """Save the proposal's keywords as `proposed` recommendations; returns how many are new.
 
@@ -328,8 +326,11 @@ def send_keyword_proposals(
     become negative-exact rows in each of the ASIN's ad groups. They are dated the day the
     Advertising page shows (the latest generated_for, else today) and keyed like the engine's
     rows, so sending twice adds nothing and the bid engine's own rows are never touched. Needs the
-    ad groups from the Ads syncs; without them nothing is saved (0).
+    ad groups from the Ads syncs; without them nothing is saved (0). The evidence names who sent
+    them (`sent_by`).
     """
+    if not actor.strip():
+        raise ConfigError("Sending keywords needs the name of whoever sends them.")
     parameters = {
         "store_id": store_id,
         "asin": asin,
@@ -341,7 +342,6 @@ def send_keyword_proposals(
         return 0
     with engine.connect() as connection:
         groups = [dict(row) for row in connection.execute(AD_GROUPS_SQL, parameters).mappings()]
-        day = connection.execute(LATEST_DAY_SQL, {"store_id": store_id}).scalar() or today
     if not groups:
         return 0
     # a keyword needs a starting bid: a manual ad group without a default bid is no destination
@@ -349,91 +349,70 @@ def send_keyword_proposals(
     manual = [g for g in groups if g["targeting_type"] == "MANUAL" and g["default_bid"]]
     destination = manual[0] if manual else None
     sources = [g for g in groups if g is not destination] or groups
-    rows = []
+    proposals = []
     for idea in proposal.exact_keywords:
         reason = f"From the {ASSISTANT_SOURCE} for {asin}: {idea.reason}".rstrip(": ")
+        evidence = Evidence(
+            action=Action.HARVEST,
+            entity_type="keyword",
+            source=ASSISTANT_SOURCE,
+            sent_by=actor.strip(),
+            asin=asin,
+            destination_campaign_id=destination["campaign_id"] if destination else None,
+            destination_ad_group_id=destination["ad_group_id"] if destination else None,
+            destination_campaign_name=destination["campaign_name"] if destination else None,
+            destination_ad_group_name=destination["ad_group_name"] if destination else None,
+            negate_in=tuple(
+                NegateIn(
+                    campaign_id=g["campaign_id"],
+                    ad_group_id=g["ad_group_id"],
+                    campaign_name=g["campaign_name"],
+                    ad_group_name=g["ad_group_name"],
+                )
+                for g in groups
+                if g is not destination
+            ),
+        )
         bid = destination["default_bid"] if destination else None
-        rows.append(
-            _recommendation(
-                store_id, day, "harvest", sources[0], idea.term, "EXACT", reason,
-                {
-                    "action": "harvest",
-                    "entity_type": "keyword",
-                    "source": ASSISTANT_SOURCE,
-                    "asin": asin,
-                    "destination_campaign_id": destination and destination["campaign_id"],
-                    "destination_ad_group_id": destination and destination["ad_group_id"],
-                    "destination_campaign_name": destination and destination["campaign_name"],
-                    "destination_ad_group_name": destination and destination["ad_group_name"],
-                    "negate_in": [
-                        {
-                            "campaign_id": g["campaign_id"],
-                            "ad_group_id": g["ad_group_id"],
-                            "campaign_name": g["campaign_name"],
-                            "ad_group_name": g["ad_group_name"],
-                        }
-                        for g in groups
-                        if g is not destination
-                    ],
-                },
-                recommended_bid=bid,
-            )
-        )  # fmt: skip
+        proposals.append(
+            _proposed(sources[0], "harvest", idea.term, "EXACT", reason, evidence, bid)
+        )
     for idea in proposal.negative_keywords:
         reason = f"From the {ASSISTANT_SOURCE} for {asin}: {idea.reason}".rstrip(": ")
         for group in groups:
-            rows.append(
-                _recommendation(
-                    store_id, day, "negative", group, idea.term, "NEGATIVE_EXACT", reason,
-                    {
-                        "action": "negative_exact",
-                        "entity_type": "negative_keyword",
-                        "source": ASSISTANT_SOURCE,
-                        "asin": asin,
-                        "campaign_name": group["campaign_name"],
-                        "ad_group_name": group["ad_group_name"],
-                    },
-                )
-            )  # fmt: skip
-    if not rows:
-        return 0
-    statement = pg_insert(bid_recommendations).on_conflict_do_nothing(
-        index_elements=["store_id", "profile_id", "kind", "entity_id", "generated_for"]
-    )
-    with engine.begin() as connection:
-        result = connection.execute(statement.returning(bid_recommendations.c.id), rows)
-        return len(result.all())
+            evidence = Evidence(
+                action=Action.NEGATIVE_EXACT,
+                entity_type="negative_keyword",
+                source=ASSISTANT_SOURCE,
+                sent_by=actor.strip(),
+                asin=asin,
+                campaign_name=group["campaign_name"],
+                ad_group_name=group["ad_group_name"],
+            )
+            proposals.append(
+                _proposed(group, "negative", idea.term, "NEGATIVE_EXACT", reason, evidence)
+            )
+    return save_assistant_proposals(engine, store_id, proposals, today)
 
 
-def _recommendation(
-    store_id: int,
-    day: date,
-    kind: str,
+def _proposed(
     group: dict[str, Any],
+    kind: str,
     term: str,
     match_type: str,
     reason: str,
-    evidence: dict[str, Any],
+    evidence: Evidence,
     recommended_bid: Decimal | None = None,
-) -> dict[str, Any]:
-    key = f"assistant|{kind}|{group['campaign_id']}|{group['ad_group_id']}|{term}"
-    return {
-        "store_id": store_id,
-        "profile_id": group["profile_id"],
-        "kind": kind,
-        "entity_id": hashlib.sha256(key.encode()).hexdigest()[:24],
-        "generated_for": day,
-        "campaign_id": group["campaign_id"],
-        "ad_group_id": group["ad_group_id"],
-        "target_id": None,
-        "search_term": term,
-        "match_type": match_type,
-        "current_bid": None,
-        "recommended_bid": recommended_bid,
-        "currency": group["currency"],
-        "target_acos": None,
-        "reason": reason,
-        "evidence": evidence,
-        "status": "proposed",
-        "source": "assistant",
-    }
+) -> AssistantProposal:
+    return AssistantProposal(
+        profile_id=group["profile_id"],
+        kind=kind,
+        campaign_id=group["campaign_id"],
+        ad_group_id=group["ad_group_id"],
+        search_term=term,
+        match_type=match_type,
+        currency=group["currency"],
+        reason=reason,
+        evidence=evidence,
+        recommended_bid=recommended_bid,
+    )

@@ -18,9 +18,9 @@ import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from amzinsight.analytics.listings import LISTING_RULES
 from amzinsight.analytics.sales import sales_by_asin
-from amzinsight.assistant.context import SCORE_RULES, SCORE_WEIGHTS
+from amzinsight.rules.listing_score import SCORE_RULES, SCORE_WEIGHTS
+from amzinsight.rules.listings import LISTING_RULES
 
 MAX_DAYS = 365
 TOOLS: list[dict[str, Any]] = [

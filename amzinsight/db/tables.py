@@ -17,6 +17,8 @@ that drops and recreates the constraint; that is why there are no PostgreSQL enu
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 
@@ -66,11 +68,11 @@ def _in(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({quoted})"
 
 
-def _id() -> sa.Column:
+def _id() -> sa.Column[Any]:
     return sa.Column("id", sa.BigInteger, primary_key=True)
 
 
-def _store_id() -> sa.Column:
+def _store_id() -> sa.Column[Any]:
     return sa.Column(
         "store_id",
         sa.BigInteger,
@@ -79,16 +81,16 @@ def _store_id() -> sa.Column:
     )
 
 
-def _key_text(name: str, comment: str | None = None) -> sa.Column:
+def _key_text(name: str, comment: str | None = None) -> sa.Column[Any]:
     """A natural-key text column where '' means absent (NULLs never conflict in a unique key)."""
     return sa.Column(name, sa.Text, nullable=False, server_default="", comment=comment)
 
 
-def _created_at(name: str = "created_at") -> sa.Column:
+def _created_at(name: str = "created_at") -> sa.Column[Any]:
     return sa.Column(name, sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now())
 
 
-def _lineage() -> list[sa.Column]:
+def _lineage() -> list[sa.Column[Any]]:
     """When a row was last written, and by which sync run.
 
     sync_run_id is lineage, not a foreign key: a key check per row costs about 3 s per million
@@ -100,9 +102,9 @@ def _lineage() -> list[sa.Column]:
     ]
 
 
-def _ads_performance() -> list[sa.Column]:
+def _ads_performance() -> list[sa.Column[Any]]:
     """The Sponsored Products metrics every daily ads fact shares (windows are attribution days)."""
-    columns: list[sa.Column] = [
+    columns: list[sa.Column[Any]] = [
         sa.Column("impressions", sa.Integer),
         sa.Column("clicks", sa.Integer),
         sa.Column("cost", MONEY),
@@ -125,7 +127,7 @@ def _ads_performance() -> list[sa.Column]:
     return columns
 
 
-def _settling() -> sa.Column:
+def _settling() -> sa.Column[Any]:
     return sa.Column(
         "is_settling",
         sa.Boolean,

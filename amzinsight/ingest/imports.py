@@ -16,7 +16,6 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from amzinsight.analytics.periods import local_today
 from amzinsight.db.tables import raw_reports
 from amzinsight.errors import AmzInsightError, ConfigError, ReportParseError
 from amzinsight.ingest.archive import RawArchive
@@ -25,6 +24,7 @@ from amzinsight.ingest.pipeline import RawDocument, RunOutcome, RunRequest, inge
 from amzinsight.ingest.sync import ads_profiles_by_marketplace, is_ads
 from amzinsight.reports import REPORTS, detect_report, get_report
 from amzinsight.reports.base import ParseContext, ParsedReport, ReportSpec
+from amzinsight.rules.periods import local_today
 from amzinsight.stores import Store, StoreMarketplace
 
 logger = logging.getLogger(__name__)

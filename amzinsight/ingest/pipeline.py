@@ -20,13 +20,14 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Engine
 
-from amzinsight.db.tables import raw_reports, stores, sync_runs
+from amzinsight.cache import bump_data_version
+from amzinsight.db.tables import raw_reports, sync_runs
 from amzinsight.db.upsert import upsert_frame
+from amzinsight.edits.corrections import reapply_corrections
 from amzinsight.errors import AmzInsightError
 from amzinsight.ingest.archive import RawArchive, archive_key, file_digest
 from amzinsight.ingest.documents import decode_document, is_gzip
 from amzinsight.logs import redact
-from amzinsight.privacy import reapply_corrections
 from amzinsight.reports.base import ParseContext, ReportSpec
 from amzinsight.stores import Store
 
@@ -179,15 +180,6 @@ def ingest_document(
         run_id, request.spec.key, parsed.rows, upserted,
     )  # fmt: skip
     return RunOutcome(run_id, "succeeded", parsed.rows, upserted, key)
-
-
-def bump_data_version(connection: sa.Connection, store_id: int) -> None:
-    """Every cached query result of this store becomes stale."""
-    connection.execute(
-        sa.update(stores)
-        .where(stores.c.id == store_id)
-        .values(data_version=stores.c.data_version + 1)
-    )
 
 
 def _archive(

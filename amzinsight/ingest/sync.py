@@ -21,7 +21,6 @@ import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from amzinsight.analytics.periods import local_today
 from amzinsight.config import Settings
 from amzinsight.db.tables import listings, raw_reports, sales_traffic_by_asin, sync_runs
 from amzinsight.errors import AmazonApiError, ConfigError, ReportFailedError
@@ -38,6 +37,7 @@ from amzinsight.ingest.pipeline import (
 )
 from amzinsight.ingest.windows import DateWindow, plan_windows, split_window
 from amzinsight.reports.base import ParseContext, ReportSpec
+from amzinsight.rules.periods import local_today
 from amzinsight.sources.ads_api import ENTITY_ENDPOINTS, AdsClient
 from amzinsight.sources.sp_api import ReportStatus, RetryPolicy, SpApiClient
 from amzinsight.stores import Store, StoreMarketplace
@@ -308,7 +308,9 @@ def _ads_document(
         body: dict[str, Any] = {
             "source": "spEntities",
             "profileId": task.profile_id,
-            "snapshotDate": (window.start if window else date.today()).isoformat(),
+            "snapshotDate": (
+                window.start if window else local_today(task.marketplace.time_zone)
+            ).isoformat(),
             "currency": task.marketplace.currency,
         }
         for kind in ENTITY_ENDPOINTS:

@@ -18,7 +18,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from amzinsight_sandbox.ads_common import AdsApiError, ads_family, media_type, scoped_profile
@@ -83,7 +83,8 @@ def _campaigns(store: AdsStore, extended: bool) -> list[Entity]:
             "tags": {},
         }
         if extended:
-            created = ads_time(datetime(c.start_date.year, c.start_date.month, c.start_date.day))
+            start = c.start_date
+            created = ads_time(datetime(start.year, start.month, start.day, tzinfo=UTC))
             serving = "CAMPAIGN_STATUS_ENABLED" if c.state == "ENABLED" else f"CAMPAIGN_{c.state}"
             body["extendedData"] = {
                 "creationDateTime": created,

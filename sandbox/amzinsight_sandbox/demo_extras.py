@@ -20,8 +20,9 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from amzinsight.analytics.finance import cogs_table, save_cogs
+from amzinsight.analytics.finance import cogs_table
 from amzinsight.db.tables import raw_reports, sync_runs
+from amzinsight.edits.unit_costs import save_cogs
 from amzinsight.ingest.archive import RawArchive
 from amzinsight.ingest.imports import import_file
 from amzinsight.ingest.pipeline import RunOutcome
@@ -31,6 +32,7 @@ from amzinsight_sandbox.catalog import catalogue_for, open_date, unit_costs
 from amzinsight_sandbox.config import SandboxAccount
 
 COST_NOTE = "demo: sandbox unit cost"
+DEMO_ACTOR = "demo"  # who the change logs name for what the demo enters
 RATINGS_FILE = "demo_ratings.csv"
 
 
@@ -76,7 +78,7 @@ def _seed_costs(engine: Engine, store: Store, account: SandboxAccount) -> int:
             for cost in unit_costs(account, currency)
             if (cost.seller_sku, cost.currency) not in known
         ]
-    return save_cogs(engine, store.id, rows) if rows else 0
+    return save_cogs(engine, store.id, rows, actor=DEMO_ACTOR) if rows else 0
 
 
 def ratings_csv(account: SandboxAccount, days: int) -> bytes:

@@ -7,13 +7,16 @@ the sidebar chose; the demo database is shared and read-only.
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
 import polars as pl
 import pytest
 import sqlalchemy as sa
+from redis import Redis
+from rq import Queue
+from rq.job import Job
 from streamlit.testing.v1 import AppTest
 
 from amzinsight.analytics.ads_performance import (
@@ -22,17 +25,19 @@ from amzinsight.analytics.ads_performance import (
     campaign_performance,
     target_performance,
 )
-from amzinsight.analytics.ads_policy import BidPolicy
-from amzinsight.analytics.bid_actions import decide
-from amzinsight.analytics.bids import recommend, save_recommendations
 from amzinsight.analytics.metrics import store_metrics
-from amzinsight.analytics.periods import date_range_for, local_today
-from amzinsight.analytics.recommendation_review import recommendation_review
+from amzinsight.bidding.policy import BidPolicy
+from amzinsight.bidding.recommend import recommend
+from amzinsight.bidding.review import recommendation_review
+from amzinsight.bidding.store import decide, save_recommendations
 from amzinsight.db.engine import get_engine
 from amzinsight.db.tables import ads_profiles, ads_targets, bid_changes, bid_recommendations
+from amzinsight.rules.periods import date_range_for, local_today
 from amzinsight.stores import Store, add_store, get_store, list_stores
 from app.components import format_money
-from tests.conftest import DEMO_SLUG
+from app.context import USER_INPUT_KEY
+from tests.conftest import DEMO_SLUG, DEMO_SYNC_DAYS
+from tests.integration.test_long_jobs import run_jobs
 
 pytestmark = [pytest.mark.app, pytest.mark.postgres]
 
@@ -46,7 +51,8 @@ def with_recommendations(url: str, approve_in: str | None = "US", approve: int =
     approve the first `approve` of the marketplace `approve_in` (a country code)."""
     engine = get_engine(url)
     store = get_store(engine, DEMO_SLUG)
-    recs = recommend(engine, store, BidPolicy(), date.today())
+    today = local_today(store.marketplaces[0].time_zone)  # the page's default marketplace
+    recs = recommend(engine, store, BidPolicy(), today)
     save_recommendations(engine, store.id, recs, recs.data_through)
     if approve_in is not None:
         market = next(m for m in store.marketplaces if m.country_code == approve_in)
@@ -82,6 +88,12 @@ def advertising_page() -> AppTest:
     at.switch_page(PAGE).run()
     assert not at.exception, [e.value for e in at.exception]
     return at
+
+
+def give_name(at: AppTest, name: str) -> None:
+    """Who makes the changes (the sidebar asks once per session)."""
+    at.sidebar.text_input(key=USER_INPUT_KEY).input(name).run()
+    assert not at.exception, [e.value for e in at.exception]
 
 
 def metric(at: AppTest, label: str) -> str:
@@ -246,6 +258,7 @@ def test_filter_read_in_full_and_approve_the_filtered_set(
     engine = get_engine(demo_copy)
     us = store.marketplaces[0]
     at = advertising_page()
+    give_name(at, "Dana")
     at.multiselect(key="advertising_rec_kinds").set_value(["negative"]).run()
     shown = at.dataframe(key="advertising_recommendations").value
     assert set(shown["kind"]) == {"Negative"} and set(shown["direction"]) == {"Negate"}
@@ -279,6 +292,12 @@ def test_filter_read_in_full_and_approve_the_filtered_set(
             .order_by(bid_recommendations.c.id)
         ).scalars()
         assert list(approved) == ids  # exactly the filtered set
+        deciders = connection.execute(
+            sa.select(bid_recommendations.c.decided_by)
+            .where(bid_recommendations.c.status == "approved")
+            .distinct()
+        ).scalars()
+        assert list(deciders) == ["Dana"]  # the name given, not the page's
     (sheet,) = [b for b in at.get("download_button") if "Bulk sheet" in b.label]
     assert sheet.label == f"Bulk sheet ({len(ids)} approved)"
 
@@ -332,3 +351,109 @@ def test_change_log_in_words_and_local_time(
     assert all("_" not in label for name, label in seen.items() if name != "id"), seen
     choose_marketplace(at, "CA", store)
     assert any(c.value == "Nothing applied yet." for c in at.caption)  # a US change
+
+
+def queued(redis_url: str) -> list[str]:
+    return Queue("ingest", connection=Redis.from_url(redis_url)).get_job_ids()
+
+
+def statuses(at: AppTest) -> dict[str, str]:
+    """Each st.status on the page: label -> state (running, complete or error)."""
+    return {status.label: status.state for status in at.status}
+
+
+def test_recompute_runs_in_the_worker_and_a_second_click_finds_it(
+    demo_copy: str, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AMZ_DATABASE_URL", demo_copy)
+    monkeypatch.setenv("AMZ_REDIS_URL", redis_url)
+    engine = get_engine(demo_copy)
+    store = get_store(engine, DEMO_SLUG)
+    us = store.marketplaces[0]
+    identifier = f"recompute-{DEMO_SLUG}-{local_today(us.time_zone).isoformat()}"
+    at = advertising_page()
+
+    at.button(key="advertising_recompute").click().run()
+    at.button(key="advertising_recompute").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert queued(redis_url) == [identifier]  # the second click found the queued job
+    assert [toast.value for toast in at.toast] == ["A recompute is already queued or running."]
+    waiting = "Computing bid, harvest and negative recommendations: waiting for a worker"
+    assert statuses(at)[waiting] == "running"
+
+    run_jobs(Redis.from_url(redis_url))
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    count = Job.fetch(identifier, connection=Redis.from_url(redis_url)).return_value()["count"]
+    assert count > 0
+    assert statuses(at)[f"{count} recommendations"] == "complete"
+    review = recommendation_review(engine, store.id, (us.marketplace_id,))
+    expected = review.filter(pl.col("status").is_in(["proposed", "approved"]))
+    shown = at.dataframe(key="advertising_recommendations").value
+    assert sorted(shown["id"]) == sorted(expected["id"].to_list()) and len(shown) > 0
+
+
+def test_apply_and_undo_run_in_the_worker_under_the_name_given(
+    demo_copy: str, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The page only queues: Amazon (the sandbox serving the demo seller) hears nothing until
+    the worker runs the job, and the change log names who asked."""
+    from amzinsight_sandbox import SandboxConfig, demo_account, demo_environment, start_sandbox
+    from amzinsight_sandbox.demo_store import register_demo_store
+
+    monkeypatch.setenv("AMZ_DATABASE_URL", demo_copy)
+    monkeypatch.setenv("AMZ_REDIS_URL", redis_url)
+    engine = get_engine(demo_copy)
+    account = demo_account(asins=12, days=DEMO_SYNC_DAYS + 30)  # the demo store's seller
+    with start_sandbox(SandboxConfig(accounts=[account], processing_delay_seconds=0)) as sandbox:
+        for name, value in demo_environment(account, DEMO_SLUG).items():
+            monkeypatch.setenv(name, value)
+        register_demo_store(engine, sandbox.url, DEMO_SLUG)
+        with_recommendations(demo_copy, approve_in="US", approve=2)
+        at = advertising_page()
+
+        at.button(key="advertising_apply").click().run()
+        assert any("Who is making this change?" in w.value for w in at.warning)
+        assert queued(redis_url) == []  # nothing is sent under a guessed name
+        give_name(at, "Dana")
+        at.button(key="advertising_apply").click().run()
+        at.button(key="advertising_apply").click().run()
+        assert queued(redis_url) == [f"apply-{DEMO_SLUG}"]
+        assert [toast.value for toast in at.toast] == ["An apply is already queued or running."]
+        assert sandbox.requests() == []  # the page never calls Amazon
+
+        run_jobs(Redis.from_url(redis_url))
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        assert sandbox.requests() != []
+        with engine.connect() as connection:
+            counts = dict(
+                connection.execute(
+                    sa.select(bid_recommendations.c.status, sa.func.count())
+                    .where(bid_recommendations.c.status.in_(["approved", "applied"]))
+                    .group_by(bid_recommendations.c.status)
+                ).all()
+            )
+        applied, refused = counts.get("applied", 0), counts.get("approved", 0)
+        assert applied > 0
+        label = f"{applied} applied, {refused} refused"
+        assert statuses(at)[label] == ("complete" if not refused else "error")
+        changes = at.dataframe(key="advertising_changes").value
+        assert set(changes["applied_by"]) == {"Dana"}
+        assert "Applied" in set(changes["outcome"])
+
+        bid_changes_applied = (changes["outcome"] == "Applied") & (changes["field"] == "Bid")
+        first_applied = int(changes.index[bid_changes_applied][0])
+        at.session_state["advertising_changes"] = {
+            "selection": {"rows": [first_applied], "columns": [], "cells": []}
+        }
+        at.run()
+        at.button(key="advertising_undo").click().run()
+        assert queued(redis_url) == [f"undo-{DEMO_SLUG}"]
+        run_jobs(Redis.from_url(redis_url))
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        assert statuses(at)["1 reverted, 0 refused"] == "complete"
+        changes = at.dataframe(key="advertising_changes").value
+        assert list(changes["outcome"]).count("Undone") == 1
+        assert set(changes["applied_by"]) == {"Dana"}

@@ -21,11 +21,12 @@ from amzinsight.analytics.finance import (
     settlement_reconciliation,
 )
 from amzinsight.analytics.metrics import store_metrics
-from amzinsight.analytics.periods import date_range_for, local_today
 from amzinsight.db import tables
 from amzinsight.db.engine import get_engine
+from amzinsight.rules.periods import date_range_for, local_today
 from amzinsight.stores import Store, add_store, get_store
 from app.components import format_money
+from app.context import USER_INPUT_KEY
 
 pytestmark = [pytest.mark.app, pytest.mark.postgres]
 
@@ -202,6 +203,7 @@ def test_entering_a_unit_cost_turns_unknown_profit_into_a_number(uncosted_store:
         "added_rows": [],
         "deleted_rows": [],
     }
+    at.sidebar.text_input(key=USER_INPUT_KEY).set_value("tester")  # changes need a name
     at.button(key="finance_cogs_save").click().run()
 
     assert not at.exception, [e.value for e in at.exception]
@@ -222,6 +224,7 @@ def test_importing_a_cogs_csv_turns_unknown_profit_into_a_number(uncosted_store:
 
     bad = f"sku,unit_cost,currency,effective_from\nCUP-1,4.00,USD,{sold}\nMUG-1,x,USD,{sold}\n"
     at.file_uploader(key="finance_cogs_file").set_value(("cogs.csv", bad.encode(), "text/csv"))
+    at.sidebar.text_input(key=USER_INPUT_KEY).set_value("tester")  # changes need a name
     at.run()
     at.button(key="finance_cogs_import").click().run()
     assert not at.exception, [e.value for e in at.exception]

@@ -13,10 +13,11 @@ from streamlit.testing.v1 import AppTest
 
 from amzinsight.analytics.inventory import inventory_position, position_summary
 from amzinsight.analytics.metrics import store_metrics
-from amzinsight.analytics.periods import date_range_for, local_today
 from amzinsight.db.engine import get_engine
 from amzinsight.db.tables import inventory_settings, inventory_snapshots, order_items, orders
+from amzinsight.rules.periods import date_range_for, local_today
 from amzinsight.stores import Store, add_store, get_store
+from app.context import USER_INPUT_KEY
 
 pytestmark = [pytest.mark.app, pytest.mark.postgres]
 
@@ -200,6 +201,7 @@ def test_editing_a_sku_setting_changes_the_restock(small_store: Store) -> None:
         "added_rows": [],
         "deleted_rows": [],
     }
+    at.sidebar.text_input(key=USER_INPUT_KEY).set_value("tester")  # changes need a name
     at.run()
     at.button(key="inventory_save_sku_settings").click().run()
     _no_exception(at)
@@ -218,6 +220,7 @@ def test_store_defaults_form_saves_and_bad_values_show_an_error(
     small_store: Store, migrated_database_url: str
 ) -> None:
     at = _inventory_page()
+    at.sidebar.text_input(key=USER_INPUT_KEY).set_value("tester")  # changes need a name
     at.number_input(key="inventory_default_safety_days").set_value(0)
     at.number_input(key="inventory_default_target_cover_days").set_value(10)
     next(b for b in at.button if b.label == "Save store defaults").click().run()

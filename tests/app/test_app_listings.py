@@ -13,9 +13,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from amzinsight.analytics.listings import keyword_coverage, listing_content, rating_trend
-from amzinsight.analytics.periods import DateRange, date_range_for, local_today
 from amzinsight.db.engine import get_engine
 from amzinsight.db.tables import product_ratings
+from amzinsight.rules.periods import DateRange, date_range_for, local_today
 from amzinsight.stores import Store, add_store, get_store
 from tests.conftest import DEMO_SLUG
 from tests.integration.test_listings import (

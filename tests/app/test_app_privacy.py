@@ -20,6 +20,7 @@ from amzinsight.ingest.imports import import_file
 from amzinsight.privacy import data_summary
 from amzinsight.runtime import build_runtime
 from amzinsight.stores import add_store, list_stores
+from app.context import USER_INPUT_KEY
 from app.labels import format_bytes, humanise
 
 pytestmark = [pytest.mark.app, pytest.mark.postgres, pytest.mark.redis]
@@ -107,7 +108,7 @@ def test_a_store_with_data_shows_its_summary_takes_a_correction_and_deletes_on_i
     assert by_category["Orders"] > 0 and by_category["Settlements"] > 0
 
     # A correction through the form: stored, audited and listed on the page.
-    at.text_input(key="privacy_actor").set_value("anna")
+    at.sidebar.text_input(key=USER_INPUT_KEY).set_value("anna")  # who the audit log names
     at.selectbox(key="privacy_correction_table").set_value("listings").run()
     at.selectbox(key="privacy_correction_field").set_value("item_name")
     at.text_input(key="privacy_correction_key_marketplace_id").set_value("ATVPDKIKX0DER")
@@ -120,6 +121,8 @@ def test_a_store_with_data_shows_its_summary_takes_a_correction_and_deletes_on_i
     assert any("Later syncs keep it" in s.value for s in at.success)
     (corrections,) = [f for f in at.dataframe if "corrected_value" in f.value.columns]
     assert corrections.value["corrected_value"].tolist() == ["Brewlane Kettle (our title)"]
+    (history,) = [f for f in at.dataframe if "old_value" in f.value.columns]
+    assert history.value["actor"].tolist() == ["anna"]  # the name given in the sidebar
     with engine.connect() as connection:
         title = connection.execute(
             sa.select(tables.listings.c.item_name).where(
@@ -148,6 +151,11 @@ def test_a_store_with_data_shows_its_summary_takes_a_correction_and_deletes_on_i
     ), [s.value for s in at.success]
     assert {s.slug for s in list_stores(engine)} == {"other"}
     assert at.sidebar.selectbox(key="filters_store").options == ["Other (other)"]
+    with engine.connect() as connection:
+        deleted_by = connection.execute(
+            sa.select(tables.audit_log.c.actor).where(tables.audit_log.c.action == "store_deleted")
+        ).scalar_one()
+    assert deleted_by == "anna"
     with engine.connect() as connection:
         kept = connection.execute(
             sa.select(sa.func.count())

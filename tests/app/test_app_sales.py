@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from amzinsight.analytics.periods import date_range_for, local_today
 from amzinsight.analytics.sales import sales_by_asin, sales_kpis
 from amzinsight.db.engine import get_engine
+from amzinsight.rules.periods import date_range_for, local_today
 from amzinsight.stores import add_store, get_store
 from app.components import format_money
 

@@ -14,7 +14,9 @@ from streamlit.testing.v1 import AppTest
 
 from amzinsight.analytics.coverage import reported_days
 from amzinsight.analytics.metrics import store_metrics
-from amzinsight.analytics.periods import (
+from amzinsight.cache import KEY_PREFIX, store_key_pattern
+from amzinsight.db.engine import get_engine
+from amzinsight.rules.periods import (
     DateRange,
     comparison_range,
     date_range_for,
@@ -22,8 +24,6 @@ from amzinsight.analytics.periods import (
     local_today,
     reported_periods,
 )
-from amzinsight.cache import KEY_PREFIX, store_key_pattern
-from amzinsight.db.engine import get_engine
 from amzinsight.stores import add_store, get_store
 from app.components import Kpi, format_money, kpi_delta, kpi_delta_color, tiles_per_row
 from app.navigation import PAGES as NAVIGATION

@@ -10,16 +10,19 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from amzinsight_sandbox.llm import FakeLlm, start_fake_llm
 from streamlit.testing.v1 import AppTest
 
-from amzinsight.analytics.advertising import stored_recommendations
 from amzinsight.analytics.listings import listing_content
-from amzinsight.analytics.periods import date_range_for, local_today
 from amzinsight.assistant.context import AsinContext, build_context
+from amzinsight.bidding.queries import stored_recommendations
 from amzinsight.config import get_settings
 from amzinsight.db.engine import get_engine
+from amzinsight.db.tables import bid_recommendations
+from amzinsight.rules.periods import date_range_for, local_today
 from amzinsight.stores import Store, add_store, get_store
+from app.context import USER_INPUT_KEY
 from tests.conftest import DEMO_SLUG
 from tests.integration.test_listings import ASIN, END, START, insert_ads, insert_listing
 
@@ -164,12 +167,18 @@ def test_with_the_fake_llm_replies_tools_proposal_and_errors(
     assert "Repaired: Removed repeated words from the backend terms" in texts(at.info)
     assert "The proposal passes every listing rule checked." in texts(at.success)
     assert {b.label for b in at.get("download_button")} >= {"JSON", "TXT"}
+    at.sidebar.text_input(key=USER_INPUT_KEY).set_value("anna")  # sending needs a name
     (send,) = [b for b in at.button if b.label.startswith("Send 2 keywords")]
     send.click().run()
     ok(at)
     assert "3 recommendations to approve are on the Advertising page." in texts(at.success)
     saved = stored_recommendations(get_engine(migrated_database_url), known_store.id)
     assert sorted(saved["kind"].to_list()) == ["harvest", "negative", "negative"]
+    with get_engine(migrated_database_url).connect() as connection:
+        senders = connection.execute(
+            sa.select(bid_recommendations.c.evidence["sent_by"].astext).distinct()
+        ).scalars()
+        assert list(senders) == ["anna"]
 
     at.chat_input(key="assistant_prompt").set_value("[bad-proposal]").run()
     ok(at)

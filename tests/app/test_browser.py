@@ -21,7 +21,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from amzinsight.analytics.periods import date_range_for, format_range, local_today
+from amzinsight.rules.periods import date_range_for, format_range, local_today
 from app.navigation import PAGES as NAVIGATION
 from tests.conftest import TEST_REDIS_URL, service_missing
 

@@ -28,7 +28,6 @@ from amzinsight.analytics.ads_performance import (
     target_performance,
 )
 from amzinsight.analytics.metrics import store_metrics
-from amzinsight.analytics.periods import date_range_for, local_today
 from amzinsight.db.engine import get_engine
 from amzinsight.db.tables import (
     ads_ad_groups,
@@ -41,6 +40,7 @@ from amzinsight.db.tables import (
     sales_traffic_by_date,
 )
 from amzinsight.errors import ConfigError
+from amzinsight.rules.periods import date_range_for, local_today
 from amzinsight.stores import Store, add_store, list_stores
 from tests.conftest import DEMO_SLUG
 

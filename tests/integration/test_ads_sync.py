@@ -320,7 +320,7 @@ def _keyword_bids(runtime: Runtime, store: Store) -> dict[str, Decimal]:
 def test_apply_sends_only_approved_changes_records_each_item_and_undo_restores(
     ads_runtime: Runtime, ads_store: Store, ads_sandbox: RunningSandbox
 ) -> None:
-    from amzinsight.analytics.bid_actions import apply_approved, undo
+    from amzinsight.bidding.apply import apply_approved, undo
     from amzinsight.ingest.sync import ads_client_for
 
     (entities,) = _sync(ads_runtime, ads_store, "sp_entities")
@@ -408,8 +408,9 @@ def test_apply_sends_only_approved_changes_records_each_item_and_undo_restores(
 def test_the_engine_recommends_on_a_synced_sandbox_store(
     ads_runtime: Runtime, ads_store: Store
 ) -> None:
-    from amzinsight.analytics.ads_policy import BidPolicy
-    from amzinsight.analytics.bids import recommend, save_recommendations
+    from amzinsight.bidding.policy import BidPolicy
+    from amzinsight.bidding.recommend import recommend
+    from amzinsight.bidding.store import save_recommendations
 
     _sync(ads_runtime, ads_store, "sp_entities")
     start = ACCOUNT.today - timedelta(days=30)

@@ -16,12 +16,9 @@ import sqlalchemy as sa
 from amzinsight_sandbox.llm import DEFAULT_PROPOSAL, FakeLlm, start_fake_llm
 from sqlalchemy.engine import Engine
 
-from amzinsight.analytics.advertising import stored_recommendations
-from amzinsight.analytics.bids import save_recommendations
-from amzinsight.analytics.listings import backend_terms_bytes, check_listing
 from amzinsight.assistant.anonymise import Anonymiser, LeakError
 from amzinsight.assistant.chat import AssistantChat, LlmError, llm_client
-from amzinsight.assistant.context import AsinContext, build_context, listing_score
+from amzinsight.assistant.context import AsinContext, build_context
 from amzinsight.assistant.proposal import (
     KeywordIdea,
     Proposal,
@@ -33,9 +30,13 @@ from amzinsight.assistant.proposal import (
     trim_backend_terms,
 )
 from amzinsight.assistant.tools import ToolCall, ToolRunner
+from amzinsight.bidding.queries import stored_recommendations
+from amzinsight.bidding.store import save_recommendations
 from amzinsight.config import LlmSettings, Settings
 from amzinsight.db.engine import get_engine
 from amzinsight.db.tables import ads_ad_groups, ads_campaigns, catalog_items, listings
+from amzinsight.rules.listing_score import listing_score
+from amzinsight.rules.listings import backend_terms_bytes, check_listing
 from amzinsight.stores import Store, add_store
 from tests.integration.test_listings import (
     ASIN,
@@ -229,9 +230,16 @@ def test_keyword_proposals_become_proposed_recommendations_once(
     proposal = extract_proposal("```json\n" + json.dumps(DEFAULT_PROPOSAL) + "\n```")
     assert proposal is not None
     today = date(2026, 3, 20)
-    saved = send_keyword_proposals(engine, store.id, (US,), ASIN, proposal, START, END, today)
+    saved = send_keyword_proposals(
+        engine, store.id, (US,), ASIN, proposal, START, END, today, actor="tester"
+    )
     assert saved == 3  # tea maker as exact, cheap kettle negated in g1 and g2
-    assert send_keyword_proposals(engine, store.id, (US,), ASIN, proposal, START, END, today) == 0
+    assert (
+        send_keyword_proposals(
+            engine, store.id, (US,), ASIN, proposal, START, END, today, actor="tester"
+        )
+        == 0
+    )
     shown = stored_recommendations(engine, store.id)
     assert shown.height == 3
     assert set(shown["status"]) == {"proposed"}
@@ -243,7 +251,7 @@ def test_keyword_proposals_become_proposed_recommendations_once(
     # no ad groups for the ASIN (the CA profile has none): nothing saved
     assert (
         send_keyword_proposals(
-            engine, store.id, ("A2EUQ1WTGCTBG2",), ASIN, proposal, START, END, today
+            engine, store.id, ("A2EUQ1WTGCTBG2",), ASIN, proposal, START, END, today, actor="tester"
         )
         == 0
     )
@@ -267,7 +275,12 @@ def test_recomputing_the_bidder_keeps_the_assistants_keyword_proposals(
     proposal = extract_proposal("```json\n" + json.dumps(DEFAULT_PROPOSAL) + "\n```")
     assert proposal is not None
     today = date(2026, 3, 20)
-    assert send_keyword_proposals(engine, store.id, (US,), ASIN, proposal, START, END, today) == 3
+    assert (
+        send_keyword_proposals(
+            engine, store.id, (US,), ASIN, proposal, START, END, today, actor="tester"
+        )
+        == 3
+    )
 
     save_recommendations(engine, store.id, pl.DataFrame([_bidder_rec("t1")]), today)
     # the next recompute no longer makes t1's: that proposal goes, the Assistant's stay
@@ -539,7 +552,12 @@ def test_an_exact_keyword_goes_to_the_manual_ad_group_at_its_default_bid(
             ],
         )  # fmt: skip
     proposal = Proposal(None, None, None, None, exact_keywords=(KeywordIdea("tea maker", "x"),))
-    assert send_keyword_proposals(engine, store.id, (US,), ASIN, proposal, START, END, END) == 1
+    assert (
+        send_keyword_proposals(
+            engine, store.id, (US,), ASIN, proposal, START, END, END, actor="tester"
+        )
+        == 1
+    )
     (row,) = stored_recommendations(engine, store.id).to_dicts()
     assert (row["kind"], row["match_type"], row["recommended_bid"]) == (
         "harvest",

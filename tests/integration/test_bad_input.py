@@ -21,10 +21,10 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from amzinsight.analytics.finance import import_cogs_csv, save_cogs
 from amzinsight.config import get_settings
 from amzinsight.db import tables
 from amzinsight.db.engine import get_engine
+from amzinsight.edits.unit_costs import import_cogs_csv, save_cogs
 from amzinsight.errors import ConfigError
 from amzinsight.stores import get_store
 from launcher.cli import main as cli_main
@@ -332,12 +332,13 @@ def test_a_bad_cogs_upload_is_one_clear_line_and_saves_nothing(
         engine,
         store.id,
         [{"sku": "BL-SCALE-01", "unit_cost": 8, "currency": "USD", "effective_from": "2026-01-01"}],
+        actor="tester",
     )
     before = everything(migrated_database_url)
     content, phrase = BAD_COGS[case]
 
     with pytest.raises(ConfigError) as raised:
-        import_cogs_csv(engine, store.id, content)
+        import_cogs_csv(engine, store.id, content, actor="tester")
 
     message = str(raised.value)
     assert phrase in message, message

@@ -18,20 +18,16 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from amzinsight.analytics.ads_policy import BidPolicy
-from amzinsight.analytics.bids import (
-    MOVES,
-    Recommendations,
-    lookback_window,
-    recommend,
-    recommend_bids,
-    recommend_harvest,
-    recommend_negatives,
-    resolve_target_acos,
-    save_recommendations,
-    smoothed_rates,
-)
-from amzinsight.analytics.bulk_sheet import BULK_COLUMNS, SHEET_NAME, bulk_sheet
+from amzinsight.bidding.bids import recommend_bids
+from amzinsight.bidding.bulk_sheet import BULK_COLUMNS, SHEET_NAME, bulk_sheet
+from amzinsight.bidding.engine import Recommendations
+from amzinsight.bidding.frames import MOVES, lookback_window, resolve_target_acos
+from amzinsight.bidding.harvest import recommend_harvest
+from amzinsight.bidding.negatives import recommend_negatives
+from amzinsight.bidding.policy import BidPolicy
+from amzinsight.bidding.recommend import recommend
+from amzinsight.bidding.smoothing import smoothed_rates
+from amzinsight.bidding.store import save_recommendations
 from amzinsight.db import tables
 from amzinsight.db.engine import get_engine
 from amzinsight.errors import ConfigError

@@ -14,13 +14,13 @@ from sqlalchemy.engine import Engine
 from amzinsight.cache import (
     KEY_PREFIX,
     QueryCache,
+    bump_data_version,
     cache_key,
     database_namespace,
     store_key_pattern,
 )
 from amzinsight.db.engine import get_engine
 from amzinsight.db.tables import stores
-from amzinsight.ingest.pipeline import bump_data_version
 from amzinsight.stores import add_store
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]

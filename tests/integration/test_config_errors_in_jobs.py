@@ -10,7 +10,7 @@ import io
 import logging
 import os
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -25,6 +25,7 @@ from amzinsight.db.tables import sync_runs
 from amzinsight.ingest.sync import SyncTask
 from amzinsight.ingest.windows import DateWindow
 from amzinsight.reports import get_report
+from amzinsight.rules.periods import local_today
 from amzinsight.stores import StoreEndpoints, add_store
 from workers.connection import INGEST_QUEUE, QUEUE_NAMES
 from workers.jobs import enqueue_window, plan_job_id, plan_sync
@@ -71,7 +72,7 @@ def test_a_store_without_credentials_fails_each_job_once_with_the_sentence(
         is_sandbox=True,
     )
     retry = sync_retry([0, 0, 0])  # what the schedule gives sync jobs: would retry at once
-    yesterday = date.today() - timedelta(days=1)
+    yesterday = local_today(store.marketplaces[0].time_zone) - timedelta(days=1)
     day = DateWindow(yesterday, yesterday)
     window_job, _ = enqueue_window(
         environment,

@@ -20,13 +20,13 @@ from amzinsight.analytics.finance import (
     cogs_table,
     finance_kpis,
     profit_by_asin,
-    save_cogs,
 )
 from amzinsight.analytics.listings import rating_trend
-from amzinsight.analytics.periods import date_range_for, local_today
 from amzinsight.db.engine import get_engine
 from amzinsight.db.tables import product_ratings, raw_reports, stores, sync_runs
+from amzinsight.edits.unit_costs import save_cogs
 from amzinsight.ingest.archive import LocalArchive
+from amzinsight.rules.periods import date_range_for, local_today
 from amzinsight.stores import add_store, get_store
 from tests.conftest import DEMO_SLUG, DEMO_SYNC_DAYS
 
@@ -131,6 +131,7 @@ def test_costs_and_ratings_go_through_the_import_path_once(
         store.id,
         [{"sku": products[0].sku, "unit_cost": "1.23", "currency": "USD",
           "effective_from": history_start}],
+        actor="tester",
     )  # fmt: skip
     changed = table_state(engine, store.id)
     assert seed_demo_extras(engine, archive, store, ACCOUNT, DAYS).costs_saved == 0

@@ -17,18 +17,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from amzinsight.analytics.finance import (
-    AMAZON_FEES,
-    CATEGORIES,
     COGS_KNOWN,
     COGS_UNKNOWN,
-    REFUNDS,
     cogs_table,
     fees_per_unit,
     finance_kpis,
-    import_cogs_csv,
     missing_cogs,
     profit_by_asin,
-    save_cogs,
     settlement_amounts_by_period,
     settlement_breakdown,
     settlement_reconciliation,
@@ -37,8 +32,10 @@ from amzinsight.analytics.metrics import store_metrics
 from amzinsight.config import Settings
 from amzinsight.db import tables
 from amzinsight.db.engine import get_engine
+from amzinsight.edits.unit_costs import import_cogs_csv, save_cogs
 from amzinsight.errors import ConfigError
 from amzinsight.ingest.imports import import_file
+from amzinsight.rules.settlements import AMAZON_FEES, CATEGORIES, REFUNDS
 from amzinsight.runtime import Runtime, build_runtime
 from amzinsight.stores import Store, add_store, get_store
 
@@ -496,6 +493,7 @@ def test_missing_cogs_makes_cogs_and_profit_unknown_not_zero(shop: tuple[Engine,
         engine,
         store.id,
         [{"sku": "B-1", "unit_cost": "9.75", "currency": "usd", "effective_from": "2026-03-01"}],
+        actor="tester",
     )
 
     b = (
@@ -514,6 +512,7 @@ def test_a_unit_cost_in_another_currency_is_not_used(shop: tuple[Engine, Store])
         engine,
         store.id,
         [{"sku": "B-1", "unit_cost": "9", "currency": "CAD", "effective_from": date(2026, 1, 1)}],
+        actor="tester",
     )
     b = profit_by_asin(engine, store.id, (US,), *MARCH).filter(pl.col("asin") == ASIN_B)
     assert b["cogs_status"].to_list() == [COGS_UNKNOWN]
@@ -587,7 +586,7 @@ def test_csv_import_by_sku_and_by_asin(runtime: Runtime, brewlane: Store) -> Non
         "\n"
     ).encode()
 
-    written = import_cogs_csv(runtime.engine, brewlane.id, content)
+    written = import_cogs_csv(runtime.engine, brewlane.id, content, actor="tester")
 
     # B0FTK4R2S6 is sold as BL-FILTER-100 (FBA) and BL-FILTER-100-MF (merchant): both get it
     assert written == 4
@@ -607,7 +606,7 @@ def test_csv_import_by_sku_and_by_asin(runtime: Runtime, brewlane: Store) -> Non
     assert kettle[0]["asin"] == "B0FTK2M3L8"
 
     # the same file again updates in place
-    assert import_cogs_csv(runtime.engine, brewlane.id, content) == 4
+    assert import_cogs_csv(runtime.engine, brewlane.id, content, actor="tester") == 4
     assert len(cogs_rows(runtime.engine, brewlane.id)) == 4
 
 
@@ -653,12 +652,13 @@ def test_a_bad_csv_changes_nothing_and_names_the_line(
         runtime.engine,
         brewlane.id,
         [{"sku": "BL-SCALE-01", "unit_cost": 8, "currency": "USD", "effective_from": "2026-01-01"}],
+        actor="tester",
     )
     before = cogs_rows(runtime.engine, brewlane.id)
     version = data_version(runtime.engine, brewlane.id)
 
     with pytest.raises(ConfigError) as raised:
-        import_cogs_csv(runtime.engine, brewlane.id, content.encode())
+        import_cogs_csv(runtime.engine, brewlane.id, content.encode(), actor="tester")
 
     for message in messages:
         assert message in str(raised.value)
@@ -685,6 +685,7 @@ def test_save_cogs_names_the_row_and_saves_nothing(runtime: Runtime, brewlane: S
                     "effective_from": date(2026, 3, 1),
                 },
             ],
+            actor="tester",
         )
     assert cogs_rows(runtime.engine, brewlane.id) == []
 
@@ -711,7 +712,7 @@ def test_fees_and_refund_kpis_come_from_the_breakdown(runtime: Runtime, brewlane
 def test_demo_store_settlements_match_metrics(demo_database_url: str) -> None:
     engine = get_engine(demo_database_url)
     store = get_store(engine, "demo")
-    end = date.today()
+    end = datetime.now(UTC).date()  # the sandbox demo's last day is UTC's today
     start = end - timedelta(days=59)
     for market in store.marketplaces:
         frame = settlement_reconciliation(engine, store.id, start, end, market.currency)

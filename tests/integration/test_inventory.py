@@ -19,7 +19,6 @@ from amzinsight.analytics.inventory import (
     POLICY,
     inventory_position,
     position_summary,
-    save_inventory_settings,
     sku_reorder_settings,
     status_counts,
     store_reorder_defaults,
@@ -34,6 +33,7 @@ from amzinsight.db.tables import (
     order_items,
     orders,
 )
+from amzinsight.edits.reorder_settings import save_inventory_settings
 from amzinsight.errors import ConfigError
 from amzinsight.stores import Store, add_store
 
@@ -178,6 +178,7 @@ def store(engine: Engine) -> Store:
             {"sku": "", "lead_time_days": 20, "safety_days": 10, "target_cover_days": 30},
             {"sku": "STOCKOUT", "lead_time_days": 10, "safety_days": 5, "target_cover_days": 20},
         ],
+        actor="tester",
     )
     return store
 
@@ -319,7 +320,7 @@ def test_settings_read_back_with_store_defaults(engine: Engine, store: Store) ->
     defaults = store_reorder_defaults(engine, store.id).row(0, named=True)
     assert (defaults["lead_time_days"], defaults["safety_days"]) == (20, 10)
     assert defaults["target_cover_days"] == 30
-    save_inventory_settings(engine, store.id, [{"sku": "ORPHAN", "safety_days": 0}])
+    save_inventory_settings(engine, store.id, [{"sku": "ORPHAN", "safety_days": 0}], actor="tester")
     frame = sku_reorder_settings(engine, store.id, (US,), AS_OF)
     rows = {row["sku"]: row for row in frame.iter_rows(named=True)}
     assert list(rows) == ["GONE", "IDLE", "ORPHAN", "SLOW", "STEADY", "STOCKOUT", "URGENT"]
@@ -338,7 +339,9 @@ def test_settings_fall_back_to_the_policy(engine: Engine) -> None:
     # a SKU with only a lead time inherits safety and target cover from the policy
     with engine.begin() as connection:
         connection.execute(sa.insert(inventory_snapshots), [snapshot(store, AS_OF, "SOLO", 10)])
-    save_inventory_settings(engine, store.id, [{"sku": "SOLO", "lead_time_days": 7}])
+    save_inventory_settings(
+        engine, store.id, [{"sku": "SOLO", "lead_time_days": 7}], actor="tester"
+    )
     solo = by_sku(engine, store)["SOLO"]
     assert (solo["lead_time_days"], solo["safety_days"], solo["target_cover_days"]) == (
         7,
@@ -355,6 +358,7 @@ def test_saving_changes_the_restock_and_blank_rows_remove_overrides(
         engine,
         store.id,
         [{"sku": "STEADY", "lead_time_days": 40.0, "safety_days": math.nan}],
+        actor="tester",
     )
     assert written == 1
     assert data_version(engine, store.id) == version + 1  # cached figures go stale
@@ -369,6 +373,7 @@ def test_saving_changes_the_restock_and_blank_rows_remove_overrides(
         engine,
         store.id,
         [{"sku": "STOCKOUT", "lead_time_days": None, "safety_days": None}],
+        actor="tester",
     )
     with engine.connect() as connection:
         skus = connection.execute(
@@ -398,7 +403,7 @@ def test_invalid_settings_are_refused_and_nothing_is_written(
     version = data_version(engine, store.id)
     valid = {"sku": "IDLE", "lead_time_days": 9}
     with pytest.raises(ConfigError, match="Reorder settings not saved") as raised:
-        save_inventory_settings(engine, store.id, [valid, row])
+        save_inventory_settings(engine, store.id, [valid, row], actor="tester")
     assert message in str(raised.value)
     assert data_version(engine, store.id) == version
     assert by_sku(engine, store)["IDLE"]["lead_time_days"] == 20  # the valid row waited too
@@ -410,4 +415,5 @@ def test_a_sku_listed_twice_is_refused(engine: Engine, store: Store) -> None:
             engine,
             store.id,
             [{"sku": "IDLE", "lead_time_days": 9}, {"sku": "IDLE", "lead_time_days": 8}],
+            actor="tester",
         )

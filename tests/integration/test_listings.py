@@ -15,10 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from amzinsight.analytics.listings import (
-    LISTING_RULES,
     NO_LISTING,
-    check_listing,
-    coverage_of,
     keyword_coverage,
     listing_content,
     rating_trend,
@@ -35,6 +32,7 @@ from amzinsight.db.tables import (
 )
 from amzinsight.errors import ConfigError
 from amzinsight.ingest.imports import import_file
+from amzinsight.rules.listings import LISTING_RULES, check_listing, coverage_of
 from amzinsight.runtime import build_runtime
 from amzinsight.stores import Store, add_store
 

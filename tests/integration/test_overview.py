@@ -12,7 +12,6 @@ from streamlit.testing.v1 import AppTest
 
 from amzinsight.analytics.metrics import store_metrics
 from amzinsight.analytics.overview import AlertPolicy, overview_alerts, overview_kpis
-from amzinsight.analytics.periods import date_range_for, local_today
 from amzinsight.db.engine import get_engine
 from amzinsight.db.tables import (
     ads_campaign_daily,
@@ -23,6 +22,7 @@ from amzinsight.db.tables import (
     settlements,
     sync_runs,
 )
+from amzinsight.rules.periods import date_range_for, local_today
 from amzinsight.stores import add_store, get_store
 from app.components import format_money
 

@@ -20,14 +20,14 @@ from sqlalchemy.engine import Engine
 
 from amzinsight.config import Settings, get_settings
 from amzinsight.db import tables
-from amzinsight.ingest.imports import import_file
-from amzinsight.privacy import (
+from amzinsight.edits.corrections import (
     CorrectionError,
     correct_value,
     correction_history,
     corrections,
-    redact_order_shipping,
 )
+from amzinsight.ingest.imports import import_file
+from amzinsight.privacy import redact_order_shipping
 from amzinsight.runtime import Runtime, build_runtime
 from amzinsight.stores import Store, add_store
 from launcher.cli import main
@@ -431,6 +431,7 @@ def test_cancel_store_jobs_cancels_the_stores_queued_jobs(
     runtime: Runtime, store: Store, migrated_database_url: str, redis_url: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
+    from workers.bidding_jobs import enqueue_apply
     from workers.jobs import cancel_store_jobs, plan_sync
     from workers.queueing import enqueue_unique, live_job
 
@@ -444,11 +445,13 @@ def test_cancel_store_jobs_cancels_the_stores_queued_jobs(
         ours, _ = enqueue_unique(
             client, plan_sync, "plan-brewlane-orders-manual", args=("brewlane",)
         )
+        applying, _ = enqueue_apply(client, "brewlane", [1], "anna")
         theirs, _ = enqueue_unique(client, plan_sync, "plan-other-orders-manual", args=("other",))
         with runtime.engine.begin() as connection:
             connection.execute(sa.delete(tables.stores).where(tables.stores.c.id == store.id))
-        assert cancel_store_jobs(get_settings(), "brewlane") == 1
+        assert cancel_store_jobs(get_settings(), "brewlane") == 2
         assert live_job(client, ours.id) is None
+        assert live_job(client, applying.id) is None  # every kind of the store's work
         assert live_job(client, theirs.id) is not None
     finally:
         client.flushdb()

@@ -18,7 +18,6 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from amzinsight.analytics.metrics import store_metrics
-from amzinsight.analytics.periods import date_range_for, local_today
 from amzinsight.analytics.sales import (
     sales_by_asin,
     sales_kpis,
@@ -36,6 +35,7 @@ from amzinsight.db.tables import (
 )
 from amzinsight.errors import ConfigError
 from amzinsight.ingest.imports import import_file
+from amzinsight.rules.periods import date_range_for, local_today
 from amzinsight.runtime import build_runtime
 from amzinsight.stores import Store, add_store, get_store
 

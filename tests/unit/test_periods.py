@@ -6,7 +6,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from amzinsight.analytics.periods import (
+from amzinsight.errors import ConfigError
+from amzinsight.rules.periods import (
     DateRange,
     Periods,
     comparison_range,
@@ -16,7 +17,6 @@ from amzinsight.analytics.periods import (
     period_start,
     reported_periods,
 )
-from amzinsight.errors import ConfigError
 
 TODAY = date(2026, 3, 15)
 

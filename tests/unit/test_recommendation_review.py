@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from amzinsight.analytics.recommendation_review import (
+from amzinsight.bidding.review import (
     Effect,
     deciding_fact,
     direction,
@@ -79,6 +79,9 @@ def test_words_for_direction_match_type_and_deciding_fact() -> None:
         == "smoothing toward the ad group, capped by the maximum step down"
     )
     assert deciding_fact("bid", {}) == "unknown"
+    # the Assistant writes its source as "listing assistant"; its proposals say so
+    for kind in ("harvest", "negative"):
+        assert deciding_fact(kind, {"source": "listing assistant"}) == "the Assistant's proposal"
 
 
 def test_evidence_in_words() -> None:

@@ -1,4 +1,5 @@
-"""Approve, apply and undo recommendations. Nothing reaches Amazon without an explicit approval.
+"""Apply approved recommendations through the Amazon Ads API, and undo applied changes. Nothing
+reaches Amazon without an explicit approval (store.decide).
 
 Every change sent is written to bid_changes with before and after, who and when, and Amazon's
 per-item answer; an item Amazon refuses stays approved, with its error in that row.
@@ -6,7 +7,6 @@ per-item answer; an item Amazon refuses stays approved, with its error in that r
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -17,13 +17,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from amzinsight.db.tables import ads_targets, bid_changes, bid_recommendations
+from amzinsight.bidding.evidence import Evidence, NegateIn
+from amzinsight.bidding.queries import approved_recommendations
+from amzinsight.bidding.store import mark_applied, mark_undone
+from amzinsight.db.tables import ads_targets, bid_changes
 from amzinsight.errors import AmzInsightError
 from amzinsight.sources.ads_api import AdsClient, MultiStatus
 
 logger = logging.getLogger(__name__)
-
-DECIDABLE = ("proposed", "approved", "rejected")
 
 
 @dataclass
@@ -49,24 +50,6 @@ class _Item:
     after_value: str | None = None
 
 
-def decide(engine: Engine, store_id: int, ids: Iterable[int], approve: bool, actor: str) -> int:
-    """Approve or reject recommendations (not ones already applied); returns how many changed."""
-    with engine.begin() as connection:
-        return connection.execute(
-            sa.update(bid_recommendations)
-            .where(
-                bid_recommendations.c.store_id == store_id,
-                bid_recommendations.c.id.in_(list(ids)),
-                bid_recommendations.c.status.in_(DECIDABLE),
-            )
-            .values(
-                status="approved" if approve else "rejected",
-                decided_by=actor,
-                decided_at=sa.func.now(),
-            )
-        ).rowcount
-
-
 def apply_approved(
     engine: Engine,
     client: AdsClient,
@@ -75,13 +58,8 @@ def apply_approved(
     ids: Iterable[int] | None = None,
 ) -> ApplyResult:
     """Send approved recommendations to Amazon Ads and record each item's outcome."""
-    query = sa.select(bid_recommendations).where(
-        bid_recommendations.c.store_id == store_id, bid_recommendations.c.status == "approved"
-    )
-    if ids is not None:
-        query = query.where(bid_recommendations.c.id.in_(list(ids)))
     with engine.connect() as connection:
-        recommendations = list(connection.execute(query).mappings())
+        recommendations = approved_recommendations(connection, store_id, ids)
         kinds = _target_kinds(connection, store_id, recommendations)
     result = ApplyResult()
     items = []
@@ -101,12 +79,7 @@ def apply_approved(
             )
         _record(engine, store_id, actor, batch, answer, result)
     with engine.begin() as connection:
-        if result.applied:
-            connection.execute(
-                sa.update(bid_recommendations)
-                .where(bid_recommendations.c.id.in_(result.applied))
-                .values(status="applied")
-            )
+        mark_applied(connection, result.applied)
     return result
 
 
@@ -142,11 +115,7 @@ def undo(
                     .values(undone_by_change_id=new_ids[0])
                 )
                 if item.recommendation_id is not None:
-                    connection.execute(
-                        sa.update(bid_recommendations)
-                        .where(bid_recommendations.c.id == item.recommendation_id)
-                        .values(status="undone")
-                    )
+                    mark_undone(connection, item.recommendation_id)
     return result
 
 
@@ -203,9 +172,7 @@ def _target_kinds(
 
 
 def _items_for(rec: Any, kinds: dict[str, str]) -> list[_Item]:
-    evidence = rec["evidence"] or {}
-    if isinstance(evidence, str):
-        evidence = json.loads(evidence)
+    evidence = Evidence.from_json(rec["evidence"])
     if rec["kind"] == "bid":
         is_keyword = kinds.get(rec["target_id"], "keyword") == "keyword"
         id_key, kind = ("keywordId", "keywords") if is_keyword else ("targetId", "targets")
@@ -224,8 +191,8 @@ def _items_for(rec: Any, kinds: dict[str, str]) -> list[_Item]:
         return [_negative_item(rec, rec["campaign_id"], rec["ad_group_id"], negative_match)]
     # harvest: the converting term becomes an exact keyword in its destination ad group, and a
     # negative exact in every source ad group so the two stop competing (evidence.negate_in).
-    campaign = evidence.get("destination_campaign_id")
-    ad_group = evidence.get("destination_ad_group_id")
+    campaign = evidence.destination_campaign_id
+    ad_group = evidence.destination_ad_group_id
     if not (campaign and ad_group):
         raise _NotApplicable("no manual ad group advertises this product: add the keyword by hand")
     keyword = _Item(
@@ -237,11 +204,11 @@ def _items_for(rec: Any, kinds: dict[str, str]) -> list[_Item]:
         "keyword", None, "bid", after_bid=rec["recommended_bid"],
         after_value=f"EXACT {rec['search_term']}",
     )  # fmt: skip
-    sources = evidence.get("negate_in") or [
-        {"campaign_id": rec["campaign_id"], "ad_group_id": rec["ad_group_id"]}
-    ]
+    sources = evidence.negate_in or (
+        NegateIn(campaign_id=rec["campaign_id"], ad_group_id=rec["ad_group_id"]),
+    )
     negatives = [
-        _negative_item(rec, source.get("campaign_id"), source.get("ad_group_id"), "NEGATIVE_EXACT")
+        _negative_item(rec, source.campaign_id, source.ad_group_id, "NEGATIVE_EXACT")
         for source in sources
     ]
     return [keyword, *negatives]
@@ -251,7 +218,7 @@ class _NotApplicable(Exception):
     """A recommendation that cannot be sent to Amazon as it stands (it stays approved)."""
 
 
-def _negative_item(rec: Any, campaign_id: str, ad_group_id: str | None, match: str) -> _Item:
+def _negative_item(rec: Any, campaign_id: str | None, ad_group_id: str | None, match: str) -> _Item:
     """Ad-group negatives go to negativeKeywords; campaign-wide ones (n-grams) have their own."""
     payload: dict[str, Any]
     if ad_group_id:

@@ -23,10 +23,8 @@ more sales at or under the target, or spend above it stopped.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -34,8 +32,9 @@ import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from amzinsight.analytics.ads_policy import BidPolicy
-from amzinsight.analytics.advertising import shown_recommendations
+from amzinsight.bidding.evidence import Action, Cause, Evidence, Limit, as_evidence
+from amzinsight.bidding.policy import BidPolicy
+from amzinsight.bidding.queries import shown_recommendations
 from amzinsight.db.tables import ads_ad_groups, ads_campaigns, ads_targets
 
 EFFECT_DAYS = 30
@@ -55,23 +54,23 @@ MATCH_TYPE_LABELS = {
     "TARGETING_EXPRESSION": "Product target",
     "TARGETING_EXPRESSION_PREDEFINED": "Auto target",
 }
-CAUSES = {
-    "acos": "ACoS vs target",
-    "smoothing": "smoothing toward the ad group",
-    "bid_vs_cpc": "bid far from the CPC",
-    "no_sales_yet": "no orders yet (ad group's conversion)",
-    "no_sale": "no orders after enough clicks",
-    "no_sale_clicks": "clicks without an order",
-    "no_sale_spend": "spend without an order",
-    "ngram": "wasted spend across search terms",
+CAUSES: dict[str, str] = {
+    Cause.ACOS: "ACoS vs target",
+    Cause.SMOOTHING: "smoothing toward the ad group",
+    Cause.BID_VS_CPC: "bid far from the CPC",
+    Cause.NO_SALES_YET: "no orders yet (ad group's conversion)",
+    Cause.NO_SALE: "no orders after enough clicks",
+    Cause.NO_SALE_CLICKS: "clicks without an order",
+    Cause.NO_SALE_SPEND: "spend without an order",
+    Cause.NGRAM: "wasted spend across search terms",
     "harvest": "orders at or under target ACoS",
     "assistant": "the Assistant's proposal",
 }
-LIMITS = {
-    "max_step_up": "capped by the maximum step up",
-    "max_step_down": "capped by the maximum step down",
-    "min_bid": "at the minimum bid",
-    "max_bid": "at the maximum bid",
+LIMITS: dict[str, str] = {
+    Limit.MAX_STEP_UP: "capped by the maximum step up",
+    Limit.MAX_STEP_DOWN: "capped by the maximum step down",
+    Limit.MIN_BID: "at the minimum bid",
+    Limit.MAX_BID: "at the maximum bid",
 }
 
 REVIEW_SCHEMA = {
@@ -134,18 +133,14 @@ def recommendation_review(
     t, c, g = ads_targets, ads_campaigns, ads_ad_groups
     evidence = rows.c.evidence
     harvest_to = rows.c.kind == "harvest"
+    destination_campaign = evidence[Evidence.key("destination_campaign_id")].astext
+    destination_ad_group = evidence[Evidence.key("destination_ad_group_id")].astext
     campaign_id = sa.case(
-        (
-            harvest_to,
-            sa.func.coalesce(evidence["destination_campaign_id"].astext, rows.c.campaign_id),
-        ),
+        (harvest_to, sa.func.coalesce(destination_campaign, rows.c.campaign_id)),
         else_=rows.c.campaign_id,
     )
     ad_group_id = sa.case(
-        (
-            harvest_to,
-            sa.func.coalesce(evidence["destination_ad_group_id"].astext, rows.c.ad_group_id),
-        ),
+        (harvest_to, sa.func.coalesce(destination_ad_group, rows.c.ad_group_id)),
         else_=rows.c.ad_group_id,
     )
     shown = (
@@ -202,7 +197,7 @@ def recommendation_review(
 
 
 def _review_row(record: Mapping[str, Any], policy: BidPolicy) -> tuple[Any, ...]:
-    evidence = _evidence(record.get("evidence"))
+    evidence = Evidence.from_json(record.get("evidence"))
     kind = record["kind"]
     effect = expected_effect(
         kind,
@@ -228,7 +223,7 @@ def _review_row(record: Mapping[str, Any], policy: BidPolicy) -> tuple[Any, ...]
         "net_effect": effect.net,
         "deciding_fact": deciding_fact(kind, evidence),
         "reason": record.get("reason") or "",
-        "evidence": json.dumps(evidence, ensure_ascii=False),
+        "evidence": evidence.to_json(),
         "currency": record.get("currency"),
         "target_acos": record.get("target_acos"),
         "profile_id": record.get("profile_id"),
@@ -242,19 +237,13 @@ def _review_row(record: Mapping[str, Any], policy: BidPolicy) -> tuple[Any, ...]
     return tuple(values[name] for name in REVIEW_SCHEMA)
 
 
-def _evidence(value: Any) -> dict[str, Any]:
-    if isinstance(value, str):
-        value = json.loads(value)
-    return dict(value) if isinstance(value, Mapping) else {}
-
-
-def direction(kind: str, evidence: Mapping[str, Any]) -> str:
+def direction(kind: str, evidence: Evidence | Mapping[str, Any]) -> str:
     """raise or lower (a cut lowers) for bids, add for harvests, negate for negatives."""
     if kind == "harvest":
         return "add"
     if kind == "negative":
         return "negate"
-    return "raise" if evidence.get("action") == "raise" else "lower"
+    return "raise" if as_evidence(evidence).action == Action.RAISE else "lower"
 
 
 def match_type_label(value: str | None) -> str:
@@ -263,50 +252,54 @@ def match_type_label(value: str | None) -> str:
     return MATCH_TYPE_LABELS.get(value.upper(), value.replace("_", " ").capitalize())
 
 
-def deciding_fact(kind: str, evidence: Mapping[str, Any]) -> str:
+def deciding_fact(kind: str, evidence: Evidence | Mapping[str, Any]) -> str:
     """The fact that decided the recommendation, and what capped its bid, in a few words."""
-    if evidence.get("source") == "Assistant" or str(evidence.get("source", "")).startswith(
-        "Assistant"
-    ):
+    evidence = as_evidence(evidence)
+    if "assistant" in (evidence.source or "").lower():  # e.g. "listing assistant"
         return CAUSES["assistant"]
-    cause = evidence.get("cause") or ("harvest" if kind == "harvest" else None)
-    words = CAUSES.get(str(cause), "") if cause else ""
-    limit = LIMITS.get(str(evidence.get("limit")), "")
+    cause = evidence.cause or ("harvest" if kind == "harvest" else None)
+    words = CAUSES.get(cause, "") if cause else ""
+    limit = LIMITS.get(str(evidence.limit), "")
     return ", ".join(part for part in (words, limit) if part) or "unknown"
 
 
-def _target_text(record: Mapping[str, Any], evidence: Mapping[str, Any]) -> str:
+def _target_text(record: Mapping[str, Any], evidence: Evidence) -> str:
     if record["kind"] != "bid":
         return record.get("search_term") or "unknown"
     return (
         record.get("keyword_text")
         or record.get("expression")
-        or evidence.get("keyword_text")
-        or evidence.get("expression")
+        or evidence.keyword_text
+        or evidence.expression
         or "unknown"
     )
 
 
-def _name(record: Mapping[str, Any], evidence: Mapping[str, Any], level: str) -> str:
+def _name(record: Mapping[str, Any], evidence: Evidence, level: str) -> str:
     """The entity tables' name, else the one recorded in the evidence, else "unknown";
     "" when the row has no such level (a campaign-wide negative has no ad group)."""
     if not record.get(f"shown_{level}_id"):
         return ""
-    recorded = (
-        evidence.get(f"destination_{level}_name")
-        if record["kind"] == "harvest" and evidence.get(f"destination_{level}_id")
-        else evidence.get(f"{level}_name")
-    )
+    if level == "campaign":
+        destination_id, destination_name = (
+            evidence.destination_campaign_id,
+            evidence.destination_campaign_name,
+        )
+        own_name = evidence.campaign_name
+    else:
+        destination_id, destination_name = (
+            evidence.destination_ad_group_id,
+            evidence.destination_ad_group_name,
+        )
+        own_name = evidence.ad_group_name
+    recorded = destination_name if record["kind"] == "harvest" and destination_id else own_name
     return record.get(f"{level}_name") or recorded or "unknown"
 
 
-def _window_days(evidence: Mapping[str, Any], policy: BidPolicy) -> int:
-    try:
-        start = date.fromisoformat(evidence["window_start"])
-        end = date.fromisoformat(evidence["window_end"])
-        return max((end - start).days + 1, 1)
-    except (KeyError, TypeError, ValueError):
+def _window_days(evidence: Evidence, policy: BidPolicy) -> int:
+    if evidence.window_start is None or evidence.window_end is None:
         return policy.lookback_days
+    return max((evidence.window_end - evidence.window_start).days + 1, 1)
 
 
 def _money(value: float) -> Decimal:
@@ -315,7 +308,7 @@ def _money(value: float) -> Decimal:
 
 def expected_effect(
     kind: str,
-    evidence: Mapping[str, Any],
+    evidence: Evidence | Mapping[str, Any],
     current_bid: Decimal | float | None,
     proposed_bid: Decimal | float | None,
     target_acos: float | None,
@@ -323,14 +316,15 @@ def expected_effect(
 ) -> Effect:
     """Spend, sales and net change over EFFECT_DAYS (see the module docstring for how)."""
     policy = policy or BidPolicy()
-    clicks = _number(evidence.get("clicks"))
-    cost = _number(evidence.get("cost"))
+    evidence = as_evidence(evidence)
+    clicks = _number(evidence.clicks)
+    cost = _number(evidence.cost)
     if not clicks or cost is None:
         return Effect()
     scale = EFFECT_DAYS / _window_days(evidence, policy)
     sales: float | None
     if kind == "negative":
-        if _number(evidence.get("orders")):
+        if _number(evidence.orders):
             return Effect()
         spend, sales = -cost * scale, 0.0
     elif kind == "bid" and current_bid and proposed_bid:
@@ -338,8 +332,8 @@ def expected_effect(
         new_clicks = clicks * proposed / current
         new_cpc = min(cost / clicks, proposed)
         spend = (new_clicks * new_cpc - cost) * scale
-        cvr, aov = _number(evidence.get("cvr")), _number(evidence.get("aov"))
-        if evidence.get("action") == "cut" and not _number(evidence.get("orders")):
+        cvr, aov = _number(evidence.cvr), _number(evidence.aov)
+        if evidence.action == Action.CUT and not _number(evidence.orders):
             sales = 0.0  # no orders at its observed rate: nothing to lose
         elif cvr is not None and aov is not None:
             sales = (new_clicks - clicks) * cvr * aov * scale
@@ -367,25 +361,24 @@ def _number(value: Any) -> float | None:
 def evidence_in_words(row: Mapping[str, Any], money: Callable[[Any], str]) -> list[str]:
     """The numbers behind one reviewed row (REVIEW_SCHEMA), one plain sentence each; `money`
     formats an amount in the row's currency."""
-    evidence = _evidence(row.get("evidence"))
+    evidence = as_evidence(row.get("evidence"))
     lines = []
 
     def pct(value: Any) -> str:
         number = _number(value)
         return "unknown" if number is None else f"{number:.1%}"
 
-    if evidence.get("window_start") and evidence.get("window_end"):
-        start = date.fromisoformat(evidence["window_start"])
-        end = date.fromisoformat(evidence["window_end"])
+    if evidence.window_start and evidence.window_end:
+        start, end = evidence.window_start, evidence.window_end
         lines.append(
             f"Data: {start:%d %b %Y} to {end:%d %b %Y}, settled days only, 7-day attribution."
         )
-    clicks, orders = _number(evidence.get("clicks")), _number(evidence.get("orders"))
+    clicks, orders = _number(evidence.clicks), _number(evidence.orders)
     if clicks is not None:
-        cost, sales = _number(evidence.get("cost")), _number(evidence.get("sales"))
+        cost, sales = _number(evidence.cost), _number(evidence.sales)
         parts = [f"{int(clicks):,} clicks", f"{int(orders or 0):,} orders"]
-        if evidence.get("impressions") is not None:
-            parts.insert(0, f"{int(evidence['impressions']):,} impressions")
+        if evidence.impressions is not None:
+            parts.insert(0, f"{evidence.impressions:,} impressions")
         if cost is not None:
             parts.append(f"{money(cost)} spend")
         if sales is not None:
@@ -394,67 +387,65 @@ def evidence_in_words(row: Mapping[str, Any], money: Callable[[Any], str]) -> li
         if cost is not None and clicks:
             acos = f", ACoS {cost / sales:.1%}" if sales else ", no sales"
             lines.append(f"Average CPC {money(cost / clicks)}{acos}.")
-    if evidence.get("cvr") is not None:
-        observed = evidence.get("raw_cvr")
+    if evidence.cvr is not None:
+        observed = evidence.raw_cvr
         if observed is None and clicks:
             observed = (orders or 0) / clicks
         lines.append(
-            f"Conversion: {pct(observed)} observed, {pct(evidence['cvr'])} after "
-            f"smoothing toward the ad group's {pct(evidence.get('prior_cvr'))}."
+            f"Conversion: {pct(observed)} observed, {pct(evidence.cvr)} after "
+            f"smoothing toward the ad group's {pct(evidence.prior_cvr)}."
         )
-    if evidence.get("aov") is not None:
-        prior = evidence.get("prior_aov")
+    if evidence.aov is not None:
+        prior = evidence.prior_aov
         around = f" (ad group {money(prior)})" if prior is not None else ""
-        lines.append(f"Order value: {money(evidence['aov'])}{around}.")
-    if evidence.get("clicks_per_order") is not None:
+        lines.append(f"Order value: {money(evidence.aov)}{around}.")
+    if evidence.clicks_per_order is not None:
         lines.append(
-            f"Expected: one order per {float(evidence['clicks_per_order']):.0f} clicks"
+            f"Expected: one order per {evidence.clicks_per_order:.0f} clicks"
             + (
-                f", costing {money(evidence['cost_per_order'])} at the target ACoS."
-                if evidence.get("cost_per_order") is not None
+                f", costing {money(evidence.cost_per_order)} at the target ACoS."
+                if evidence.cost_per_order is not None
                 else "."
             )
         )
     if row.get("target_acos") is not None:
-        source = evidence.get("target_source")
+        source = evidence.target_source
         lines.append(
             f"Target ACoS {float(row['target_acos']):.0%}" + (f" ({source})." if source else ".")
         )
-    if evidence.get("value_bid") is not None:
-        lines.append(f"A click is worth {money(evidence['value_bid'])} at the target ACoS.")
+    if evidence.value_bid is not None:
+        lines.append(f"A click is worth {money(evidence.value_bid)} at the target ACoS.")
     if row.get("current_bid") is not None or row.get("proposed_bid") is not None:
         now = money(row["current_bid"]) if row.get("current_bid") is not None else "none"
         then = money(row["proposed_bid"]) if row.get("proposed_bid") is not None else "none"
         lines.append(f"Bid now {now}; proposed {then}.")
-    if evidence.get("days_since_change") is not None:
-        lines.append(f"Last bid change {int(evidence['days_since_change'])} days ago.")
-    if evidence.get("days_of_cover") is not None:
-        asin = evidence.get("cover_asin") or "the advertised product"
-        lines.append(f"Stock: {float(evidence['days_of_cover']):.0f} days of cover for {asin}.")
+    if evidence.days_since_change is not None:
+        lines.append(f"Last bid change {evidence.days_since_change} days ago.")
+    if evidence.days_of_cover is not None:
+        asin = evidence.cover_asin or "the advertised product"
+        lines.append(f"Stock: {evidence.days_of_cover:.0f} days of cover for {asin}.")
     if row.get("kind") == "harvest":
-        if evidence.get("destination_ad_group_id"):
+        if evidence.destination_ad_group_id:
             lines.append(
                 "New exact keyword in "
-                f"{evidence.get('destination_campaign_name') or 'unknown'} / "
-                f"{evidence.get('destination_ad_group_name') or 'unknown'}."
+                f"{evidence.destination_campaign_name or 'unknown'} / "
+                f"{evidence.destination_ad_group_name or 'unknown'}."
             )
         else:
             lines.append("No manual ad group advertises this product yet: add the keyword by hand.")
-        for source in evidence.get("negate_in") or []:
+        for negated in evidence.negate_in or ():
             lines.append(
-                f"Negative exact in {source.get('campaign_name') or 'unknown'} / "
-                f"{source.get('ad_group_name') or 'unknown'}"
+                f"Negative exact in {negated.campaign_name or 'unknown'} / "
+                f"{negated.ad_group_name or 'unknown'}"
                 + (
-                    f" ({source['clicks']} clicks, {source['orders']} orders there)."
-                    if source.get("clicks") is not None
+                    f" ({negated.clicks} clicks, {negated.orders} orders there)."
+                    if negated.clicks is not None
                     else "."
                 )
             )
-    if evidence.get("examples"):
+    if evidence.examples:
         lines.append(
-            f"In {evidence.get('terms')} search terms, e.g. "
-            + ", ".join(evidence["examples"])
-            + "."
+            f"In {evidence.terms} search terms, e.g. " + ", ".join(evidence.examples) + "."
         )
     spend, sales, net = row.get("spend_change"), row.get("sales_change"), row.get("net_effect")
     if spend is None:

@@ -9,7 +9,6 @@ IDs are written as text: as numbers, Excel would round 15+ digit IDs.
 from __future__ import annotations
 
 import io
-import json
 import logging
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
@@ -18,6 +17,7 @@ from typing import Any
 import polars as pl
 from openpyxl import Workbook
 
+from amzinsight.bidding.evidence import Evidence, NegateIn
 from amzinsight.errors import ConfigError
 
 logger = logging.getLogger(__name__)
@@ -100,11 +100,7 @@ def _as_rows(recommendations: pl.DataFrame | Iterable[Mapping[str, Any]]) -> lis
         else [dict(row) for row in recommendations]
     )
     for row in rows:
-        evidence = row.get("evidence")
-        if isinstance(evidence, str):
-            row["evidence"] = json.loads(evidence)
-        elif evidence is None:
-            row["evidence"] = {}
+        row["evidence"] = Evidence.from_json(row.get("evidence"))
     return rows
 
 
@@ -136,7 +132,7 @@ def _bid(value: Any) -> float | None:
 
 def _bulk_rows(row: Mapping[str, Any]) -> list[dict[str, Any]]:
     kind = row.get("kind")
-    evidence: Mapping[str, Any] = row.get("evidence") or {}
+    evidence = row.get("evidence") or Evidence()
     if kind == "bid":
         return [_bid_update(row, evidence)]
     if kind == "harvest":
@@ -151,30 +147,30 @@ def _common(entity: str, operation: str) -> dict[str, Any]:
     return {"Product": PRODUCT, "Entity": entity, "Operation": operation}
 
 
-def _bid_update(row: Mapping[str, Any], evidence: Mapping[str, Any]) -> dict[str, Any]:
-    is_product_target = evidence.get("entity_type") == "product_target"
+def _bid_update(row: Mapping[str, Any], evidence: Evidence) -> dict[str, Any]:
+    is_product_target = evidence.entity_type == "product_target"
     cells = _common("Product Targeting" if is_product_target else "Keyword", "Update")
     cells |= {
         "Campaign ID": _text(row.get("campaign_id")),
         "Ad Group ID": _text(row.get("ad_group_id")),
-        "Campaign Name": _text(evidence.get("campaign_name")),
-        "Ad Group Name": _text(evidence.get("ad_group_name")),
+        "Campaign Name": _text(evidence.campaign_name),
+        "Ad Group Name": _text(evidence.ad_group_name),
         "Bid": _bid(row.get("recommended_bid")),
     }
     if is_product_target:
         cells["Product Targeting ID"] = _text(row.get("target_id"))
-        cells["Product Targeting Expression"] = _text(evidence.get("expression"))
+        cells["Product Targeting Expression"] = _text(evidence.expression)
     else:
         cells["Keyword ID"] = _text(row.get("target_id"))
-        cells["Keyword Text"] = _text(evidence.get("keyword_text"))
+        cells["Keyword Text"] = _text(evidence.keyword_text)
         cells["Match Type"] = _BULK_MATCH_TYPES.get(str(row.get("match_type") or "").upper())
     return cells
 
 
-def _harvest(row: Mapping[str, Any], evidence: Mapping[str, Any]) -> list[dict[str, Any]]:
+def _harvest(row: Mapping[str, Any], evidence: Evidence) -> list[dict[str, Any]]:
     term = _text(row.get("search_term"))
-    campaign_id = evidence.get("destination_campaign_id")
-    ad_group_id = evidence.get("destination_ad_group_id")
+    campaign_id = evidence.destination_campaign_id
+    ad_group_id = evidence.destination_ad_group_id
     if not campaign_id or not ad_group_id:
         logger.warning(
             "bulk sheet: harvest of %r has no destination ad group; left out (create a manual "
@@ -185,8 +181,8 @@ def _harvest(row: Mapping[str, Any], evidence: Mapping[str, Any]) -> list[dict[s
     keyword = _common("Keyword", "Create") | {
         "Campaign ID": _text(campaign_id),
         "Ad Group ID": _text(ad_group_id),
-        "Campaign Name": _text(evidence.get("destination_campaign_name")),
-        "Ad Group Name": _text(evidence.get("destination_ad_group_name")),
+        "Campaign Name": _text(evidence.destination_campaign_name),
+        "Ad Group Name": _text(evidence.destination_ad_group_name),
         "State": "enabled",
         "Bid": _bid(row.get("recommended_bid")),
         "Keyword Text": term,
@@ -195,28 +191,28 @@ def _harvest(row: Mapping[str, Any], evidence: Mapping[str, Any]) -> list[dict[s
     negatives = [
         _common("Negative Keyword", "Create")
         | {
-            "Campaign ID": _text(source.get("campaign_id")),
-            "Ad Group ID": _text(source.get("ad_group_id")),
-            "Campaign Name": _text(source.get("campaign_name")),
-            "Ad Group Name": _text(source.get("ad_group_name")),
+            "Campaign ID": _text(source.campaign_id),
+            "Ad Group ID": _text(source.ad_group_id),
+            "Campaign Name": _text(source.campaign_name),
+            "Ad Group Name": _text(source.ad_group_name),
             "State": "enabled",
             "Keyword Text": term,
             "Match Type": "negativeExact",
         }
-        for source in evidence.get("negate_in")
-        or [{"campaign_id": row.get("campaign_id"), "ad_group_id": row.get("ad_group_id")}]
+        for source in evidence.negate_in
+        or (NegateIn(campaign_id=row.get("campaign_id"), ad_group_id=row.get("ad_group_id")),)
     ]
     return [keyword, *negatives]
 
 
-def _negative(row: Mapping[str, Any], evidence: Mapping[str, Any]) -> dict[str, Any]:
+def _negative(row: Mapping[str, Any], evidence: Evidence) -> dict[str, Any]:
     in_ad_group = bool(row.get("ad_group_id"))
     entity = "Negative Keyword" if in_ad_group else "Campaign Negative Keyword"
     return _common(entity, "Create") | {
         "Campaign ID": _text(row.get("campaign_id")),
         "Ad Group ID": _text(row.get("ad_group_id")) if in_ad_group else None,
-        "Campaign Name": _text(evidence.get("campaign_name")),
-        "Ad Group Name": _text(evidence.get("ad_group_name")) if in_ad_group else None,
+        "Campaign Name": _text(evidence.campaign_name),
+        "Ad Group Name": _text(evidence.ad_group_name) if in_ad_group else None,
         "State": "enabled",
         "Keyword Text": _text(row.get("search_term")),
         "Match Type": _BULK_MATCH_TYPES.get(str(row.get("match_type") or "").upper()),

@@ -1,13 +1,17 @@
-"""What the Advertising page lists: stored recommendations and the log of changes applied."""
+"""Reading bid_recommendations and bid_changes: what the Advertising page lists (the stored
+recommendations and the log of changes applied) and what an apply sends. Reads only: every
+write goes through store.py."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import polars as pl
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy import RowMapping
+from sqlalchemy.engine import Connection, Engine
 
 from amzinsight.db.tables import ads_targets, bid_changes, bid_recommendations
 from amzinsight.stores import ads_profile_ids
@@ -56,7 +60,7 @@ def shown_recommendations(
     store_id: int,
     statuses: Sequence[str] | None = None,
     marketplace_ids: Sequence[str] | None = None,
-) -> sa.Select:
+) -> sa.Select[Any]:
     """The rows the page shows: proposals of the latest day, and every decided row (approved,
     rejected, applied, ...); only the marketplaces' Ads profiles when marketplace_ids is given
     (one profile is one currency and one advertiser account, what a bulk sheet may hold)."""
@@ -121,7 +125,18 @@ def change_log(
     return _frame(engine, query, (*CHANGE_COLUMNS, "target"))
 
 
-def _frame(engine: Engine, query: sa.Select, columns: Sequence[str]) -> pl.DataFrame:
+def approved_recommendations(
+    connection: Connection, store_id: int, ids: Iterable[int] | None = None
+) -> list[RowMapping]:
+    """The store's approved recommendations (only `ids` when given), as stored."""
+    table = bid_recommendations
+    query = sa.select(table).where(table.c.store_id == store_id, table.c.status == "approved")
+    if ids is not None:
+        query = query.where(table.c.id.in_(list(ids)))
+    return list(connection.execute(query).mappings())
+
+
+def _frame(engine: Engine, query: sa.Select[Any], columns: Sequence[str]) -> pl.DataFrame:
     """Rows as a frame; JSON documents (evidence, Amazon's answers) stay JSON text."""
     with engine.connect() as connection:
         rows = [

@@ -1,0 +1,76 @@
+"""Downloads are built on click: the page run hands Streamlit a builder, never the file."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime
+from typing import Any
+
+import openpyxl
+import polars as pl
+import pytest
+from streamlit.delta_generator import DeltaGenerator
+
+import app.components
+from app.components import csv_bytes, download_buttons, xlsx_bytes
+
+FRAME = pl.DataFrame(
+    {
+        "sku": ["MUG-1", "CUP-1"],
+        "units": [2, 1],
+        "at": [datetime(2026, 3, 1, 12, tzinfo=UTC), datetime(2026, 3, 2, 8, tzinfo=UTC)],
+    }
+)
+
+
+@pytest.fixture
+def offered(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """Every download button drawn: its label, the data it was given and its options."""
+    drawn: list[dict[str, Any]] = []
+
+    def download_button(self: DeltaGenerator, label: str, data: Any, **options: Any) -> bool:
+        drawn.append({"label": label, "data": data, **options})
+        return False
+
+    monkeypatch.setattr(DeltaGenerator, "download_button", download_button)
+    return drawn
+
+
+def test_drawing_the_buttons_builds_no_file(
+    offered: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built: list[str] = []
+    real_csv, real_xlsx = csv_bytes, xlsx_bytes
+    monkeypatch.setattr(app.components, "csv_bytes", lambda f: built.append("csv") or real_csv(f))
+    monkeypatch.setattr(
+        app.components, "xlsx_bytes", lambda f: built.append("xlsx") or real_xlsx(f)
+    )
+
+    download_buttons(FRAME, "acme-sales", key="sales")
+
+    assert [(b["label"], b["file_name"], b["key"]) for b in offered] == [
+        ("CSV", "acme-sales.csv", "sales_csv"),
+        ("XLSX", "acme-sales.xlsx", "sales_xlsx"),
+    ]
+    assert built == []  # nothing until a click
+    assert all(callable(b["data"]) and b["on_click"] == "ignore" for b in offered)
+
+    csv, xlsx = (b["data"]() for b in offered)  # what a click runs
+    assert built == ["csv", "xlsx"]
+    assert csv == real_csv(FRAME)
+    assert csv.decode().splitlines()[0] == "sku,units,at"
+    sheet = openpyxl.load_workbook(io.BytesIO(xlsx)).active
+    assert [cell.value for cell in sheet[1]] == ["sku", "units", "at"]
+    noon_utc = datetime(2026, 3, 1, 12, tzinfo=UTC).replace(tzinfo=None)  # XLSX has no zones
+    assert [cell.value for cell in sheet[2]] == ["MUG-1", 2, noon_utc]
+
+
+def test_a_pandas_frame_changed_after_drawing_downloads_as_shown(
+    offered: list[dict[str, Any]],
+) -> None:
+    shown = FRAME.to_pandas()
+    download_buttons(shown, "acme", key="acme", xlsx=False)
+    shown["units"] = [0, 0]  # a later line of the page reuses the frame
+
+    (button,) = offered
+    assert button["data"]().decode().splitlines()[1].startswith("MUG-1,2,")
