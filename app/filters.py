@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import sqlalchemy as sa
 import streamlit as st
@@ -93,7 +94,7 @@ def _url_choices() -> dict[str, str]:
     return {name: st.query_params[name] for name in URL_PARAMS if name in st.query_params}
 
 
-def _seed(key: str, options: list, wanted: object, default: object) -> None:
+def _seed(key: str, options: list[Any], wanted: object, default: object) -> None:
     """Before its widget is drawn: keep a valid choice, else take the URL's, else the default."""
     if st.session_state.get(key) in options:
         return
@@ -264,4 +265,5 @@ def _marketplace_word(market: StoreMarketplace | None) -> str | None:
 
 def current_filters() -> Filters:
     """What the sidebar chose on this run (the entry point renders it before the page)."""
-    return st.session_state["filters"]
+    filters: Filters = st.session_state["filters"]
+    return filters

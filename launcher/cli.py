@@ -592,7 +592,7 @@ def _sandbox_llm(args: argparse.Namespace) -> int:
     require_sandbox()
     from amzinsight_sandbox.llm import serve
 
-    return serve(args.host, args.port)
+    return int(serve(args.host, args.port))
 
 
 def _sandbox_serve(args: argparse.Namespace) -> int:
@@ -603,14 +603,16 @@ def _sandbox_serve(args: argparse.Namespace) -> int:
     from amzinsight_sandbox.server import serve_from_args
 
     _settings()
-    return serve_from_args(
-        args.host,
-        args.port,
-        DEMO_SEED if args.seed is None else args.seed,
-        args.asins,
-        args.days,
-        args.speed_factor,
-        args.processing_delay,
+    return int(
+        serve_from_args(
+            args.host,
+            args.port,
+            DEMO_SEED if args.seed is None else args.seed,
+            args.asins,
+            args.days,
+            args.speed_factor,
+            args.processing_delay,
+        )
     )
 
 

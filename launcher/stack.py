@@ -208,7 +208,7 @@ def _stop_child(child: Child) -> None:
     its whole group (RQ: cold shutdown), then SIGKILL; descendants that left the group (RQ's
     work horse calls setpgrp) are killed at the end too."""
     descendants = _descendants(child.process.pid)
-    steps = (
+    steps: tuple[tuple[Callable[[], object], float], ...] = (
         (lambda: _signal_process(child.process, signal.SIGTERM), WARM_STOP_SECONDS),
         (lambda: _signal_group(child.process, signal.SIGTERM), COLD_STOP_SECONDS),
         (lambda: _signal_group(child.process, signal.SIGKILL), COLD_STOP_SECONDS),

@@ -79,11 +79,32 @@ if connection is None:
     st.warning("Redis is not reachable, so syncs cannot be queued from here; the CLI still works.")
 
 
+OTHER_WORK = {
+    "upload": "Loading an uploaded file",
+    "recompute": "Recomputing recommendations",
+    "apply": "Sending approved changes to Amazon Ads",
+    "undo": "Undoing changes at Amazon Ads",
+}
+
+
 def job_table(jobs: list[dict[str, Any]]) -> pl.DataFrame:
     """The live jobs with their report's title and window instead of RQ's ids."""
     keys = sorted(REPORTS, key=len, reverse=True)  # sp_ad_groups before a shorter prefix
     rows = []
     for job in jobs:
+        kind = job["job"].partition("-")[0]
+        if kind in OTHER_WORK:  # the Advertising page's jobs and uploads: no report window
+            rows.append(
+                {
+                    "report": job["description"] or job["job"],
+                    "step": OTHER_WORK[kind],
+                    "window": "",
+                    "state": job["state"].capitalize(),
+                    "progress": job["progress"] or "",
+                    "enqueued_at": job["enqueued_at"],
+                }
+            )
+            continue
         planning = job["job"].startswith("plan-")
         rest = job["job"].removeprefix(f"{'plan' if planning else 'sync'}-{store.slug}-")
         key = next((k for k in keys if rest.startswith(f"{k}-") or rest == k), None)

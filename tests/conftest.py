@@ -16,7 +16,20 @@ import redis
 from psycopg import sql
 
 ADMIN_DSN = os.environ.get("AMZ_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
-TEST_REDIS_URL = os.environ.get("AMZ_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def _redis_database(offset: int) -> str:
+    """The test Redis database number `offset` below this process's own. Each pytest-xdist
+    worker takes two numbers of its own (gw0: 15 and 14, gw1: 13 and 12), so parallel workers
+    never flush each other's keys."""
+    base = os.environ.get("AMZ_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    prefix, number = base.rsplit("/", 1)
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    index = int(worker[2:]) if worker.startswith("gw") else 0
+    return f"{prefix}/{int(number) - 2 * index - offset}"
+
+
+TEST_REDIS_URL = _redis_database(0)
 
 
 def _services_required() -> bool:
@@ -154,6 +167,20 @@ def redis_url() -> Iterator[str]:
     client.flushdb()
     try:
         yield TEST_REDIS_URL
+    finally:
+        client.flushdb()
+        client.close()
+
+
+@pytest.fixture
+def private_redis_url(redis_url: str) -> Iterator[str]:
+    """A second test Redis database, emptied before and after: for tests whose counts must be
+    exact or whose page cancels jobs and re-registers the schedule."""
+    url = _redis_database(1)
+    client = redis.Redis.from_url(url, socket_connect_timeout=3)
+    client.flushdb()
+    try:
+        yield url
     finally:
         client.flushdb()
         client.close()

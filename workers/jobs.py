@@ -132,7 +132,7 @@ def sync_window(
     def progress(message: str) -> None:
         if job is not None:
             job.meta["progress"] = message
-            job.save_meta()
+            job.save_meta()  # type: ignore[no-untyped-call]  # rq is untyped
 
     outcomes = run_task(
         runtime.engine,

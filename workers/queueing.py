@@ -133,7 +133,7 @@ def report_progress(message: str, fraction: float | None = None) -> None:
     job.meta["progress"] = message
     if fraction is not None:
         job.meta["fraction"] = min(max(fraction, 0.0), 1.0)
-    job.save_meta()
+    job.save_meta()  # type: ignore[no-untyped-call]  # rq is untyped
 
 
 @dataclass(frozen=True)

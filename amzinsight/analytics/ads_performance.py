@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import polars as pl
 import sqlalchemy as sa
@@ -111,14 +112,14 @@ MarketplaceIds = tuple[str, ...]
 class _Totals:
     """Summed 7-day metrics, as expressions (aggregates, or a grouped subquery's columns)."""
 
-    impressions: sa.ColumnElement
-    clicks: sa.ColumnElement
-    spend: sa.ColumnElement
-    sales: sa.ColumnElement
-    orders: sa.ColumnElement
-    units: sa.ColumnElement
-    currency: sa.ColumnElement
-    settling: sa.ColumnElement
+    impressions: sa.ColumnElement[Any]
+    clicks: sa.ColumnElement[Any]
+    spend: sa.ColumnElement[Any]
+    sales: sa.ColumnElement[Any]
+    orders: sa.ColumnElement[Any]
+    units: sa.ColumnElement[Any]
+    currency: sa.ColumnElement[Any]
+    settling: sa.ColumnElement[Any]
 
     @classmethod
     def summed(cls, facts: sa.FromClause) -> _Totals:
@@ -137,13 +138,13 @@ class _Totals:
     def of(cls, grouped: sa.FromClause) -> _Totals:
         return cls(*(grouped.c[name] for name in _SUM_NAMES))
 
-    def labelled(self) -> list[sa.ColumnElement]:
+    def labelled(self) -> list[sa.ColumnElement[Any]]:
         return [
             getattr(self, field).label(name)
             for field, name in zip(_TOTALS_FIELDS, _SUM_NAMES, strict=True)
         ]
 
-    def metrics(self) -> list[sa.ColumnElement]:
+    def metrics(self) -> list[sa.ColumnElement[Any]]:
         """The columns of METRIC_SCHEMA, ratios from the sums (never an average of ratios)."""
         return [
             self.currency.label("currency"),
@@ -175,7 +176,9 @@ _TOTALS_FIELDS = (
 _SUM_NAMES = tuple(f"sum_{field}" for field in _TOTALS_FIELDS)
 
 
-def _ratio(numerator: sa.ColumnElement, denominator: sa.ColumnElement) -> sa.ColumnElement:
+def _ratio(
+    numerator: sa.ColumnElement[Any], denominator: sa.ColumnElement[Any]
+) -> sa.ColumnElement[Any]:
     """numerator / denominator to 4 places (half up, as metrics.ratio); null when it is 0."""
     quotient = sa.cast(numerator, sa.Numeric) / sa.func.nullif(denominator, 0)
     return sa.cast(sa.func.round(quotient, RATIO_PLACES), sa.Float)
@@ -183,7 +186,7 @@ def _ratio(numerator: sa.ColumnElement, denominator: sa.ColumnElement) -> sa.Col
 
 def _in_scope(
     facts: sa.Table, store_id: int, marketplace_ids: MarketplaceIds, start: date, end: date
-) -> list[sa.ColumnElement]:
+) -> list[sa.ColumnElement[Any]]:
     check_range(start, end)
     return [
         facts.c.store_id == store_id,
@@ -192,14 +195,17 @@ def _in_scope(
     ]
 
 
-def _latest(column: sa.ColumnElement, facts: sa.Table) -> sa.ColumnElement:
+def _latest(column: sa.ColumnElement[Any], facts: sa.Table) -> sa.ColumnElement[Any]:
     """The value a report carried on its most recent day (a name may change over time)."""
-    return array_agg(aggregate_order_by(column, facts.c.report_date.desc()))[1]
+    latest: sa.ColumnElement[Any] = array_agg(  # type: ignore[no-untyped-call]
+        aggregate_order_by(column, facts.c.report_date.desc())
+    )[1]
+    return latest
 
 
 def _total_sales(
     store_id: int, marketplace_ids: MarketplaceIds, start: date, end: date
-) -> sa.ScalarSelect:
+) -> sa.ScalarSelect[Any]:
     """Total ordered product sales (organic and ad), the denominator of TACoS."""
     t = sales_traffic_by_date
     return (
@@ -253,7 +259,7 @@ def ads_over_time(
     check_granularity(granularity)
     check_range(start, end)
 
-    def period_of(day: sa.ColumnElement | date) -> sa.ColumnElement:
+    def period_of(day: sa.ColumnElement[Any] | date) -> sa.ColumnElement[Any]:
         return sa.func.date_trunc(granularity, sa.cast(day, sa.DateTime))
 
     t = ads_campaign_daily

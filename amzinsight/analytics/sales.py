@@ -13,6 +13,7 @@ null figures, never zeros, so the page can say the sync is missing instead of "n
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import polars as pl
 import sqlalchemy as sa
@@ -252,7 +253,7 @@ def top_movers(
         in_current = t.c.report_date.between(start, end)
         in_comparison = t.c.report_date.between(comparison_start, comparison_end)
 
-        def summed(column: sa.Column, when: sa.ColumnElement[bool]) -> sa.ColumnElement:
+        def summed(column: sa.Column[Any], when: sa.ColumnElement[bool]) -> sa.ColumnElement[Any]:
             return sa.func.coalesce(sa.func.sum(column).filter(when), 0)
 
         both = (
@@ -389,14 +390,14 @@ def _child_rows(store_id: int, ids: list[str], start: date, end: date) -> sa.Col
 
 
 def _percent(
-    numerator: sa.ColumnElement, denominator: sa.ColumnElement, scale: int
-) -> sa.ColumnElement:
+    numerator: sa.ColumnElement[Any], denominator: sa.ColumnElement[Any], scale: int
+) -> sa.ColumnElement[Any]:
     """numerator / denominator x scale rounded to 4 places, as store_metrics' ratio(); null on 0."""
     exact = sa.cast(numerator, sa.Numeric) * scale / sa.func.nullif(denominator, 0)
     return sa.cast(sa.func.round(exact, 4), sa.Float)
 
 
-def _measures(source: sa.Table | sa.Subquery) -> list[sa.ColumnElement]:
+def _measures(source: sa.Table | sa.Subquery) -> list[sa.ColumnElement[Any]]:
     """The summed figures, unit session % (units per session) and Buy Box % by page views.
 
     Amazon's Buy Box percentage over several days or ASINs is the page-view-weighted mean of

@@ -95,7 +95,7 @@ def upsert_frame(
         cursor.execute(
             _merge_sql(target, stage, columns, conflict_key, data, "loaded_at" in table.c)
         )
-        return cursor.rowcount
+        return int(cursor.rowcount)
 
 
 def _copy_into_target(

@@ -75,7 +75,7 @@ class RunOutcome:
 def start_run(engine: Engine, request: RunRequest, status: str = "running") -> int:
     """Record the run before doing anything, so a crash still leaves a trace to show."""
     with engine.begin() as connection:
-        return connection.execute(
+        run_id: int = connection.execute(
             sa.insert(sync_runs)
             .values(
                 store_id=request.store.id,
@@ -91,6 +91,7 @@ def start_run(engine: Engine, request: RunRequest, status: str = "running") -> i
             )
             .returning(sync_runs.c.id)
         ).scalar_one()
+    return run_id
 
 
 def update_run(engine: Engine, run_id: int, **values: Any) -> None:

@@ -192,7 +192,7 @@ class AdsClient:
 
     def _backoff(self, attempt: int) -> float:
         base = self.retry.server_error_base_seconds * 2 ** (attempt - 1)
-        return min(self.retry.max_backoff_seconds, base) * random.uniform(0.5, 1.0)  # noqa: S311
+        return float(min(self.retry.max_backoff_seconds, base) * random.uniform(0.5, 1.0))  # noqa: S311
 
     # --- profiles and reports ---------------------------------------------------------------
 

@@ -4,12 +4,10 @@ numbers equal `data_summary`), a correction through the form, and deletion that 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-import redis
 import sqlalchemy as sa
 from streamlit.testing.v1 import AppTest
 
@@ -30,25 +28,18 @@ ENTRY = str(ROOT / "app" / "main.py")
 PAGE = str(ROOT / "pages" / "privacy.py")
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 NOW = datetime(2026, 3, 11, 20, 0, tzinfo=UTC)
-PRIVATE_REDIS_DB = 14  # the page cancels jobs and re-registers the schedule: keep them apart
 FILES = ["all_orders.tsv", "settlement_v2.tsv", "merchant_listings.tsv", "product_ratings.csv"]
 
 
 @pytest.fixture
 def app_database(
-    migrated_database_url: str, redis_url: str, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[str]:
-    private = f"{redis_url.rsplit('/', 1)[0]}/{PRIVATE_REDIS_DB}"
-    client = redis.Redis.from_url(private)
-    client.flushdb()
+    migrated_database_url: str, private_redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> str:
+    """The page cancels jobs and re-registers the schedule: a Redis database of its own."""
     monkeypatch.setenv("AMZ_DATABASE_URL", migrated_database_url)
-    monkeypatch.setenv("AMZ_REDIS_URL", private)
+    monkeypatch.setenv("AMZ_REDIS_URL", private_redis_url)
     get_settings.cache_clear()
-    try:
-        yield migrated_database_url
-    finally:
-        client.flushdb()
-        client.close()
+    return migrated_database_url
 
 
 def privacy_page() -> AppTest:

@@ -72,6 +72,9 @@ def test_an_uploaded_report_is_loaded_by_the_worker(
     assert [toast.value for toast in at.toast] == ["all_orders.tsv is already being loaded."]
     assert statuses(at)["Loading the file: waiting for a worker"] == "running"
     assert [path.name for path in saved_uploads()] == ["all_orders.tsv"]
+    # the live job list names the upload (not only syncs) for what it is
+    (live,) = [frame.value for frame in at.dataframe if "step" in frame.value.columns]
+    assert live["step"].tolist() == ["Loading an uploaded file"]
 
     run_jobs(Redis.from_url(redis_url))
     at.run()

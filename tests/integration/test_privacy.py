@@ -56,7 +56,6 @@ FILES = [
     ("ads_sp_purchased_product.json", "sp_purchased_product"),
 ]
 CACHED_FRAMES = 3  # QueryCache entries made per store
-PRIVATE_REDIS_DB = 12
 
 
 # --- setup ---------------------------------------------------------------------------------------
@@ -66,14 +65,14 @@ PRIVATE_REDIS_DB = 12
 def runtime(
     request: pytest.FixtureRequest,
     migrated_database_url: str,
-    privacy_redis_url: str,
+    private_redis_url: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Runtime:
     """Settings from the environment, as the CLI reads them (S3 via the moto bucket's AMZ_S3_*)."""
     if request.param == "s3":
         request.getfixturevalue("s3_bucket")
     monkeypatch.setenv("AMZ_DATABASE_URL", migrated_database_url)
-    monkeypatch.setenv("AMZ_REDIS_URL", privacy_redis_url)
+    monkeypatch.setenv("AMZ_REDIS_URL", private_redis_url)
     get_settings.cache_clear()
     built = build_runtime(Settings())
     assert isinstance(built.archive, S3Archive) == (request.param == "s3")
@@ -81,22 +80,8 @@ def runtime(
 
 
 @pytest.fixture
-def privacy_redis_url(redis_url: str) -> Iterator[str]:
-    """The test Redis on a database number of its own: the counts here are exact, and other test
-    runs on the machine flush the shared test database at any moment."""
-    url = f"{redis_url.rsplit('/', 1)[0]}/{PRIVATE_REDIS_DB}"
-    private = redis.Redis.from_url(url)
-    private.flushdb()
-    try:
-        yield url
-    finally:
-        private.flushdb()
-        private.close()
-
-
-@pytest.fixture
-def client(privacy_redis_url: str) -> Iterator[redis.Redis]:
-    connection = redis.Redis.from_url(privacy_redis_url)
+def client(private_redis_url: str) -> Iterator[redis.Redis]:
+    connection = redis.Redis.from_url(private_redis_url)
     yield connection
     connection.close()
 

@@ -41,7 +41,6 @@ US = "ATVPDKIKX0DER"
 KETTLE = "BL-KETTLE-1L-BLK"
 KETTLE_ORDER = "111-4820193-5502614"
 SETTLEMENT = "27519934021"
-PRIVATE_REDIS_DB = 13
 BUYER_VALUES = {
     "buyer-name": "Jane Q. Buyer",
     "buyer-email": "jane.buyer@marketplace.amazon.example",
@@ -428,16 +427,15 @@ def test_orders_keep_no_buyer_personal_data(runtime: Runtime, store: Store, tmp_
 
 
 def test_cancel_store_jobs_cancels_the_stores_queued_jobs(
-    runtime: Runtime, store: Store, migrated_database_url: str, redis_url: str,
+    runtime: Runtime, store: Store, migrated_database_url: str, private_redis_url: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
     from workers.bidding_jobs import enqueue_apply
     from workers.jobs import cancel_store_jobs, plan_sync
     from workers.queueing import enqueue_unique, live_job
 
-    private = f"{redis_url.rsplit('/', 1)[0]}/{PRIVATE_REDIS_DB}"
+    private = private_redis_url
     client = redis.Redis.from_url(private)
-    client.flushdb()
     try:
         monkeypatch.setenv("AMZ_DATABASE_URL", migrated_database_url)
         monkeypatch.setenv("AMZ_REDIS_URL", private)
