@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 from collections.abc import Iterable
+from typing import Any, TextIO
 
 REDACTED = "**********"
 
@@ -53,13 +55,26 @@ class RedactSecretsFilter(logging.Filter):
         return True
 
 
+class _CurrentStderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes each record to sys.stderr as it is at that moment, not as it was when logging was
+    configured: a redirect or a closed capture of an earlier caller never breaks a later one."""
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
 def configure_logging(level: str = "INFO", known_secrets: Iterable[str] = ()) -> None:
     """Root handler on stderr with the redacting filter; safe to call more than once."""
     root = logging.getLogger()
     root.setLevel(level.upper())
     handler = next((h for h in root.handlers if getattr(h, "_amzinsight", False)), None)
     if handler is None:
-        handler = logging.StreamHandler()
+        handler = _CurrentStderrHandler()
         handler._amzinsight = True  # type: ignore[attr-defined]
         handler.setFormatter(
             logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S")

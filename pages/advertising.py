@@ -25,7 +25,7 @@ from amzinsight.analytics.ads_performance import (
     search_term_performance,
     target_performance,
 )
-from amzinsight.bidding.bulk_sheet import bulk_sheet
+from amzinsight.bidding.bulk_sheet import bulk_sheet, check_bulk_sheet
 from amzinsight.bidding.queries import change_log, stored_recommendations
 from amzinsight.bidding.review import (
     DIRECTIONS,
@@ -41,6 +41,7 @@ from app.components import (
     Kpi,
     currency_symbol,
     date_axis,
+    download_button,
     download_buttons,
     empty_state,
     format_money,
@@ -558,18 +559,20 @@ def send_approved() -> None:
         services.engine, store.id, statuses=("approved",), marketplace_ids=marketplace_ids
     )
     sheet_col, apply_col = st.columns(2)
+    exportable = not approved.is_empty()
     try:
-        sheet = bulk_sheet(approved, currency) if approved.height else b""
+        check_bulk_sheet(approved, currency)
     except AmzInsightError as error:
         show_error(error)
-        sheet = b""
-    sheet_col.download_button(
+        exportable = False
+    download_button(
         f"Bulk sheet ({approved.height} approved)",
-        sheet,
+        lambda: bulk_sheet(approved, currency),
         file_name=f"{store.slug}-{market_code}-sponsored-products-bulk.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        disabled=not sheet,
         key="advertising_bulk_sheet",
+        container=sheet_col,
+        disabled=not exportable,
     )
     if (
         apply_col.button(

@@ -104,6 +104,12 @@ def _as_rows(recommendations: pl.DataFrame | Iterable[Mapping[str, Any]]) -> lis
     return rows
 
 
+def check_bulk_sheet(recommendations: pl.DataFrame, currency: str) -> None:
+    """What would stop `bulk_sheet` (rows of several accounts or currencies), checked before the
+    page offers the download: the file itself is built only when it is clicked."""
+    _check_one_account(recommendations.filter(pl.col("status") == "approved").to_dicts(), currency)
+
+
 def _check_one_account(rows: list[dict[str, Any]], currency: str) -> None:
     currencies = {row["currency"] for row in rows if row.get("currency")}
     if currencies - {currency}:

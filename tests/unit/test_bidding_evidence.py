@@ -102,3 +102,24 @@ def test_the_engine_cannot_write_a_key_the_model_does_not_know() -> None:
         evidence_struct("clicks", pl.col("cost").alias("cpc_7d"))
     with pytest.raises(ValueError, match="cost"):
         negate_in_struct("campaign_id", "cost")
+
+
+def test_the_bulk_sheet_check_refuses_two_accounts_or_another_currency_before_any_file() -> None:
+    """The Advertising page checks before it offers the download (the file is built on click)."""
+    import polars as pl
+    import pytest
+
+    from amzinsight.bidding.bulk_sheet import check_bulk_sheet
+    from amzinsight.errors import ConfigError
+
+    def frame(*rows: tuple[str, str, str]) -> pl.DataFrame:
+        return pl.DataFrame(
+            [{"status": s, "profile_id": p, "currency": c} for s, p, c in rows],
+            schema={"status": pl.String, "profile_id": pl.String, "currency": pl.String},
+        )
+
+    check_bulk_sheet(frame(("approved", "p1", "USD"), ("proposed", "p2", "CAD")), "USD")
+    with pytest.raises(ConfigError, match="one profile at a time"):
+        check_bulk_sheet(frame(("approved", "p1", "USD"), ("approved", "p2", "USD")), "USD")
+    with pytest.raises(ConfigError, match="not USD"):
+        check_bulk_sheet(frame(("approved", "p2", "CAD")), "USD")

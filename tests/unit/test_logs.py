@@ -53,3 +53,24 @@ def test_filter_redacts_arguments_and_tracebacks(caplog: pytest.LogCaptureFixtur
     assert "IwEBIsecret" not in caplog.text
     assert key not in caplog.text
     assert caplog.text.count(REDACTED) >= 3
+
+
+def test_logging_follows_the_current_stderr_after_the_first_one_closes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An entry point configured under one stderr (a redirect, a test's capture) that later closes
+    must not turn every later record into "--- Logging error ---" on the next stderr."""
+    import io
+    import sys
+
+    from amzinsight.logs import configure_logging
+
+    first = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", first)
+    configure_logging()
+    first.close()
+    second = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", second)
+    logging.getLogger("amzinsight.test").warning("still heard")
+    assert "still heard" in second.getvalue()
+    assert "Logging error" not in second.getvalue()
