@@ -514,6 +514,8 @@ def _import(args: argparse.Namespace) -> int:
         f"{outcome.rows_upserted} inserted or changed (run {outcome.run_id}, "
         f"archived as {outcome.archive_key})"
     )
+    for note in outcome.notes:
+        print(f"note: {note}")
     return 0
 
 

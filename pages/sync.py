@@ -211,6 +211,7 @@ else:
             "duration_ms": st.column_config.NumberColumn("Duration (s)", format="%.1f"),
             "triggered_by": "Triggered by",
             "error": "Error",
+            "notes": "Notes",
         },
     )
     download_button(
@@ -253,6 +254,8 @@ def upload_ended(outcome: JobOutcome) -> None:
         f"{outcome.result['rows_parsed']} rows parsed, {outcome.result['rows_upserted']} inserted "
         f"or changed (run {outcome.result['run_id']})."
     )
+    for note in outcome.result.get("notes") or ():
+        st.info(note)
 
 
 if connection is None:

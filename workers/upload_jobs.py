@@ -87,6 +87,7 @@ def import_upload(store_slug: str, path: str) -> dict[str, Any]:
         "rows_upserted": outcome.rows_upserted,
         "run_id": outcome.run_id,
         "archive_key": outcome.archive_key,
+        "notes": list(outcome.notes),
     }
 
 

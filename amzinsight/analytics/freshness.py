@@ -86,6 +86,7 @@ RUNS_SCHEMA = pl.Schema(
         "triggered_by": pl.String(),
         "job_id": pl.String(),
         "error": pl.String(),
+        "notes": pl.String(),
     }
 )
 

@@ -246,6 +246,12 @@ sync_runs = sa.Table(
     ),
     sa.Column("amazon_report_id", sa.Text),
     sa.Column("error", sa.Text),
+    sa.Column(
+        "notes",
+        sa.Text,
+        comment="what a person should know about a run that loaded, e.g. parts of a file not "
+        "loaded",
+    ),
     sa.Column("job_id", sa.Text, comment="RQ job id, deterministic per store/report/window"),
     sa.Column("triggered_by", sa.Text, comment="schedule, a user name, cli, ..."),
     _created_at("requested_at"),

@@ -98,6 +98,40 @@ def upsert_frame(
         return int(cursor.rowcount)
 
 
+def delete_absent(
+    connection: sa.Connection,
+    table: sa.Table,
+    frame: pl.DataFrame,
+    key: tuple[str, ...],
+    group: str | None,
+    store_id: int,
+) -> int:
+    """Delete a store's rows of every `group` value the frame holds whose key the frame lacks
+    (a settlement loaded again replaces its lines whole); returns rows deleted."""
+    if group is None or frame.is_empty():
+        return 0
+    dialect = connection.dialect
+    arrays = {f"key_{index}": name for index, name in enumerate(key)}
+    unnest = ", ".join(
+        f"CAST(:{param} AS {table.c[name].type.compile(dialect=dialect)}[])"
+        for param, name in arrays.items()
+    )
+    # NOT EXISTS plans as an anti-join, which stays linear for a settlement of a million lines.
+    columns = ", ".join(table.c[name].name for name in key)
+    matches = " AND ".join(f"kept.{name} = target.{name}" for name in key)
+    statement = sa.text(
+        f"DELETE FROM {table.name} AS target WHERE target.store_id = :store_id "  # noqa: S608
+        f"AND target.{table.c[group].name} = ANY(:groups) AND NOT EXISTS "
+        f"(SELECT 1 FROM unnest({unnest}) AS kept({columns}) WHERE {matches})"
+    )
+    values = {param: frame[name].to_list() for param, name in arrays.items()}
+    result = connection.execute(
+        statement,
+        {"store_id": store_id, "groups": frame[group].unique().to_list(), **values},
+    )
+    return int(result.rowcount)
+
+
 def _copy_into_target(
     cursor: Any,
     target: sql.Identifier,

@@ -1,16 +1,22 @@
 """Turn a document as received (gzip or plain, any charset) into a UTF-8 file a parser can read.
 
 Streams in chunks: a 1 GB report never sits in memory. The charset is Amazon's (from the download's
-Content-Type); without one it is UTF-8, not latin-1 as some clients assume.
+Content-Type); without one it is UTF-8 when the bytes are, else windows-1252 or Shift_JIS by the
+rule in amzinsight/ingest/encodings.py (never latin-1 blindly, as some clients assume).
 """
 
 from __future__ import annotations
 
 import codecs
+import logging
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 
 from amzinsight.errors import ReportParseError
+from amzinsight.ingest.encodings import CP932, WINDOWS_1252, choose_encoding, reads_as_text
+
+logger = logging.getLogger(__name__)
 
 GZIP_MAGIC = b"\x1f\x8b"
 HEAD_BYTES = 64 * 1024
@@ -28,12 +34,56 @@ def decode_document(
     charset: str | None,
     label: str,
     compression: str | None = None,
+    marketplace_id: str | None = None,
+    notes: list[str] | None = None,
 ) -> Path:
     """Decompress and transcode raw into UTF-8 at destination.
 
     Gzip is recognised by its magic bytes (files people upload say nothing); when Amazon declared
-    GZIP, a document without them is corrupt rather than plain text.
+    GZIP, a document without them is corrupt rather than plain text. Without a charset, a document
+    that is not UTF-8 is read as windows-1252 or cp932 when exactly one of them gives text, or
+    by its marketplace when both do (amzinsight/ingest/encodings.py); otherwise it is refused.
+    The encoding so chosen is added to `notes` (the run records them).
     """
+    try:
+        return _transcode(raw, destination, charset, label, compression)
+    except UnicodeDecodeError as error:
+        if charset is not None:
+            raise ReportParseError(
+                f"{label}: the document is not valid {charset} text "
+                f"(byte {error.start} of a block cannot be decoded)."
+            ) from None
+    try:
+        fits = [codec for codec in (WINDOWS_1252, CP932) if reads_as_text(_chunks(raw), codec)]
+    except zlib.error:
+        raise ReportParseError(f"{label}: the document is not valid gzip (corrupt).") from None
+    choice = choose_encoding(fits, marketplace_id, label)
+    logger.info("%s has no declared charset: read as %s (%s)", label, choice.name, choice.reason)
+    if notes is not None:
+        notes.append(f"The file is not UTF-8; it was read as {choice.name} ({choice.reason}).")
+    return _transcode(raw, destination, choice.codec, label, compression)
+
+
+def _chunks(raw: Path) -> Iterator[bytes]:
+    """The decompressed bytes of a document that already decompressed cleanly once."""
+    inflater = zlib.decompressobj(wbits=47) if is_gzip(raw) else None
+    with raw.open("rb") as source:
+        while chunk := source.read(_CHUNK):
+            if inflater is not None:
+                chunk = inflater.decompress(chunk)
+                while inflater.eof and inflater.unused_data:
+                    rest = inflater.unused_data
+                    inflater = zlib.decompressobj(wbits=47)
+                    chunk += inflater.decompress(rest)
+            yield chunk
+        if inflater is not None:
+            yield inflater.flush()
+
+
+def _transcode(
+    raw: Path, destination: Path, charset: str | None, label: str, compression: str | None
+) -> Path:
+    """One streamed pass; a UnicodeDecodeError is left to the caller (it may try the rule)."""
     try:
         decoder = codecs.getincrementaldecoder(_codec_name(charset))(errors="strict")
     except LookupError:
@@ -66,11 +116,6 @@ def decode_document(
             target.write(_utf8(decoder, b"", transcode, final=True))
     except zlib.error:
         raise ReportParseError(f"{label}: the document is not valid gzip (corrupt).") from None
-    except UnicodeDecodeError as error:
-        raise ReportParseError(
-            f"{label}: the document is not valid {charset or 'UTF-8'} text "
-            f"(byte {error.start} of a block cannot be decoded)."
-        ) from None
     if written == 0:
         raise ReportParseError(f"{label}: the document is empty.")
     return destination

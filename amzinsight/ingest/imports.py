@@ -14,12 +14,14 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Engine
 
-from amzinsight.db.tables import raw_reports
+from amzinsight.db.tables import ads_profiles, raw_reports
 from amzinsight.errors import AmzInsightError, ConfigError, ReportParseError
 from amzinsight.ingest.archive import RawArchive
 from amzinsight.ingest.documents import HEAD_BYTES, is_gzip
+from amzinsight.ingest.encodings import head_as_utf8
 from amzinsight.ingest.pipeline import RawDocument, RunOutcome, RunRequest, ingest_document
 from amzinsight.ingest.sync import ads_profiles_by_marketplace, is_ads
 from amzinsight.reports import REPORTS, detect_report, get_report
@@ -44,8 +46,11 @@ def import_file(
     """Load a report file; its type comes from --type or from its header or JSON shape."""
     if not path.is_file():
         raise AmzInsightError(f"{path} is not a file.")
-    spec = get_report(report_key) if report_key else _detect(path)
     market = _market_of(store, marketplace_id)
+    spec = get_report(report_key) if report_key else _detect(path, market.marketplace_id)
+    new_profile = False
+    if is_ads(spec) and profile_id is not None:
+        market, new_profile = _market_of_ads_profile(engine, store, profile_id, marketplace_id)
     snapshot = local_today(market.time_zone, now) if spec.window == "snapshot" else None
     request = RunRequest(
         store=store,
@@ -71,13 +76,79 @@ def import_file(
         profile_id=profile_id,
         settling_from=local_today(market.time_zone, now) - timedelta(days=settle_days),
     )
-    return ingest_document(engine, archive, request, RawDocument(path=path), context)
+    outcome = ingest_document(engine, archive, request, RawDocument(path=path), context)
+    if new_profile and profile_id is not None:
+        _register_ads_profile(engine, store, profile_id, market)
+    return outcome
 
 
-def _detect(path: Path) -> ReportSpec:
-    """The report type of a file; an unknown file still goes through the pipeline to be kept."""
+def _market_of_ads_profile(
+    engine: Engine, store: Store, profile_id: str, marketplace_id: str | None
+) -> tuple[StoreMarketplace, bool]:
+    """The marketplace an Ads file named with --profile belongs to, and whether that profile is
+    new to the store. Metrics, pages and bids see Ads rows only through a profile registered for
+    a marketplace, so an unknown one is registered (after the load) or the import is refused."""
+    # Like the Ads sync, two stores may share a profile (the same account added twice).
+    query = sa.select(ads_profiles.c.marketplace_id).where(
+        ads_profiles.c.store_id == store.id, ads_profiles.c.profile_id == profile_id
+    )
+    with engine.connect() as connection:
+        registered = connection.execute(query).scalar()
+    if registered is not None:
+        if marketplace_id and store.marketplace(marketplace_id).marketplace_id != registered:
+            raise ConfigError(
+                f"Amazon Ads profile {profile_id} is {store.slug}'s profile for {registered}, "
+                f"not {marketplace_id}: leave out --marketplace or check the profile id."
+            )
+        return store.marketplace(registered), False
+    if marketplace_id is None and len(store.marketplaces) > 1:
+        known = ", ".join(m.country_code or m.marketplace_id for m in store.marketplaces)
+        raise ConfigError(
+            f"Store {store.slug} sells in several marketplaces ({known}) and Amazon Ads profile "
+            f"{profile_id} is new to it: pass --marketplace with the one the profile belongs to."
+        )
+    market = store.marketplace(marketplace_id)
+    existing = ads_profiles_by_marketplace(engine, store.id).get(market.marketplace_id)
+    if existing is not None:
+        raise ConfigError(
+            f"Store {store.slug}'s Amazon Ads profile for {market.marketplace_id} is {existing}, "
+            f"not {profile_id}: pass --profile {existing}, or check the profile id."
+        )
+    return market, True
+
+
+def _register_ads_profile(
+    engine: Engine, store: Store, profile_id: str, market: StoreMarketplace
+) -> None:
+    """Record the profile for its marketplace; an Ads sync later fills in the account details."""
+    statement = (
+        pg_insert(ads_profiles)
+        .values(
+            store_id=store.id,
+            profile_id=profile_id,
+            marketplace_id=market.marketplace_id,
+            country_code=market.country_code,
+            currency=market.currency,
+            time_zone=market.time_zone,
+        )
+        .on_conflict_do_nothing(index_elements=[ads_profiles.c.store_id, ads_profiles.c.profile_id])
+    )
+    with engine.begin() as connection:
+        connection.execute(statement)
+    logger.info(
+        "registered Amazon Ads profile %s for %s of store %s",
+        profile_id, market.marketplace_id, store.slug,
+    )  # fmt: skip
+
+
+def _detect(path: Path, marketplace_id: str | None) -> ReportSpec:
+    """The report type of a file; an unknown file still goes through the pipeline to be kept.
+
+    Detection reads the head as UTF-8, so a windows-1252 or Shift_JIS file (localised headers)
+    is first read by the same encoding rule the pipeline applies to the whole file.
+    """
     try:
-        head = _head(path)
+        head = head_as_utf8(_head(path), marketplace_id)
         return detect_report(head)
     except ReportParseError as error:
         return _unrecognised(str(error))

@@ -22,13 +22,13 @@ from sqlalchemy.engine import Engine
 
 from amzinsight.cache import bump_data_version
 from amzinsight.db.tables import raw_reports, sync_runs
-from amzinsight.db.upsert import upsert_frame
+from amzinsight.db.upsert import delete_absent, upsert_frame
 from amzinsight.edits.corrections import reapply_corrections
 from amzinsight.errors import AmzInsightError
 from amzinsight.ingest.archive import RawArchive, archive_key, file_digest
 from amzinsight.ingest.documents import decode_document, is_gzip
 from amzinsight.logs import redact
-from amzinsight.reports.base import ParseContext, ReportSpec
+from amzinsight.reports.base import ParseContext, ParsedReport, ReportSpec
 from amzinsight.stores import Store
 
 logger = logging.getLogger(__name__)
@@ -70,6 +70,8 @@ class RunOutcome:
     rows_upserted: int = 0
     archive_key: str | None = None
     error: str | None = None
+    notes: tuple[str, ...] = ()
+    """What was deliberately left out of the load, one sentence each (also on the run)."""
 
 
 def start_run(engine: Engine, request: RunRequest, status: str = "running") -> int:
@@ -134,6 +136,7 @@ def ingest_document(
     try:
         raw_report_id, key = _archive(engine, archive, request, document, context, key)
         update_run(engine, run_id, raw_report_id=raw_report_id)
+        encoding_notes: list[str] = []
         with tempfile.TemporaryDirectory(prefix="amz-doc-") as scratch:
             decoded = decode_document(
                 document.path,
@@ -141,6 +144,8 @@ def ingest_document(
                 document.charset,
                 label,
                 document.compression,
+                marketplace_id=request.marketplace_id or context.marketplace_id,
+                notes=encoding_notes,
             )
             parsed = request.spec.parse(decoded, context)
         with engine.begin() as connection:
@@ -151,6 +156,14 @@ def ingest_document(
                     part.frame,
                     part.key,
                     {"store_id": request.store.id, "sync_run_id": run_id},
+                )
+                + delete_absent(
+                    connection,
+                    part.table,
+                    part.frame,
+                    part.key,
+                    part.replace_groups_by,
+                    request.store.id,
                 )
                 for part in parsed.tables
             )
@@ -165,8 +178,10 @@ def ingest_document(
                     rows_parsed=parsed.rows,
                     rows_upserted=upserted,
                     error=None,
+                    notes=" ".join((*encoding_notes, *parsed.notes)) or None,
                     finished_at=sa.func.now(),
                     duration_ms=int((time.monotonic() - started) * 1000),
+                    **_window_of_upload(request, parsed),
                 )
             )
             if upserted:
@@ -180,7 +195,22 @@ def ingest_document(
         "run %d loaded %s: %d rows parsed, %d inserted or changed",
         run_id, request.spec.key, parsed.rows, upserted,
     )  # fmt: skip
-    return RunOutcome(run_id, "succeeded", parsed.rows, upserted, key)
+    return RunOutcome(
+        run_id,
+        "succeeded",
+        parsed.rows,
+        upserted,
+        key,
+        notes=(*encoding_notes, *parsed.notes),
+    )
+
+
+def _window_of_upload(request: RunRequest, parsed: ParsedReport) -> dict[str, date]:
+    """A file a person brought says which days it covers: the run shows them (a sync's run has
+    the window it asked for; the sync's planner does not count uploads as loaded windows)."""
+    if request.source != "upload" or request.window_start is not None or parsed.covers is None:
+        return {}
+    return {"window_start": parsed.covers[0], "window_end": parsed.covers[1]}
 
 
 def _archive(

@@ -519,11 +519,13 @@ def known_asins(engine: Engine, store_id: int, marketplace_id: str) -> list[str]
 def _cursor(
     engine: Engine, store_id: int, report_key: str, marketplace_id: str | None
 ) -> date | None:
-    """The last day loaded successfully for this report (and marketplace)."""
+    """The last day loaded successfully for this report (and marketplace) by a sync: a file a
+    person imported (perhaps years old, perhaps without its per-ASIN days) does not move it."""
     query = sa.select(sa.func.max(sync_runs.c.window_end)).where(
         sync_runs.c.store_id == store_id,
         sync_runs.c.report_type == report_key,
         sync_runs.c.status.in_(("succeeded", "cancelled")),
+        sync_runs.c.source != "upload",
     )
     if marketplace_id is not None:
         query = query.where(sync_runs.c.marketplace_id == marketplace_id)
@@ -539,6 +541,7 @@ def _loaded_windows(
         sync_runs.c.store_id == store_id,
         sync_runs.c.report_type == report_key,
         sync_runs.c.status.in_(("succeeded", "cancelled")),
+        sync_runs.c.source != "upload",
         sync_runs.c.window_start.is_not(None),
         sync_runs.c.window_end.is_not(None),
     )

@@ -19,6 +19,7 @@ from amzinsight.reports import (
     ratings,
     sales_traffic,
     settlement,
+    settlement_flat_file,
 )
 from amzinsight.reports.base import ReportSpec
 
@@ -32,6 +33,7 @@ REPORTS: dict[str, ReportSpec] = {
         sales_traffic.SPEC,  # GET_SALES_AND_TRAFFIC_REPORT, one JSON report per day
         orders.SPEC,  # GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL
         settlement.SPEC,  # GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE_V2, listed, not requested
+        settlement_flat_file.SPEC,  # GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE, files sellers kept
         inventory.SPEC,  # GET_FBA_MYI_UNSUPPRESSED_INVENTORY_DATA
         inventory_summaries.SPEC,  # FBA Inventory API getInventorySummaries
         listings.SPEC,  # GET_MERCHANT_LISTINGS_ALL_DATA
@@ -53,6 +55,7 @@ REPORT_TITLES: dict[str, str] = {
     "sales_traffic": "Sales and Traffic",
     "orders": "Orders",
     "settlement": "Settlements",
+    "settlement_flat_file": "Settlements (older flat file)",
     "fba_inventory": "FBA inventory",
     "inventory_summaries": "FBA inventory summaries",
     "listings": "Listings",
@@ -94,8 +97,9 @@ def detect_report(head: bytes) -> ReportSpec:
         if spec.detect(head):
             return spec
     first_line = head.split(b"\n", 1)[0][:60].decode("utf-8", errors="replace")
-    known = ", ".join(REPORTS)
+    # One readable line however many types there are: the Amazon Ads ones go by their prefix.
+    known = ", ".join(key for key in REPORTS if not key.startswith("sp_"))
     raise ReportParseError(
         f"The document is not a report type AmzInsight knows (it starts {first_line!r}); "
-        f"import one of: {known}."
+        f"import one of: {known}, or an Amazon Ads report (sp_...)."
     )

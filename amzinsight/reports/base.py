@@ -73,11 +73,18 @@ class TableRows:
     table: sa.Table
     frame: pl.DataFrame
     key: tuple[str, ...]
+    replace_groups_by: str | None = None
+    """A key column naming a whole group (a settlement): a group the frame holds is replaced
+    whole, so stored rows of it that the frame lacks are deleted."""
 
 
 @dataclass(frozen=True)
 class ParsedReport:
     tables: list[TableRows]
+    notes: tuple[str, ...] = ()
+    """One sentence per part of the document deliberately not loaded (recorded on the run)."""
+    covers: tuple[date, date] | None = None
+    """The days the document says it covers, for a file whose run was given no window."""
 
     @property
     def rows(self) -> int:

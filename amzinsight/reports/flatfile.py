@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+import unicodedata
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -81,10 +82,14 @@ def slash_dates_day_first(marketplace_id: str | None, currency: str | None) -> b
 # --- reading documents --------------------------------------------------------------------------
 
 
-def header_names(head: bytes, separator: str = "\t") -> list[str]:
-    """The normalised column names of a flat file's first line (for detect functions)."""
+def header_names(
+    head: bytes, separator: str = "\t", aliases: Mapping[str, str] | None = None
+) -> list[str]:
+    """The normalised column names of a flat file's first line (for detect functions); a
+    localised name found in `aliases` comes back as the English name it stands for."""
     first_line = head.split(b"\n", 1)[0].decode("utf-8-sig", errors="replace").rstrip("\r")
-    return [_normalise_header(name) for name in _split_header(first_line, separator)]
+    names = [_normalise_header(name) for name in _split_header(first_line, separator)]
+    return [(aliases or {}).get(name, name) for name in names]
 
 
 def read_flat_file(
@@ -94,15 +99,21 @@ def read_flat_file(
     required: Collection[str],
     optional: Collection[str] = (),
     separator: str = "\t",
+    aliases: Mapping[str, str] | None = None,
 ) -> pl.DataFrame:
     """The wanted columns of a delimited file as strings (empty cells null), plus ROW.
 
     Columns are found by header name, case-insensitively, because Amazon adds, drops and
-    reorders them (docs/amazon-formats.md 3). Columns not asked for are never kept, so a file's
-    buyer names or emails cannot reach a table. Missing optional columns come back as nulls.
+    reorders them (docs/amazon-formats.md 3). `aliases` maps localised header names (normalised)
+    to the English names asked for, for files downloaded in the seller's language. Columns not
+    asked for are never kept, so a file's buyer names or emails cannot reach a table. Missing
+    optional columns come back as nulls.
     """
     header = _read_header(path, report_type, separator)
-    by_name = {_normalise_header(raw): raw for raw in reversed(header)}
+    known = aliases or {}
+    by_name = {
+        known.get(_normalise_header(raw), _normalise_header(raw)): raw for raw in reversed(header)
+    }
     missing = [name for name in required if name not in by_name]
     if missing:
         raise fail(
@@ -427,6 +438,10 @@ def _date_from_token(token: pl.Expr, day_first: pl.Expr) -> pl.Expr:
     return pl.coalesce(
         token.str.strptime(pl.Date, "%Y-%m-%d", strict=False),
         token.str.strptime(pl.Date, "%d.%m.%Y", strict=False),
+        # Year first with slashes (Japan, 2023/03/14) is never ambiguous.
+        pl.when(token.str.contains(r"^\d{4}/")).then(
+            token.str.strptime(pl.Date, "%Y/%m/%d", strict=False)
+        ),
         # A two-digit year must meet %y before %Y, which would read "25" as the year 25.
         *[
             pl.when(day_first)
@@ -461,7 +476,8 @@ def _tmp(name: str) -> str:
 
 
 def _normalise_header(name: str) -> str:
-    return name.strip().strip('"').strip().lower()
+    # NFC: "quantité" typed as e + combining accent is the same header as the precomposed one.
+    return unicodedata.normalize("NFC", name.strip().strip('"').strip().lower())
 
 
 def _split_header(line: str, separator: str) -> list[str]:

@@ -1,5 +1,6 @@
 """GET_MERCHANT_LISTINGS_ALL_DATA: one row per seller SKU listed in the marketplace (active or
-not), loaded as that SKU's `listings` row (latest state).
+not), loaded as that SKU's `listings` row (latest state). The file may come with its headers in
+the seller's language (French, German, Italian, Spanish, Japanese): they map to the same fields.
 """
 
 from __future__ import annotations
@@ -44,6 +45,75 @@ _FIELDS = {
     "image_url": Field("image-url"),
 }
 _REQUIRED = ("seller-sku", "item-name", "listing-id")
+
+# Header names of this report when Seller Central's language is not English, normalised (lower
+# case), each mapped to the English name; only names found in public sources are listed, each
+# with its source in docs/amazon-formats.md ("Localised listings headers").
+LOCALISED_HEADERS: dict[str, str] = {
+    # French
+    "sku-vendeur": "seller-sku",
+    "nom-produit": "item-name",
+    "description-article": "item-description",
+    "id-offre": "listing-id",
+    "prix": "price",
+    "quantité": "quantity",
+    "date-ouverture": "open-date",
+    "id-produit": "product-id",
+    "type-id-produit": "product-id-type",
+    "état-produit": "item-condition",
+    "canal-traitement": "fulfillment-channel",
+    "état": "status",
+    # German
+    "händler-sku": "seller-sku",
+    "artikelbezeichnung": "item-name",
+    "artikelbeschreibung": "item-description",
+    "angebotsnummer": "listing-id",
+    "preis": "price",
+    "menge": "quantity",
+    "erstellungsdatum": "open-date",
+    "produkt-id": "product-id",
+    "produkt-id-typ": "product-id-type",
+    "artikelzustand": "item-condition",
+    "versender": "fulfillment-channel",
+    # Italian
+    "sku venditore": "seller-sku",
+    "nome dell'articolo": "item-name",
+    "descrizione dell'articolo": "item-description",
+    "numero offerta": "listing-id",
+    "prezzo": "price",
+    "quantità": "quantity",
+    "data di creazione": "open-date",
+    "identificativo del prodotto": "product-id",
+    "tipo di identificativo del prodotto": "product-id-type",
+    "condizione dell'articolo": "item-condition",
+    "canale di gestione": "fulfillment-channel",
+    "stato": "status",
+    "asin 1": "asin1",
+    # Spanish
+    "sku del vendedor": "seller-sku",
+    "título del producto": "item-name",
+    "descripción del producto": "item-description",
+    "identificador del listing": "listing-id",
+    "precio": "price",
+    "cantidad": "quantity",
+    "fecha de creación": "open-date",
+    "identificador del producto": "product-id",
+    "tipo de identificador de producto": "product-id-type",
+    "canal de gestión logística": "fulfillment-channel",
+    "estado": "status",
+    # Japanese
+    "出品者sku": "seller-sku",
+    "商品名": "item-name",
+    "出品id": "listing-id",
+    "価格": "price",
+    "数量": "quantity",
+    "出品日": "open-date",
+    "商品id": "product-id",
+    "商品idタイプ": "product-id-type",
+    "コンディション": "item-condition",
+    "フルフィルメント・チャンネル": "fulfillment-channel",
+    "ステータス": "status",
+}
 # bullet_points and backend_search_terms are not in this file: they are left out of the frame so
 # a listings sync never blanks what the catalog sync (bullets) or a person (search terms) wrote.
 _COLUMNS = (
@@ -73,6 +143,7 @@ def parse(path: Path, context: ParseContext) -> ParsedReport:
         REPORT_TYPE,
         required=_REQUIRED,
         optional=[field.source for field in _FIELDS.values() if field.source not in _REQUIRED],
+        aliases=LOCALISED_HEADERS,
     )
     rows = parse_values(
         raw,
@@ -96,7 +167,9 @@ def parse(path: Path, context: ParseContext) -> ParsedReport:
 
 
 def detect(head: bytes) -> bool:
-    return {"seller-sku", "listing-id", "item-name"} <= set(header_names(head))
+    return {"seller-sku", "listing-id", "item-name"} <= set(
+        header_names(head, aliases=LOCALISED_HEADERS)
+    )
 
 
 SPEC = ReportSpec(

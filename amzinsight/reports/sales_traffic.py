@@ -2,8 +2,10 @@
 per parent/child ASIN (and SKU) for the report's one day (`sales_traffic_by_asin`).
 
 The by-ASIN section has no date: Amazon sums it over the whole requested range
-(docs/amazon-formats.md 3.1), so per-ASIN-per-day data needs one report per day, and this parser
-refuses anything longer.
+(docs/amazon-formats.md 3.1), so per-ASIN-per-day data needs one report per day (the sync asks for
+exactly that). A file over several days (one a person downloaded) still has one by-date entry per
+day: those load, and the per-ASIN range total is left out with a note on the run. WEEK and MONTH
+files have one by-date entry per week or month, which are not days: they are refused.
 """
 
 from __future__ import annotations
@@ -113,9 +115,11 @@ def parse(path: Path, context: ParseContext) -> ParsedReport:
         )
     granularity = (specification.get("reportOptions") or {}).get("dateGranularity", "DAY")
     if granularity != "DAY":
+        period = {"WEEK": "week", "MONTH": "month"}.get(granularity, str(granularity))
         raise ReportParseError(
-            f"{REPORT_TYPE}: dateGranularity is {granularity}; AmzInsight stores days, so "
-            "request the report with dateGranularity DAY"
+            f"This is a Sales and Traffic report by {period} ({REPORT_TYPE}, dateGranularity "
+            f"{granularity}): its figures are {period} totals, not days, and AmzInsight stores "
+            "days; request it with dateGranularity DAY."
         )
     marketplace_ids = specification.get("marketplaceIds") or [context.marketplace_id]
     marketplace_id = marketplace_ids[0]
@@ -134,7 +138,15 @@ def parse(path: Path, context: ParseContext) -> ParsedReport:
     require_unique(
         by_date_rows, BY_DATE_KEY, report_type=REPORT_TYPE, where=_where("salesAndTrafficByDate")
     )
-    asin_day = _asin_day(specification, context) if by_asin else None
+    start, end = _range(specification, context)
+    notes: tuple[str, ...] = ()
+    if by_asin and start is not None and end is not None and end != start:
+        notes = (
+            f"The per-ASIN figures of this file cover {start}..{end} as one total; they were not "
+            "loaded as days (a sync of those days loads them per day).",
+        )
+        by_asin = []
+    asin_day = _asin_day(start) if by_asin else None
     by_asin_rows = _rows(
         by_asin,
         "salesAndTrafficByAsin",
@@ -171,7 +183,9 @@ def parse(path: Path, context: ParseContext) -> ParsedReport:
                 by_asin_rows.select(*BY_ASIN_KEY, "currency", *_BY_ASIN),
                 BY_ASIN_KEY,
             ),
-        ]
+        ],
+        notes=notes,
+        covers=(start, end or start) if start is not None else None,
     )
 
 
@@ -186,18 +200,24 @@ def _section(document: Mapping[str, Any], name: str) -> list[dict[str, Any]]:
     return entries
 
 
-def _asin_day(specification: Mapping[str, Any], context: ParseContext) -> date:
-    """The one day a by-ASIN section covers: dataStartTime, which must equal dataEndTime."""
+def _range(
+    specification: Mapping[str, Any], context: ParseContext
+) -> tuple[date | None, date | None]:
+    """The days the document covers: dataStartTime..dataEndTime, else the requested window."""
     start = _day(specification.get("dataStartTime")) or context.data_start
     end = _day(specification.get("dataEndTime")) or context.data_end or start
+    if start is not None and end is not None and end < start:
+        raise ReportParseError(
+            f"{REPORT_TYPE} reportSpecification: dataEndTime {end} is before dataStartTime {start}"
+        )
+    return start, end
+
+
+def _asin_day(start: date | None) -> date:
+    """The one day a by-ASIN section covers (parse leaves out the sections of longer ranges)."""
     if start is None:
         raise ReportParseError(
             f"{REPORT_TYPE}: the document has no dataStartTime, so its per-ASIN rows have no date"
-        )
-    if end != start:
-        raise ReportParseError(
-            f"{REPORT_TYPE}: the per-ASIN section covers {start} to {end}, summed over the whole "
-            "range (it has no dates); per-ASIN data needs one report per day"
         )
     return start
 

@@ -24,6 +24,9 @@ REPORT_TYPE = "GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE_V2"
 
 SETTLEMENT_KEY = ("settlement_id",)
 LINE_KEY = ("settlement_id", "line_no")
+REPLACED_WHOLE_BY = "settlement_id"
+"""A settlement loaded again (in this layout or the older flat file, which numbers its lines
+differently) replaces its lines whole, so no line of the earlier load survives."""
 
 _FIELDS = {
     "settlement_id": Field("settlement-id", required=True),
@@ -65,7 +68,7 @@ _REQUIRED = (
     "amount-description",
     "amount",
 )
-_LINE_COLUMNS = (
+LINE_COLUMNS = (
     "transaction_type",
     "order_id",
     "merchant_order_id",
@@ -108,8 +111,13 @@ def parse(path: Path, context: ParseContext) -> ParsedReport:
     if rows.height == 0:
         return ParsedReport(
             [
-                TableRows(tables.settlements, _settlements(rows, rows), SETTLEMENT_KEY),
-                TableRows(tables.settlement_lines, _lines(rows, None), LINE_KEY),
+                TableRows(tables.settlements, settlement_summary(rows, rows), SETTLEMENT_KEY),
+                TableRows(
+                    tables.settlement_lines,
+                    _lines(rows, None),
+                    LINE_KEY,
+                    replace_groups_by=REPLACED_WHOLE_BY,
+                ),
             ]
         )
     summary, details = rows.head(1), rows.slice(1)
@@ -131,8 +139,13 @@ def parse(path: Path, context: ParseContext) -> ParsedReport:
         )
     return ParsedReport(
         [
-            TableRows(tables.settlements, _settlements(summary, details), SETTLEMENT_KEY),
-            TableRows(tables.settlement_lines, _lines(details, summary["currency"][0]), LINE_KEY),
+            TableRows(tables.settlements, settlement_summary(summary, details), SETTLEMENT_KEY),
+            TableRows(
+                tables.settlement_lines,
+                _lines(details, summary["currency"][0]),
+                LINE_KEY,
+                replace_groups_by=REPLACED_WHOLE_BY,
+            ),
         ]
     )
 
@@ -143,7 +156,8 @@ def detect(head: bytes) -> bool:
     )
 
 
-def _settlements(summary: pl.DataFrame, details: pl.DataFrame) -> pl.DataFrame:
+def settlement_summary(summary: pl.DataFrame, details: pl.DataFrame) -> pl.DataFrame:
+    """The `settlements` row: the summary plus what its lines add up to (both layouts)."""
     marketplaces = details["marketplace_name"].drop_nulls().unique()
     # The summary row leaves marketplace-name empty; name the marketplace when the lines agree.
     only_marketplace = marketplaces[0] if marketplaces.len() == 1 else None
@@ -166,7 +180,7 @@ def _lines(details: pl.DataFrame, summary_currency: str | None) -> pl.DataFrame:
     return details.with_columns(
         pl.int_range(1, pl.len() + 1, dtype=pl.Int32).alias("line_no"),
         pl.coalesce(pl.col("currency"), pl.lit(summary_currency, pl.String)).alias("currency"),
-    ).select(*LINE_KEY, *_LINE_COLUMNS)
+    ).select(*LINE_KEY, *LINE_COLUMNS)
 
 
 SPEC = ReportSpec(

@@ -38,6 +38,7 @@ FIXTURE_OF = {
     "sales_traffic": "sales_and_traffic_2026-03-10.json",
     "orders": "all_orders.tsv",
     "settlement": "settlement_v2.tsv",
+    "settlement_flat_file": "amazon_files/settlement_flat_file.tsv",
     "fba_inventory": "fba_inventory.tsv",
     "inventory_summaries": "inventory_summaries.json",
     "listings": "merchant_listings.tsv",
@@ -280,6 +281,23 @@ def check_orders(runtime: Runtime, path: Path) -> None:
     assert orders["702-5513990-8046217"]["currency"] == "CAD"
 
 
+def check_settlement_flat_file(runtime: Runtime, path: Path) -> None:
+    """Each amount cell of the older layout is one line; they add up to the deposit."""
+    summary, *details = read_tsv(path)
+    (settlement,) = rows_of(runtime, tables.settlements)
+    lines = rows_of(runtime, tables.settlement_lines)
+    amounts = [
+        Decimal(value)
+        for row in details
+        for name, value in row.items()
+        if name.endswith("-amount") and name != "total-amount" and value.strip()
+    ]
+    assert settlement["settlement_id"] == summary["settlement-id"] == "27519934021"
+    assert settlement["total_amount"] == Decimal(summary["total-amount"]) == sum(amounts)
+    assert settlement["lines_total"] == sum(line["amount"] for line in lines) == sum(amounts)
+    assert settlement["line_count"] == len(lines) == len(amounts) == 31
+
+
 def check_settlement(runtime: Runtime, path: Path) -> None:
     summary, *details = read_tsv(path)
     (settlement,) = rows_of(runtime, tables.settlements)
@@ -477,6 +495,7 @@ CHECKS: dict[str, Callable[[Runtime, Path], None]] = {
     "sales_traffic": check_sales_traffic,
     "orders": check_orders,
     "settlement": check_settlement,
+    "settlement_flat_file": check_settlement_flat_file,
     "fba_inventory": check_fba_inventory,
     "inventory_summaries": check_inventory_summaries,
     "listings": check_listings,
@@ -487,6 +506,7 @@ TABLES_OF = {
     "sales_traffic": ("sales_traffic_by_date", "sales_traffic_by_asin"),
     "orders": ("orders", "order_items"),
     "settlement": ("settlements", "settlement_lines"),
+    "settlement_flat_file": ("settlements", "settlement_lines"),
     "fba_inventory": ("inventory_snapshots",),
     "inventory_summaries": ("inventory_snapshots",),
     "listings": ("listings",),

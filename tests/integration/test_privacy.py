@@ -107,17 +107,11 @@ def fill_store(runtime: Runtime, client: redis.Redis, slug: str) -> Store:
             store,
             FIXTURES / name,
             key,
-            profile_id=PROFILE,
+            profile_id=PROFILE,  # the Ads imports register it for the store's marketplace
             now=NOW,
         )
         assert outcome.status == "succeeded", name
     with runtime.engine.begin() as connection:
-        connection.execute(
-            sa.insert(tables.ads_profiles).values(
-                store_id=store.id, profile_id=PROFILE, marketplace_id="ATVPDKIKX0DER",
-                country_code="US", currency="USD", time_zone="America/Los_Angeles",
-            )
-        )  # fmt: skip
         connection.execute(
             sa.insert(tables.cogs).values(
                 store_id=store.id, sku="BL-KETTLE-1L-BLK", effective_from=date(2026, 1, 1),

@@ -27,6 +27,7 @@ FIXTURE_OF = {
     "sales_traffic": "sales_and_traffic_2026-03-10.json",
     "orders": "all_orders.tsv",
     "settlement": "settlement_v2.tsv",
+    "settlement_flat_file": "amazon_files/settlement_flat_file.tsv",
     "fba_inventory": "fba_inventory.tsv",
     "inventory_summaries": "inventory_summaries.json",
     "listings": "merchant_listings.tsv",
@@ -146,6 +147,7 @@ def test_specs_say_how_each_report_is_fetched() -> None:
     assert REPORTS["orders"].max_window_days == 30
     assert shape(REPORTS["settlement"]) == ("list", "none", "tsv", 0)
     assert REPORTS["settlement"].max_window_days == 0
+    assert shape(REPORTS["settlement_flat_file"]) == ("file", "none", "tsv", 0)
     assert shape(REPORTS["fba_inventory"]) == ("create", "snapshot", "tsv", 0)
     assert shape(REPORTS["inventory_summaries"]) == ("api", "snapshot", "json", 0)
     assert shape(REPORTS["listings"]) == ("create", "snapshot", "tsv", 0)
@@ -156,7 +158,7 @@ def test_specs_say_how_each_report_is_fetched() -> None:
     assert REPORTS["inventory_summaries"].api_operation == "getInventorySummaries"
     assert REPORTS["catalog"].api_operation == "getCatalogItem"
     region_wide = {key for key, spec in REPORTS.items() if not spec.per_marketplace}
-    assert region_wide == {"orders", "settlement"}
+    assert region_wide == {"orders", "settlement", "settlement_flat_file"}
 
 
 def test_get_report_names_the_known_keys() -> None:
@@ -543,11 +545,25 @@ def test_orders_with_a_bad_timestamp_names_the_line(tmp_path: Path) -> None:
         parsed("orders", write(tmp_path, "o.tsv", tsv(rows, list(rows[0]))))
 
 
-def test_sales_and_traffic_needs_one_day_for_asins(tmp_path: Path) -> None:
+def test_sales_and_traffic_over_several_days_leaves_out_its_asin_total(tmp_path: Path) -> None:
+    """Per-ASIN figures of a longer range are one total with no date: never stored as a day."""
     document = json.loads((FIXTURES / FIXTURE_OF["sales_traffic"]).read_text())
     document["reportSpecification"]["dataEndTime"] = "2026-03-11"
     path = write(tmp_path, "st.json", json.dumps(document))
-    with pytest.raises(ReportParseError, match="per-ASIN data needs one report per day"):
+    report = parsed("sales_traffic", path)
+    assert frame_of(report, "sales_traffic_by_asin").height == 0
+    assert frame_of(report, "sales_traffic_by_date").height == 1
+    (note,) = report.notes
+    assert "per-ASIN figures of this file cover 2026-03-10..2026-03-11 as one total" in note
+    assert report.covers == (date(2026, 3, 10), date(2026, 3, 11))
+
+
+@pytest.mark.parametrize("granularity", ["WEEK", "MONTH"])
+def test_sales_and_traffic_by_week_or_month_is_refused(tmp_path: Path, granularity: str) -> None:
+    document = json.loads((FIXTURES / FIXTURE_OF["sales_traffic"]).read_text())
+    document["reportSpecification"]["reportOptions"]["dateGranularity"] = granularity
+    path = write(tmp_path, "st.json", json.dumps(document))
+    with pytest.raises(ReportParseError, match=f"by {granularity.lower()} .*not days"):
         parsed("sales_traffic", path)
 
 
