@@ -49,7 +49,8 @@ def import_file(
     market = _market_of(store, marketplace_id)
     spec = get_report(report_key) if report_key else _detect(path, market.marketplace_id)
     new_profile = False
-    if is_ads(spec) and profile_id is not None:
+    ads_file = is_ads(spec) or spec.ads_profile
+    if ads_file and profile_id is not None:
         market, new_profile = _market_of_ads_profile(engine, store, profile_id, marketplace_id)
     snapshot = local_today(market.time_zone, now) if spec.window == "snapshot" else None
     request = RunRequest(
@@ -61,7 +62,7 @@ def import_file(
         window_end=snapshot,
         triggered_by="import",
     )
-    if is_ads(spec) and profile_id is None:
+    if ads_file and profile_id is None:
         profile_id = ads_profiles_by_marketplace(engine, store.id).get(market.marketplace_id)
         if profile_id is None:
             raise ConfigError(

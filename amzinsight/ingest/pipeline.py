@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ from amzinsight.db.tables import raw_reports, sync_runs
 from amzinsight.db.upsert import delete_absent, upsert_frame
 from amzinsight.edits.corrections import reapply_corrections
 from amzinsight.errors import AmzInsightError
+from amzinsight.ingest.ads_names import adopt_named_ids, load_ads_names, teaches_ads_ids
 from amzinsight.ingest.archive import RawArchive, archive_key, file_digest
 from amzinsight.ingest.documents import decode_document, is_gzip
 from amzinsight.logs import redact
@@ -147,6 +148,10 @@ def ingest_document(
                 marketplace_id=request.marketplace_id or context.marketplace_id,
                 notes=encoding_notes,
             )
+            if request.spec.ads_profile and context.profile_id and context.ads_names is None:
+                with engine.connect() as connection:
+                    names = load_ads_names(connection, request.store.id, context.profile_id)
+                context = replace(context, ads_names=names)
             parsed = request.spec.parse(decoded, context)
         with engine.begin() as connection:
             upserted = sum(
@@ -170,6 +175,8 @@ def ingest_document(
             reapply_corrections(
                 connection, request.store.id, (part.table for part in parsed.tables), run_id
             )
+            if teaches_ads_ids(request.spec) and context.profile_id:
+                upserted += adopt_named_ids(connection, request.store.id, context.profile_id)
             connection.execute(
                 sa.update(sync_runs)
                 .where(sync_runs.c.id == run_id)

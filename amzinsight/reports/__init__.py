@@ -7,6 +7,7 @@ from amzinsight.reports import (
     ads_ad_groups,
     ads_advertised_products,
     ads_campaigns,
+    ads_console,
     ads_entities,
     ads_purchased_products,
     ads_search_terms,
@@ -46,6 +47,7 @@ REPORTS: dict[str, ReportSpec] = {
         ads_advertised_products.SPEC,  # Amazon Ads spAdvertisedProduct: product ads
         ads_purchased_products.SPEC,  # Amazon Ads spPurchasedProduct: other ASINs bought
         ads_entities.SPEC,  # SP v3 campaign management list calls, one document per profile
+        ads_console.SPEC,  # SP reports downloaded from the advertising console (CSV, XLSX)
     )
 }
 
@@ -68,6 +70,7 @@ REPORT_TITLES: dict[str, str] = {
     "sp_advertised_product": "Sponsored Products advertised products",
     "sp_purchased_product": "Sponsored Products purchased products",
     "sp_entities": "Sponsored Products campaign settings",
+    "sp_console": "Sponsored Products console report",
     "unrecognised": "Unrecognised file",  # an import whose type could not be detected
 }
 

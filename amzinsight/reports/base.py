@@ -15,6 +15,8 @@ from typing import Literal
 import polars as pl
 import sqlalchemy as sa
 
+from amzinsight.reports.ads_names import AdsNames
+
 # How a report's data is requested from Amazon:
 #   create   - createReport for a window, poll, download (most reports)
 #   list     - Amazon generates them; find them with getReports (settlements)
@@ -48,6 +50,8 @@ class ParseContext:
     """The Amazon Ads profile (one per marketplace) a document belongs to."""
     settling_from: date | None = None
     """Ads rows dated on or after this day are still being restated by Amazon (is_settling)."""
+    ads_names: AdsNames | None = None
+    """The profile's Amazon Ads entities by name, for files that name them (console exports)."""
 
 
 @dataclass(frozen=True)
@@ -121,3 +125,6 @@ class ReportSpec:
     per_marketplace: bool = True
     """False when one request covers the whole region account (orders, settlements)."""
     report_options: dict[str, str] = field(default_factory=dict)
+    ads_profile: bool = False
+    """True for files whose rows belong to an Amazon Ads profile though Amazon Ads reporting did
+    not produce them (console exports): an import needs the profile, and names are resolved."""
