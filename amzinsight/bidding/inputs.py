@@ -35,6 +35,7 @@ from amzinsight.db.tables import (
     sales_traffic_by_asin,
     settlement_lines,
 )
+from amzinsight.reports.ads_names import NAMED_ID_PREFIX
 
 
 def _total(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
@@ -261,6 +262,10 @@ def _load_search_terms(
             s.c.profile_id == profile_id,
             s.c.report_date.between(start, end),
             sa.not_(s.c.is_settling),
+            # Console rows whose campaign or ad group Amazon has not named yet carry derived
+            # ids (reports/ads_names.py): nothing can be harvested into or negated in them.
+            ~s.c.campaign_id.startswith(NAMED_ID_PREFIX, autoescape=True),
+            ~s.c.ad_group_id.startswith(NAMED_ID_PREFIX, autoescape=True),
         )
         .group_by(s.c.campaign_id, s.c.ad_group_id, s.c.target_id, s.c.search_term)
     )

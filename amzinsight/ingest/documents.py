@@ -15,6 +15,7 @@ from pathlib import Path
 
 from amzinsight.errors import ReportParseError
 from amzinsight.ingest.encodings import CP932, WINDOWS_1252, choose_encoding, reads_as_text
+from amzinsight.ingest.spreadsheets import workbook_container, workbook_to_csv
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +45,14 @@ def decode_document(
     that is not UTF-8 is read as windows-1252 or cp932 when exactly one of them gives text, or
     by its marketplace when both do (amzinsight/ingest/encodings.py); otherwise it is refused.
     The encoding so chosen is added to `notes` (the run records them).
+    An Excel workbook (.xlsx or .xls, also gzip'd) becomes the CSV of its first worksheet, and
+    `notes` say which sheet was read (amzinsight/ingest/spreadsheets.py).
     """
+    if workbook_container(raw) is not None:
+        conversion = workbook_to_csv(raw, destination, label)
+        if notes is not None:
+            notes.append(conversion.note())
+        return destination
     try:
         return _transcode(raw, destination, charset, label, compression)
     except UnicodeDecodeError as error:

@@ -23,6 +23,7 @@ from amzinsight.ingest.archive import RawArchive
 from amzinsight.ingest.documents import HEAD_BYTES, is_gzip
 from amzinsight.ingest.encodings import head_as_utf8
 from amzinsight.ingest.pipeline import RawDocument, RunOutcome, RunRequest, ingest_document
+from amzinsight.ingest.spreadsheets import workbook_container, workbook_head
 from amzinsight.ingest.sync import ads_profiles_by_marketplace, is_ads
 from amzinsight.reports import REPORTS, detect_report, get_report
 from amzinsight.reports.base import ParseContext, ParsedReport, ReportSpec
@@ -156,6 +157,9 @@ def _detect(path: Path, marketplace_id: str | None) -> ReportSpec:
 
 
 def _head(path: Path) -> bytes:
+    """The first bytes the parser will read: for an Excel workbook, of its first sheet's CSV."""
+    if workbook_container(path) is not None:
+        return workbook_head(path, path.name, HEAD_BYTES)
     try:
         if is_gzip(path):
             with gzip.open(path, "rb") as handle:

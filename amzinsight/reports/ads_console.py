@@ -117,15 +117,45 @@ _WINDOW_METRICS: dict[str, tuple[str, Literal["money", "count"]]] = {
     "other sku orders": ("purchases_other_sku", "count"),
 }
 _WINDOW_HEADER = re.compile(r"^(\d+) day (.+)$")
-# Headers only Sponsored Brands or Sponsored Display exports have.
-_OTHER_AD_PRODUCTS = (
-    ("viewable impressions", "Sponsored Display"),
-    ("cost type", "Sponsored Display"),
-    ("new-to-brand", "Sponsored Brands"),
-    ("branded searches", "Sponsored Brands"),
-    ("video complete views", "Sponsored Brands"),
-    ("5 second views", "Sponsored Brands"),
+# Headers only Sponsored Brands or Sponsored Display exports have (both report vCPM, viewable
+# impressions and new-to-brand figures, so these tell the two apart from Sponsored Products only).
+_OTHER_AD_PRODUCT_MARKERS = (
+    "viewable impressions",
+    "cost type",
+    "new-to-brand",
+    "branded searches",
+    "video complete views",
+    "5 second views",
+    "vcpm",
 )
+# Headers in the console's interface language -> the English header (normalised). Sources:
+# docs/amazon-console-exports.md section 4 (Japanese in full; German and Spanish in part).
+_LOCALISED_HEADERS = {
+    "日付": "date",
+    "開始日": "start date",
+    "終了日": "end date",
+    "ポートフォリオ名": "portfolio name",
+    "通貨": "currency",
+    "キャンペーン名": "campaign name",
+    "広告グループ名": "ad group name",
+    "ターゲティング": "targeting",
+    "マッチタイプ": "match type",
+    "カスタマーの検索キーワード": "customer search term",
+    "インプレッション": "impressions",
+    "クリック": "clicks",
+    "費用": "spend",
+    "広告がクリックされてから7日間の総売上高": "7 day total sales",
+    "広告がクリックされてから7日間の合計注文数": "7 day total orders",
+    "広告がクリックされてから7日間の合計販売数": "7 day total units",
+    "suchbegriff des kunden": "customer search term",
+    "kampagnen-name": "campaign name",
+    "impressionen": "impressions",
+    "klicks": "clicks",
+    "ausgaben": "spend",
+    "7 tage, umsatz gesamt": "7 day total sales",
+    "término de búsqueda de cliente": "customer search term",
+    "ventas totales de 7 días": "7 day total sales",
+}
 _CURRENCY_SIGNS = {
     "£": "GBP",
     "€": "EUR",
@@ -165,7 +195,7 @@ class Header:
     currency_hint: str | None
     """A currency named in a header's brackets ("14 Day Total Sales (₹)")."""
     other_product: str | None
-    """"Sponsored Brands" or "Sponsored Display" when the headers are theirs."""
+    """A header only Sponsored Brands or Display reports have, when the file has one."""
     separator: str
 
 
@@ -173,10 +203,10 @@ def normalise_header(raw: str) -> tuple[str, str | None]:
     """("7 day total sales", "₹") from "14 Day Total Sales (₹) ": case-folded, trimmed, without
     bracketed parts; the last bracketed part is returned when it may name a currency."""
     text = unicodedata.normalize("NFC", raw).replace("\ufeff", "").strip().strip('"')
-    brackets = re.findall(r"\(([^)]*)\)", text)
-    name = re.sub(r"\s+", " ", re.sub(r"\([^)]*\)", " ", text)).strip().lower()
+    brackets = re.findall(r"[(（]([^)）]*)[)）]", text)
+    name = re.sub(r"\s+", " ", re.sub(r"[(（][^)）]*[)）]", " ", text)).strip().lower()
     hint = brackets[-1].strip() if brackets and brackets[-1].strip() not in ("#", "%") else None
-    return name, hint
+    return _LOCALISED_HEADERS.get(name, name), hint
 
 
 def read_header(first_line: str) -> Header | None:
@@ -206,9 +236,8 @@ def read_header(first_line: str) -> Header | None:
             metric, kind = _WINDOW_METRICS[window.group(2)]
             target = f"{metric}_{window.group(1)}d"
             (money if kind == "money" else counts).append(target)
-        for marker, product in _OTHER_AD_PRODUCTS:
-            if marker in name:
-                other = other or product
+        if any(marker in name for marker in _OTHER_AD_PRODUCT_MARKERS):
+            other = other or raw.strip()
         if target is not None and target not in columns:
             columns[target] = raw
             if bracket and target in money and _currency_of_sign(bracket):
@@ -307,11 +336,23 @@ def parse(path: Path, context: ParseContext) -> ParsedReport:
         )
     kind = kind_of(header.columns)
     label = f"Amazon Ads console {KIND_TITLES[kind]}"
-    if header.other_product or _campaign_types(path, header) - {"sponsored products"}:
-        product = header.other_product or "Sponsored Brands or Display"
+    other_types = _campaign_types(path, header) - {"sponsored products"}
+    if header.other_product or other_types:
+        product = (
+            " and ".join(sorted(kind.title() for kind in other_types)) + " report"
+            if other_types
+            else "Sponsored Brands or Sponsored Display report "
+            f'(it has a "{header.other_product}" column)'
+        )
         raise ReportParseError(
-            f"{label}: this is a {product} report; AmzInsight imports Sponsored Products console "
+            f"{label}: this is a {product}; AmzInsight imports Sponsored Products console "
             "reports only (download the Sponsored Products report of the same kind)"
+        )
+    if kind != "purchased_product" and "cost" not in header.columns:
+        raise ReportParseError(
+            f"{label}: the file has no Spend column, so it is not a Sponsored Products console "
+            "layout AmzInsight knows; download the report again as CSV or XLSX from Sponsored "
+            "ads reports"
         )
     table, key, required = _TABLES[kind]
     frame = _read(path, header)

@@ -190,6 +190,6 @@ def test_refused_console_files_write_nothing(
     pounds = write_console(tmp_path / "uk.csv", console_rows(), currency="GBP")
 
     assert_refused(cli("import", SLUG, summary), "Campaign report", "choose Time unit: Daily")
-    assert_refused(cli("import", SLUG, brands), "Sponsored Brands report")
+    assert_refused(cli("import", SLUG, brands), "Sponsored Brands or Sponsored Display report")
     assert_refused(cli("import", SLUG, pounds), "amounts are in GBP", "is in USD")
     assert campaign_days(migrated_database_url) == before
