@@ -193,3 +193,69 @@ def test_refused_console_files_write_nothing(
     assert_refused(cli("import", SLUG, brands), "Sponsored Brands or Sponsored Display report")
     assert_refused(cli("import", SLUG, pounds), "amounts are in GBP", "is in USD")
     assert campaign_days(migrated_database_url) == before
+
+
+MAY_TARGETING = (
+    Path(__file__).parents[1]
+    / "fixtures"
+    / "amazon_files"
+    / "console"
+    / "us_targeting_may_2026.csv"
+)
+
+
+def api_targeting(path: Path, days: list[str]) -> Path:
+    """spTargeting rows (Amazon's ids) for the May file's keywords, on `days`."""
+    with MAY_TARGETING.open(encoding="utf-8-sig", newline="") as handle:
+        keywords = {
+            (row["Campaign Name"], row["Ad Group Name"], row["Targeting"], row["Match Type"])
+            for row in csv.DictReader(handle)
+        }
+    campaigns = {name: 7100 + i for i, name in enumerate(sorted({k[0] for k in keywords}))}
+    groups = {key: 7200 + i for i, key in enumerate(sorted({k[:2] for k in keywords}))}
+    rows = [
+        {"date": day, "campaignId": campaigns[campaign], "adGroupId": groups[(campaign, group)],
+         "keywordId": 7300 + i, "campaignName": campaign, "adGroupName": group, "keyword": text,
+         "targeting": text, "matchType": match, "keywordType": match, "impressions": 100,
+         "clicks": 10 + i, "cost": 12.34 + i, "sales7d": 50.0, "purchases7d": 1,
+         "campaignBudgetCurrencyCode": "USD"}
+        for day in days
+        for i, (campaign, group, text, match) in enumerate(sorted(keywords))
+    ]  # fmt: skip
+    path.write_text(json.dumps(rows))
+    return path
+
+
+def target_days(database_url: str) -> list[dict[str, Any]]:
+    t = tables.ads_target_daily
+    query = sa.select(t.c.report_date, t.c.target_id, t.c.campaign_id, t.c.ad_group_id, t.c.cost)
+    with get_engine(database_url).connect() as connection:
+        return [dict(row) for row in connection.execute(query).mappings()]
+
+
+def test_console_targets_take_amazons_ids_when_the_api_reports_them(
+    cli: Cli, migrated_database_url: str, tmp_path: Path
+) -> None:
+    assert cli("store", "add", SLUG, "--name", "Brewlane", "--marketplace", "US").code == 0
+    assert cli("import", SLUG, MAY_TARGETING, "--profile", PROFILE).code == 0
+    may = target_days(migrated_database_url)
+    assert may and all(is_named_id(row["target_id"]) for row in may)
+    api_days = ["2026-05-31", "2026-06-01", "2026-06-02"]
+    api = api_targeting(tmp_path / "targeting.json", api_days)
+    api_cost = sum(Decimal(str(row["cost"])) for row in json.loads(api.read_text()))
+    console_cost = sum(row["cost"] for row in may if row["report_date"].isoformat() not in api_days)
+
+    assert cli("import", SLUG, api, "--profile", PROFILE).code == 0
+
+    stored = target_days(migrated_database_url)
+    assert not [
+        row
+        for row in stored
+        if is_named_id(row["target_id"])
+        or is_named_id(row["campaign_id"])
+        or is_named_id(row["ad_group_id"])
+    ]
+    assert len({row["target_id"] for row in stored}) == 2  # the May file's two keywords
+    keys = [(row["report_date"], row["target_id"]) for row in stored]
+    assert len(keys) == len(set(keys))
+    assert sum(row["cost"] for row in stored) == console_cost + api_cost
