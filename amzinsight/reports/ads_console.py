@@ -339,7 +339,7 @@ def parse(path: Path, context: ParseContext) -> ParsedReport:
     other_types = _campaign_types(path, header) - {"sponsored products"}
     if header.other_product or other_types:
         product = (
-            " and ".join(sorted(kind.title() for kind in other_types)) + " report"
+            " and ".join(sorted(name.title() for name in other_types)) + " report"
             if other_types
             else "Sponsored Brands or Sponsored Display report "
             f'(it has a "{header.other_product}" column)'
