@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import string
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -79,6 +80,32 @@ def money_format(currency: str) -> str:
         return STREAMLIT_MONEY_PRESETS[currency]
     decimals = 0 if currency in WHOLE_UNIT_CURRENCIES else 2
     return f"{currency_symbol(currency).replace('%', '%%')}%,.{decimals}f"
+
+
+# CommonMark lets a backslash escape any ASCII punctuation character, which then renders as itself.
+# Escaping every one (not a hand-picked few) leaves no construct to open: links, images, emphasis,
+# code, headings, lists, entities (&lt;), GFM tables and strikethrough, Streamlit's :red[...]
+# directives and $math$.
+MARKDOWN_PUNCTUATION = frozenset(string.punctuation)
+
+
+def as_text(value: object) -> str:
+    """`value` (text from data: an error Amazon or a file sent, a note, a search term, a name) as
+    Markdown that shows exactly its characters, for st.error, st.markdown, st.caption, labels...
+
+    Streamlit renders those as Markdown, so `![x](http://host/)` in a sync error would fetch an
+    image and `[click](...)` would hide a link behind words. Only the data goes through here; our
+    own sentences around it keep their Markdown. Indentation at a line's start is dropped (four
+    spaces would start a code block, which shows backslashes). A bare URL still shows as a link
+    to that same visible URL: GFM finds those after escapes are resolved.
+    """
+    return "\n".join(
+        "".join(
+            f"\\{character}" if character in MARKDOWN_PUNCTUATION else character
+            for character in line.lstrip()
+        )
+        for line in str(value).splitlines()
+    )
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,7 @@ def runtime() -> Runtime:
         )
         return _runtime_for(current, identity)
     except AmzInsightError as error:
-        st.error(str(error))
+        st.error(_as_text(error))
         st.stop()
         raise  # st.stop() raises; this satisfies the type checker
 
@@ -55,8 +55,17 @@ def engine() -> Engine:
 
 
 def show_error(error: AmzInsightError) -> None:
-    """The one way pages report a problem a user can meet: one sentence, no traceback."""
-    st.error(str(error))
+    """The one way pages report a problem a user can meet: one sentence, no traceback, shown as
+    text (it often quotes a file, a value or Amazon's answer)."""
+    st.error(_as_text(error))
+
+
+def _as_text(value: object) -> str:
+    """app.components.as_text, imported on first use: app.components imports app.filters, which
+    imports this module."""
+    from app.components import as_text
+
+    return as_text(value)
 
 
 @st.cache_resource(show_spinner=False)
@@ -162,7 +171,7 @@ def render_user() -> None:
     if header:
         name = known_user()
         st.sidebar.caption(
-            f"Changes are recorded as **{name}**."
+            f"Changes are recorded as **{_as_text(name)}**."
             if name
             else f"No {header} header from the sign-in proxy: changes are refused."
         )

@@ -8,6 +8,7 @@ from collections.abc import Callable
 import streamlit as st
 from redis import Redis
 
+from app.components import as_text
 from app.jobs import job_state
 from workers.queueing import JobOutcome
 
@@ -66,11 +67,12 @@ def _watch(connection: Redis, identifier: str, title: str) -> None:
 
 def problem(outcome: JobOutcome) -> str | None:
     """The sentence to show when the job did not do its work: the error it ended with, or the
-    last line of the failure RQ recorded (the worker's log has the rest)."""
+    last line of the failure RQ recorded (the worker's log has the rest), as Markdown that shows
+    the error as text (it may quote a file or Amazon's answer)."""
     if isinstance(outcome.result, dict) and outcome.result.get("error"):
-        return str(outcome.result["error"])
+        return as_text(outcome.result["error"])
     if outcome.state == "failed":
         lines = [line for line in (outcome.failure or "").splitlines() if line.strip()]
         last = lines[-1].strip() if lines else "the job failed"
-        return f"The worker could not finish: {last} (its log has the details)."
+        return f"The worker could not finish: {as_text(last)} (its log has the details)."
     return None

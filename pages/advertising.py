@@ -10,6 +10,7 @@ progress and outcome.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -39,6 +40,7 @@ from amzinsight.errors import AmzInsightError
 from amzinsight.rules.periods import local_today
 from app.components import (
     Kpi,
+    as_text,
     currency_symbol,
     date_axis,
     download_button,
@@ -594,24 +596,26 @@ def send_approved() -> None:
         connection,
         "advertising_apply",
         "Sending approved changes to Amazon Ads",
-        apply_ended,
+        partial(changes_ended, done="applied"),
         live_identifier=apply_job(store.slug),
     )
 
 
-def apply_ended(outcome: JobOutcome) -> None:
+def changes_ended(outcome: JobOutcome, done: str) -> None:
+    """An apply or undo job's outcome: how many changes Amazon Ads took (`done`: "applied",
+    "reverted") and refused, each refusal with Amazon's answer shown as text."""
     sentence = problem(outcome)
     if sentence is not None:
-        st.status("Nothing applied", state="error")
+        st.status(f"Nothing {done}", state="error")
         st.error(sentence)
         return
     applied, failed = outcome.result["applied"], outcome.result["failed"]
     st.status(
-        f"{len(applied)} applied, {len(failed)} refused",
+        f"{len(applied)} {done}, {len(failed)} refused",
         state="complete" if not failed else "error",
     )
     for rec_id, error in failed.items():
-        st.warning(f"Recommendation {rec_id}: {error}")
+        st.warning(f"Recommendation {rec_id}: {as_text(error)}")
 
 
 @st.fragment
@@ -717,24 +721,9 @@ def show_change_log() -> None:
             connection,
             "advertising_undo",
             "Reverting changes at Amazon Ads",
-            undo_ended,
+            partial(changes_ended, done="reverted"),
             live_identifier=undo_job(store.slug),
         )
-
-
-def undo_ended(outcome: JobOutcome) -> None:
-    sentence = problem(outcome)
-    if sentence is not None:
-        st.status("Nothing reverted", state="error")
-        st.error(sentence)
-        return
-    applied, failed = outcome.result["applied"], outcome.result["failed"]
-    st.status(
-        f"{len(applied)} reverted, {len(failed)} refused",
-        state="complete" if not failed else "error",
-    )
-    for rec_id, error in failed.items():
-        st.warning(f"Recommendation {rec_id}: {error}")
 
 
 performance_tab, recommendations_tab = st.tabs(["Performance", "Recommendations"])

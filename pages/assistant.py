@@ -27,6 +27,7 @@ from amzinsight.assistant.tools import ToolCall, ToolRunner
 from amzinsight.errors import AmzInsightError
 from amzinsight.rules.listing_score import SCORE_RULES, SCORE_WEIGHTS
 from app.components import (
+    as_text,
     download_button,
     download_buttons,
     fact_tiles,
@@ -148,7 +149,7 @@ if not context.has_listing:
     )
 for finding in context.findings:
     show = st.error if finding.severity == "error" else st.warning
-    show(f"{finding.message} _({finding.source})_")
+    show(f"{as_text(finding.message)} _({finding.source})_")
 if context.has_listing and not context.findings:
     st.success("The current listing passes every listing rule checked.")
 
@@ -212,10 +213,10 @@ if not llm_configured(current.llm):
 
 def render_tool_call(call: ToolCall | dict[str, Any]) -> None:
     data = call if isinstance(call, dict) else call.__dict__
-    label = f"Tool: {data['name']}({data['arguments'] or ''})"
+    label = f"Tool: {as_text(data['name'])}({as_text(data['arguments'] or '')})"
     with st.status(label, state="error" if data["error"] else "complete", expanded=False):
         if data["error"]:
-            st.warning(data["error"])
+            st.warning(as_text(data["error"]))
         else:
             st.json(data["result"], expanded=False)
 
@@ -237,7 +238,7 @@ def render_review(review: ProposalReview, number: int) -> None:
         st.info(f"Repaired: {repair}")
     for finding in review.findings:
         show = st.error if finding.severity == "error" else st.warning
-        show(f"Still flagged: {finding.message}")
+        show(f"Still flagged: {as_text(finding.message)}")
     if not review.findings:
         st.success("The proposal passes every listing rule checked.")
     for row in review.diff:
@@ -324,7 +325,7 @@ for number, message in enumerate(history):
         if message.get("content"):
             st.markdown(message["content"])
         if message.get("error"):
-            st.error(message["error"])
+            st.error(as_text(message["error"]))
         if message["role"] == "assistant" and message.get("content"):
             render_reply(message["content"], number)
 

@@ -25,6 +25,7 @@ from amzinsight.errors import AmzInsightError
 from amzinsight.rules.settlements import CATEGORIES
 from app.components import (
     Kpi,
+    as_text,
     change_log_table,
     download_buttons,
     empty_state,
@@ -172,11 +173,14 @@ else:
     )
     download_buttons(shown, f"{stem}-settlements", "finance_settlements_download")
     for row in settlements.filter(~pl.col("reconciles")).iter_rows(named=True):
+        # as text: Streamlit's Markdown reads what lies between two "$" amounts as a formula
         st.warning(
-            f"Settlement {row['settlement_id']}: its lines add up to "
-            f"{format_money(row['lines_sum'], currency)}, the deposit is "
-            f"{format_money(row['total_amount'], currency)} "
-            f"(difference {format_money(row['difference'], currency)})."
+            as_text(
+                f"Settlement {row['settlement_id']}: its lines add up to "
+                f"{format_money(row['lines_sum'], currency)}, the deposit is "
+                f"{format_money(row['total_amount'], currency)} "
+                f"(difference {format_money(row['difference'], currency)})."
+            )
         )
 
 st.subheader("Where the money went")
@@ -367,7 +371,8 @@ with upload:
         except AmzInsightError as error:
             show_error(error)
         else:
-            st.session_state[NOTICE_KEY] = f"Imported {imported} unit cost(s) from {uploaded.name}."
+            file_name = as_text(uploaded.name)  # the name the person's file has
+            st.session_state[NOTICE_KEY] = f"Imported {imported} unit cost(s) from {file_name}."
             st.rerun()
 with st.expander("Unit cost changes: who made them, and when"):
     change_log_table(cached(change_log, store.id, UNIT_COST_ACTION), key="finance_cogs_changes")

@@ -10,7 +10,7 @@ from amzinsight.analytics.freshness import data_freshness
 from amzinsight.analytics.overview import data_alerts, overview_kpis, run_alerts
 from amzinsight.analytics.sales import sales_over_time
 from amzinsight.errors import AmzInsightError
-from app.components import Kpi, kpi_tiles, time_series
+from app.components import Kpi, as_text, kpi_tiles, time_series
 from app.context import cached, engine, show_error
 from app.filters import current_filters
 from app.labels import DATE_FORMAT, DATETIME_FORMAT, titled
@@ -32,7 +32,7 @@ if store is None:
     st.stop()
 
 sandbox = " (sandbox)" if store.is_sandbox else ""
-st.markdown(f"#### {store.name}{sandbox}")
+st.markdown(f"#### {as_text(store.name)}{sandbox}")
 markets = ", ".join(store.country_codes) or "no marketplaces"
 st.caption(f"`{store.slug}` · region {store.region.upper()} · {markets}")
 
@@ -101,7 +101,7 @@ if filters.marketplace is not None:
         st.success("Nothing needs attention: syncs succeed, ACoS is steady, settlements reconcile.")
     for alert in alerts.iter_rows(named=True):
         show = st.error if alert["severity"] == "error" else st.warning
-        show(alert["message"])
+        show(as_text(alert["message"]))  # may quote a failed run's error
         st.page_link(
             page(alert["page"]),
             label=f"Open {PAGE_TITLES[alert['page']]}",

@@ -17,6 +17,7 @@ from amzinsight.errors import AmzInsightError
 from amzinsight.rules.listings import LISTING_RULES
 from app.components import (
     Kpi,
+    as_text,
     download_buttons,
     format_money,
     kpi_tiles,
@@ -84,11 +85,11 @@ def content_card(rows: list[dict[str, Any]]) -> None:
     row = rows[0]
     skus = ", ".join(r["sku"] for r in rows if r["sku"]) or "none listed"
     with st.container(border=True):
-        st.subheader(row["title"] or "Title unknown")
+        st.subheader(as_text(row["title"]) if row["title"] else "Title unknown")
         facts = [
-            f"SKU {skus}",
-            row["status"] or "status unknown",
-            f"brand {row['brand'] or 'unknown'}",
+            f"SKU {as_text(skus)}",
+            as_text(row["status"]) if row["status"] else "status unknown",
+            f"brand {as_text(row['brand']) if row['brand'] else 'unknown'}",
             f"{row['image_count']} images" if row["image_count"] is not None else "images unknown",
             format_money(row["price"], row["currency"] or currency),
         ]
@@ -100,7 +101,7 @@ def content_card(rows: list[dict[str, Any]]) -> None:
             st.markdown("**Bullet points:** unknown (the Catalog sync brings them)")
         else:
             st.markdown(f"**Bullet points ({len(bullets)})**")
-            st.markdown("\n".join(f"- {bullet}" for bullet in bullets) or "_none_")
+            st.markdown("\n".join(f"- {as_text(bullet)}" for bullet in bullets) or "_none_")
         length = row["description_length"]
         st.markdown(
             "**Description:** " + ("unknown" if length is None else f"{length:,} characters")
@@ -116,7 +117,7 @@ def content_card(rows: list[dict[str, Any]]) -> None:
         findings = row["findings"] or []
         for finding in findings:
             show = st.error if finding["severity"] == "error" else st.warning
-            show(f"{finding['message']} _({finding['source']})_")
+            show(f"{as_text(finding['message'])} _({finding['source']})_")
         if not findings:
             st.success("Passes every listing rule checked.")
 
@@ -252,7 +253,8 @@ else:
     message = f"**{missing} converting terms not in the listing**"
     if missing:
         words = terms.filter(pl.col("coverage") == "missing")["search_term"].to_list()
-        st.warning(f"{message}: {', '.join(words[:10])}{' ...' if len(words) > 10 else ''}")
+        missing_words = as_text(", ".join(words[:10]))
+        st.warning(f"{message}: {missing_words}{' ...' if len(words) > 10 else ''}")
     else:
         st.success(f"{message}: every converting term is in the title, bullets or search terms.")
     st.caption(

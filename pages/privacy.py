@@ -16,7 +16,13 @@ from amzinsight.edits.corrections import (
 )
 from amzinsight.errors import AmzInsightError
 from amzinsight.privacy import data_summary, delete_store
-from app.components import download_button, download_buttons, fact_tiles, require_store
+from app.components import (
+    as_text,
+    download_button,
+    download_buttons,
+    fact_tiles,
+    require_store,
+)
 from app.context import cached, current_user, redis_or_none, runtime, show_error
 from app.filters import STORE_KEY, current_filters
 from app.jobs import store_job_canceller
@@ -179,7 +185,8 @@ if submitted:
         )
         st.success(
             f"{humanise(result['field'])} of {humanise(result['table'])} "
-            f"({row_key_text(result['key'])}): {result['old']} → {result['new']}. "
+            f"({as_text(row_key_text(result['key']))}): "
+            f"{as_text(result['old'])} → {as_text(result['new'])}. "
             "Later syncs keep it."
         )
     except AmzInsightError as error:

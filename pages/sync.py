@@ -9,7 +9,7 @@ import streamlit as st
 
 from amzinsight.analytics.freshness import data_freshness, recent_runs, run_counts
 from amzinsight.reports import REPORTS, report_title
-from app.components import download_button
+from app.components import as_text, download_button
 from app.context import redis_or_none, runtime
 from app.filters import current_filters
 from app.job_status import JobOutcome, follow_job, problem, remember_job
@@ -67,7 +67,8 @@ for index, key in enumerate(syncable):
             when = last["last_success_at"]
             st.write(f"Last success: {format_timestamp(when)}" if when else "No success yet")
             if last["latest_status"] == "failed":
-                st.error(last["latest_error"] or "The latest run failed.")
+                latest_error = last["latest_error"]  # may quote a file or Amazon's answer
+                st.error(as_text(latest_error) if latest_error else "The latest run failed.")
         disabled = connection is None
         if st.button("Sync now", key=f"sync_now_{key}", disabled=disabled):
             if queue_sync_now(connection, store.slug, key):
@@ -224,8 +225,9 @@ else:
 
 st.subheader("Upload a report file")
 st.caption(
-    "A report you downloaded from Seller Central (plain or .gz): it is archived, parsed and "
-    "loaded exactly like a sync. The type is detected from the file."
+    "A report you downloaded from Seller Central or the Amazon Ads console (CSV, TSV, JSON or "
+    "Excel, plain or .gz): it is archived, parsed and loaded exactly like a sync. The type is "
+    "detected from the file; console reports need Time unit: Daily."
 )
 uploaded = st.file_uploader("Report file", key="sync_upload")
 if (
@@ -237,13 +239,12 @@ if (
     identifier, created = queue_upload(connection, store.slug, uploaded.name, uploaded.getvalue())
     remember_job("sync_upload", identifier)
     if not created:
-        st.toast(f"{uploaded.name} is already being loaded.")
+        st.toast(f"{as_text(uploaded.name)} is already being loaded.")
 
 
 def upload_ended(outcome: JobOutcome) -> None:
-    name = (
-        outcome.result.get("name", "The file") if isinstance(outcome.result, dict) else "The file"
-    )
+    given = outcome.result.get("name") if isinstance(outcome.result, dict) else None
+    name = as_text(given) if given else "The file"
     sentence = problem(outcome)
     if sentence is not None:
         st.status(f"{name} was not loaded", state="error")
@@ -255,7 +256,7 @@ def upload_ended(outcome: JobOutcome) -> None:
         f"or changed (run {outcome.result['run_id']})."
     )
     for note in outcome.result.get("notes") or ():
-        st.info(note)
+        st.info(as_text(note))
 
 
 if connection is None:

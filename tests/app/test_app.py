@@ -13,6 +13,7 @@ from amzinsight.db.engine import get_engine
 from amzinsight.db.tables import ads_profiles, bid_recommendations, sync_runs
 from amzinsight.reports import report_title
 from amzinsight.stores import add_store
+from app.components import as_text
 
 pytestmark = [pytest.mark.app, pytest.mark.postgres]
 
@@ -119,7 +120,7 @@ def test_sync_page_queues_once_and_shows_history(
     at = _run()
     at.switch_page("../pages/sync.py").run()
     assert not at.exception, [e.value for e in at.exception]
-    assert any("amount 'abc'" in block.value for block in at.error)
+    assert any(as_text("amount 'abc'") in block.value for block in at.error)
 
     at.button(key="sync_now_orders").click().run()
     at.button(key="sync_now_orders").click().run()

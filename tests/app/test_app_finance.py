@@ -25,7 +25,7 @@ from amzinsight.db import tables
 from amzinsight.db.engine import get_engine
 from amzinsight.rules.periods import date_range_for, local_today
 from amzinsight.stores import Store, add_store, get_store
-from app.components import format_money
+from app.components import as_text, format_money
 from app.context import USER_INPUT_KEY
 
 pytestmark = [pytest.mark.app, pytest.mark.postgres]
@@ -228,7 +228,8 @@ def test_importing_a_cogs_csv_turns_unknown_profit_into_a_number(uncosted_store:
     at.run()
     at.button(key="finance_cogs_import").click().run()
     assert not at.exception, [e.value for e in at.exception]
-    assert any("line 3: unit_cost 'x' is not a number" in block.value for block in at.error)
+    sentence = as_text("line 3: unit_cost 'x' is not a number")  # the error is shown as text
+    assert any(sentence in block.value for block in at.error)
     assert profit_row(at, "B0CUP00001")["cogs_status"] == COGS_UNKNOWN  # nothing was saved
 
     good = f"asin,unit_cost,currency,effective_from\nB0CUP00001,4.00,USD,{sold - timedelta(1)}\n"

@@ -17,6 +17,7 @@ from amzinsight.db.engine import get_engine
 from amzinsight.db.tables import product_ratings
 from amzinsight.rules.periods import DateRange, date_range_for, local_today
 from amzinsight.stores import Store, add_store, get_store
+from app.components import as_text
 from tests.conftest import DEMO_SLUG
 from tests.integration.test_listings import (
     ASIN,
@@ -131,7 +132,7 @@ def test_demo_store_shows_the_listing_and_its_search_terms(
     at.selectbox(key="listings_asin").set_value(asin).run()
     assert not at.exception, [e.value for e in at.exception]
 
-    assert title in [h.value for h in at.subheader]
+    assert as_text(title) in [h.value for h in at.subheader]  # a title is data: shown as text
     assert "of 249 bytes" in texts(at.markdown)
     shown = shown_terms(at)
     assert shown["search_term"].to_list() == expected["search_term"].to_list()
@@ -185,15 +186,15 @@ def test_changing_the_asin_changes_the_title_and_a_link_chooses_the_asin(
 
     at = open_page()
     assert at.selectbox(key="listings_asin").value == first["asin"]
-    assert first["title"] in [h.value for h in at.subheader]
+    assert as_text(first["title"]) in [h.value for h in at.subheader]
 
     at.selectbox(key="listings_asin").set_value(second["asin"]).run()
     headers = [h.value for h in at.subheader]
-    assert second["title"] in headers and first["title"] not in headers
+    assert as_text(second["title"]) in headers and as_text(first["title"]) not in headers
 
     linked = open_page(query_asin=second["asin"])
     assert linked.selectbox(key="listings_asin").value == second["asin"]
-    assert second["title"] in [h.value for h in linked.subheader]
+    assert as_text(second["title"]) in [h.value for h in linked.subheader]
 
 
 # --- a store built here: ratings and search terms with known numbers ------------------------------

@@ -16,6 +16,7 @@ from amzinsight.config import get_settings
 from amzinsight.db.engine import get_engine
 from amzinsight.db.tables import sync_runs
 from amzinsight.stores import add_store
+from app.components import as_text
 from tests.integration.test_long_jobs import run_jobs
 from workers.upload_jobs import UPLOADS_FOLDER
 
@@ -69,7 +70,9 @@ def test_an_uploaded_report_is_loaded_by_the_worker(
 
     (identifier,) = Queue("ingest", connection=Redis.from_url(redis_url)).get_job_ids()
     assert identifier.startswith("upload-acme_us-")
-    assert [toast.value for toast in at.toast] == ["all_orders.tsv is already being loaded."]
+    assert [toast.value for toast in at.toast] == [
+        f"{as_text('all_orders.tsv')} is already being loaded."  # a file's name is shown as text
+    ]
     assert statuses(at)["Loading the file: waiting for a worker"] == "running"
     assert [path.name for path in saved_uploads()] == ["all_orders.tsv"]
     # the live job list names the upload (not only syncs) for what it is
@@ -79,7 +82,7 @@ def test_an_uploaded_report_is_loaded_by_the_worker(
     run_jobs(Redis.from_url(redis_url))
     at.run()
     assert not at.exception, [e.value for e in at.exception]
-    assert statuses(at)["all_orders.tsv loaded"] == "complete"
+    assert statuses(at)[f"{as_text('all_orders.tsv')} loaded"] == "complete"
     with get_engine(migrated_database_url).connect() as connection:
         run_id = connection.execute(sa.select(sync_runs.c.id)).scalar_one()
     assert [block.value for block in at.success] == [
@@ -106,7 +109,7 @@ def test_a_bad_upload_shows_the_import_sentence(
     at.run()
 
     assert not at.exception, [e.value for e in at.exception]
-    assert statuses(at)["report.txt was not loaded"] == "error"
-    (error,) = [block.value for block in at.error if phrase in block.value]
+    assert statuses(at)[f"{as_text('report.txt')} was not loaded"] == "error"
+    (error,) = [block.value for block in at.error if as_text(phrase) in block.value]
     assert "Traceback" not in error
     assert saved_uploads() == []

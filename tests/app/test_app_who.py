@@ -26,6 +26,7 @@ from amzinsight.db.engine import get_engine
 from amzinsight.edits.audit import UNIT_COST_ACTION
 from amzinsight.rules.periods import local_today
 from amzinsight.stores import Store, add_store
+from app.components import as_text
 from app.context import USER_INPUT_KEY
 
 pytestmark = [pytest.mark.app, pytest.mark.postgres]
@@ -195,7 +196,8 @@ def test_behind_a_proxy_the_header_names_the_person(
 
     at = page(FINANCE)
     assert not [t for t in at.sidebar.text_input if t.key == USER_INPUT_KEY]  # nothing to ask
-    assert any("dana@acme.example" in c.value for c in at.sidebar.caption)
+    named = f"**{as_text('dana@acme.example')}**"  # the header's value is shown as text, in bold
+    assert any(named in c.value for c in at.sidebar.caption)
     enter_a_cost(at)
 
     assert any("Saved 1 unit cost" in block.value for block in at.success)

@@ -22,6 +22,7 @@ from amzinsight.db.engine import get_engine
 from amzinsight.db.tables import bid_recommendations
 from amzinsight.rules.periods import date_range_for, local_today
 from amzinsight.stores import Store, add_store, get_store
+from app.components import as_text
 from app.context import USER_INPUT_KEY
 from tests.conftest import DEMO_SLUG
 from tests.integration.test_listings import ASIN, END, START, insert_ads, insert_listing
@@ -54,6 +55,11 @@ def ok(at: AppTest) -> None:
 
 def texts(elements) -> str:
     return " ".join(str(element.value) for element in elements)
+
+
+def tool_label(name: str, arguments: str) -> str:
+    """A tool call's status label: its name and the model's arguments, shown as text."""
+    return f"Tool: {as_text(name)}({as_text(arguments)})"
 
 
 def metrics(at: AppTest) -> dict[str, str]:
@@ -151,12 +157,14 @@ def test_with_the_fake_llm_replies_tools_proposal_and_errors(
     at.chat_input(key="assistant_prompt").set_value("[tool] which rules?").run()
     ok(at)
     assert "The tool answered: {" in chat_texts(at)
-    assert ("Tool: listing_rules({})", "complete") in [(s.label, s.state) for s in at.status]
+    assert (tool_label("listing_rules", "{}"), "complete") in [
+        (s.label, s.state) for s in at.status
+    ]
 
     at.chat_input(key="assistant_prompt").set_value("[bad-tool-json]").run()
     ok(at)
     failed = [s.label for s in at.status if s.state == "error"]
-    assert failed == ['Tool: search_term_history({"term": "tea maker")']
+    assert failed == [tool_label("search_term_history", '{"term": "tea maker"')]
     assert "not valid JSON" in texts(at.warning)
 
     at.chat_input(key="assistant_prompt").set_value("[proposal] please").run()
@@ -186,7 +194,7 @@ def test_with_the_fake_llm_replies_tools_proposal_and_errors(
 
     at.chat_input(key="assistant_prompt").set_value("[429]").run()
     ok(at)
-    assert "rate-limiting requests (HTTP 429)" in texts(at.error)
+    assert as_text("rate-limiting requests (HTTP 429)") in texts(at.error)
     at.chat_input(key="assistant_prompt").set_value("[500]").run()
     ok(at)
     assert "failed with HTTP 500" in texts(at.error)
@@ -209,8 +217,8 @@ def test_the_draft_button_asks_for_a_proposal_and_the_model_like_answer_is_revie
     assert question["content"].startswith("Propose a better listing")
     # the fake's default: both tools run against this store, then a proposal about this ASIN
     assert [(s.label, s.state) for s in at.status] == [
-        ('Tool: asin_sales_summary({"days": 30})', "complete"),
-        ('Tool: search_term_history({"term": "tea maker"})', "complete"),
+        (tool_label("asin_sales_summary", '{"days": 30}'), "complete"),
+        (tool_label("search_term_history", '{"term": "tea maker"}'), "complete"),
     ]
     assert len(fake.requests) == 2 and fake.requests[-1]["messages"][-1]["role"] == "tool"
     assert "1 converting search term with orders is not in the listing (tea maker)" in (
@@ -272,7 +280,7 @@ def test_demo_store_with_the_fake_llm_shows_a_reviewed_proposal(
     ok(at)
 
     labels = [(s.label.split("(")[0], s.state) for s in at.status]
-    assert ("Tool: asin_sales_summary", "complete") in labels
+    assert (f"Tool: {as_text('asin_sales_summary')}", "complete") in labels
     sales = next(m for m in fake.requests[-1]["messages"] if m["role"] == "tool")["content"]
     assert '"units_ordered"' in sales  # the tool read the demo's synced sales for this ASIN
     assert f"I looked at the last 30 days of {asin}" in chat_texts(at)

@@ -42,7 +42,10 @@ TABLE_OF = {
 }
 REFUSALS = {
     "us_search_term_summary.csv": ["Search term report", "choose Time unit: Daily"],
-    "us_sponsored_brands_campaign.csv": ["Sponsored Brands or Sponsored Display report", "Cost type"],
+    "us_sponsored_brands_campaign.csv": [
+        "Sponsored Brands or Sponsored Display report",
+        "Cost type",
+    ],
 }
 
 
