@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import json
 import logging
+import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ from amzinsight.ingest.pipeline import (
     update_run,
 )
 from amzinsight.ingest.windows import DateWindow, plan_windows, split_window
+from amzinsight.reports import sales_traffic, sales_traffic_kiosk
 from amzinsight.reports.base import ParseContext, ReportSpec
 from amzinsight.rules.periods import local_today
 from amzinsight.sources.ads_api import ENTITY_ENDPOINTS, AdsClient
@@ -140,6 +142,12 @@ def plan_tasks(
             tasks.append(SyncTask(spec, market, None, profile_id))
             continue
         last_day = today if spec.includes_today else today - timedelta(days=1)
+        market_days = initial_days
+        if spec.key in (sales_traffic.SPEC.key, sales_traffic_kiosk.KEY) and start is None:
+            history = kiosk_refusal(engine, store.id, market.marketplace_id) is None
+            last_day, market_days = _sales_traffic_share(spec, last_day, initial_days, history)
+            if market_days <= 0:
+                continue
         if start is not None or end is not None:
             window = DateWindow(start or last_day, min(end or last_day, last_day))
             windows = split_window(window, spec.max_window_days)
@@ -150,12 +158,50 @@ def plan_tasks(
                 last_day,
                 spec.max_window_days,
                 lookback,
-                initial_days,
+                market_days,
                 loaded=_loaded_windows(engine, store.id, spec.key, marketplace_id),
             )
         # Newest first: the days a person looks at first (the Overview's last 30) arrive first.
         tasks.extend(SyncTask(spec, market, window, profile_id) for window in reversed(windows))
     return tasks
+
+
+def _sales_traffic_share(
+    spec: ReportSpec, last_day: date, initial_days: int, history: bool
+) -> tuple[date, int]:
+    """(last day, days of history) a sync plans for sales and traffic: with Data Kiosk, the
+    report loads the recent days Amazon restates and Data Kiosk every older day (two years at
+    most); without it (the seller lacks the role), the report loads them all, one per day."""
+    recent = sales_traffic_kiosk.RECENT_REPORT_DAYS
+    if spec.key == sales_traffic.SPEC.key:
+        return last_day, min(initial_days, recent) if history else initial_days
+    if not history:
+        return last_day, 0
+    older = min(initial_days, sales_traffic_kiosk.HISTORY_DAYS) - recent
+    return last_day - timedelta(days=recent), older
+
+
+def kiosk_refusal(engine: Engine, store_id: int, marketplace_id: str) -> str | None:
+    """Data Kiosk's last refusal for want of the Brand Analytics role, unless a later query of
+    the store succeeded: such a store loads its history report by report."""
+    runs = sync_runs
+    latest = (
+        sa.select(runs.c.status, runs.c.error)
+        .where(
+            runs.c.store_id == store_id,
+            runs.c.report_type == sales_traffic_kiosk.KEY,
+            runs.c.marketplace_id == marketplace_id,
+            runs.c.source != "upload",
+            runs.c.status.in_(("succeeded", "failed")),
+        )
+        .order_by(runs.c.id.desc())
+        .limit(1)
+    )
+    with engine.connect() as connection:
+        row = connection.execute(latest).first()
+    if row is None or row.status != "failed" or not row.error:
+        return None
+    return row.error if sales_traffic_kiosk.ROLE_MISSING in row.error else None
 
 
 def run_task(
@@ -204,6 +250,9 @@ def run_task(
         try:
             if isinstance(client, AdsClient):
                 document = _ads_document(client, task, run_id, engine, Path(scratch), report)
+            elif spec.acquisition == "kiosk":
+                assert isinstance(client, SpApiClient)  # noqa: S101 (client_for picks it)
+                document = _kiosk_document(client, task, Path(scratch), report)
             elif spec.acquisition == "api":
                 report(f"{spec.key}: calling the API")
                 document = _assemble_api_document(
@@ -490,6 +539,52 @@ def _assemble_api_document(
     else:
         raise ConfigError(f"{spec.key}: no client call assembles {spec.api_operation!r}.")
     return _json_document(body, scratch / f"{spec.key}.json.gz")
+
+
+def _kiosk_document(
+    client: SpApiClient, task: SyncTask, scratch: Path, report: Progress
+) -> RawDocument:
+    """One window of sales and traffic history from Data Kiosk: the totals per day, then the
+    trends of every child ASIN with data in the window, TRENDS_MAX_ASINS per query, written one
+    after another into one JSONL document. The ASIN list is a lookup, not data: not loaded."""
+    window, market = task.window, task.marketplace.marketplace_id
+    if window is None:
+        raise ConfigError(f"{task.spec.key} needs a date window.")
+    combined = scratch / "sales_traffic_history.jsonl"
+    queries = 0
+
+    def append(query: str, what: str) -> Path | None:
+        nonlocal queries
+        queries += 1
+        report(f"{task.spec.key}: {what} (Data Kiosk query {queries})")
+        found = client.run_data_kiosk_query(query, scratch / f"query-{queries}.jsonl")
+        if found is not None:
+            with combined.open("ab") as out, found.open("rb") as part:
+                shutil.copyfileobj(part, out)
+                part.seek(-1, 2)
+                if part.read(1) != b"\n":  # JSONL parts end their last line; keep lines whole
+                    out.write(b"\n")
+        return found
+
+    append(sales_traffic_kiosk.by_date_query(market, window.start, window.end), "totals per day")
+    listed = client.run_data_kiosk_query(
+        sales_traffic_kiosk.asins_query(market, window.start, window.end), scratch / "asins.jsonl"
+    )
+    asins = sales_traffic_kiosk.child_asins(listed) if listed is not None else []
+    batches = [
+        asins[index : index + sales_traffic_kiosk.TRENDS_MAX_ASINS]
+        for index in range(0, len(asins), sales_traffic_kiosk.TRENDS_MAX_ASINS)
+    ]
+    for number, batch in enumerate(batches, start=1):
+        append(
+            sales_traffic_kiosk.trends_query(market, window.start, window.end, batch),
+            f"ASINs, batch {number} of {len(batches)}",
+        )
+    if not combined.exists():
+        raise ReportCancelled(
+            f"Data Kiosk has no sales and traffic for {window.start}..{window.end}.", ""
+        )
+    return RawDocument(path=combined, content_type="application/x-ndjson")
 
 
 def _json_document(body: dict[str, Any], path: Path) -> RawDocument:

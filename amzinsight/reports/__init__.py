@@ -19,6 +19,7 @@ from amzinsight.reports import (
     orders,
     ratings,
     sales_traffic,
+    sales_traffic_kiosk,
     settlement,
     settlement_flat_file,
 )
@@ -32,6 +33,7 @@ REPORTS: dict[str, ReportSpec] = {
     spec.key: spec
     for spec in (
         sales_traffic.SPEC,  # GET_SALES_AND_TRAFFIC_REPORT, one JSON report per day
+        sales_traffic_kiosk.SPEC,  # the same figures' history from Data Kiosk, per window
         orders.SPEC,  # GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL
         settlement.SPEC,  # GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE_V2, listed, not requested
         settlement_flat_file.SPEC,  # GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE, files sellers kept
@@ -55,6 +57,7 @@ REPORTS: dict[str, ReportSpec] = {
 # What people read wherever a report type is named (pages, alerts); the keys stay for the CLI.
 REPORT_TITLES: dict[str, str] = {
     "sales_traffic": "Sales and Traffic",
+    "sales_traffic_history": "Sales and Traffic history (Data Kiosk)",
     "orders": "Orders",
     "settlement": "Settlements",
     "settlement_flat_file": "Settlements (older flat file)",

@@ -83,9 +83,7 @@ _TEXT_HEADERS = {
     "end date": "_end_date",
     "currency": "_currency",
     "campaign name": "campaign_name",
-    "campaign": "campaign_name",
     "ad group name": "ad_group_name",
-    "ad group": "ad_group_name",
     "targeting": "targeting",
     "keyword": "targeting",
     "match type": "match_type",
@@ -328,6 +326,8 @@ def parse(path: Path, context: ParseContext) -> ParsedReport:
         )
     with path.open("rb") as document:
         first_line = document.readline().decode("utf-8-sig", errors="replace").rstrip("\r\n")
+    if not first_line.strip():
+        raise ReportParseError(f"{TITLE}: empty document (no header line)")
     header = read_header(first_line)
     if header is None:
         raise ReportParseError(
@@ -355,9 +355,7 @@ def parse(path: Path, context: ParseContext) -> ParsedReport:
             "ads reports"
         )
     table, key, required = _TABLES[kind]
-    frame = _read(path, header)
-    if frame.height == 0:
-        raise ReportParseError(f"{label}: the file has a header but no rows")
+    frame = _read(path, header)  # a header alone is a period without activity: no rows
     notes: list[str] = [f"Read as an Amazon Ads console {KIND_TITLES[kind]}, time unit Daily."]
     frame = _with_dates(frame, header, label, context, notes)
     currency = _file_currency(frame, header, label, context)
@@ -383,11 +381,11 @@ def parse(path: Path, context: ParseContext) -> ParsedReport:
     require_unique(frame, key, report_type=label, where=flat_file_line)
     names = [column.name for column in table.columns if column.name in frame.columns]
     notes.extend(_window_notes(header))
-    dates = frame.get_column("report_date")
+    days = frame.get_column("report_date").drop_nulls().to_list()
     return ParsedReport(
         [TableRows(table, frame.select(names), key)],
         notes=tuple(notes),
-        covers=(dates.min(), dates.max()),  # type: ignore[arg-type]
+        covers=(min(days), max(days)) if days else None,
     )
 
 

@@ -24,7 +24,8 @@ from amzinsight.reports.ads_names import AdsNames
 #              summaries, catalog items), so it is archived and replayed like a report
 #   file     - only ever imported from a file a person provides (product ratings)
 #   ads      - Amazon Ads reporting v3: create, poll, download a gzip JSON array (per profile)
-Acquisition = Literal["create", "list", "api", "file", "ads"]
+#   kiosk    - Data Kiosk GraphQL queries (createQuery, getQuery, getDocument), JSONL documents
+Acquisition = Literal["create", "list", "api", "file", "ads", "kiosk"]
 
 # What the window means:
 #   day      - one report per local day (sales and traffic: per-ASIN figures have no date)

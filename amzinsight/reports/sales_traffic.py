@@ -36,7 +36,7 @@ BY_DATE_KEY = ("marketplace_id", "report_date")
 BY_ASIN_KEY = ("marketplace_id", "report_date", "parent_asin", "child_asin", "sku")
 
 # table column -> (section, Amazon key, kind). Amounts are {amount, currencyCode} objects.
-_BY_DATE: dict[str, tuple[str, str, ValueKind]] = {
+BY_DATE_METRICS: dict[str, tuple[str, str, ValueKind]] = {
     "ordered_product_sales": ("salesByDate", "orderedProductSales", "money"),
     "ordered_product_sales_b2b": ("salesByDate", "orderedProductSalesB2B", "money"),
     "units_ordered": ("salesByDate", "unitsOrdered", "integer"),
@@ -74,7 +74,7 @@ _BY_DATE: dict[str, tuple[str, str, ValueKind]] = {
     "negative_feedback_received": ("trafficByDate", "negativeFeedbackReceived", "integer"),
     "received_negative_feedback_rate": ("trafficByDate", "receivedNegativeFeedbackRate", "ratio"),
 }
-_BY_ASIN: dict[str, tuple[str, str, ValueKind]] = {
+BY_ASIN_METRICS: dict[str, tuple[str, str, ValueKind]] = {
     "ordered_product_sales": ("salesByAsin", "orderedProductSales", "money"),
     "ordered_product_sales_b2b": ("salesByAsin", "orderedProductSalesB2B", "money"),
     "units_ordered": ("salesByAsin", "unitsOrdered", "integer"),
@@ -127,10 +127,10 @@ def parse(path: Path, context: ParseContext) -> ParsedReport:
         raise ReportParseError(f"{REPORT_TYPE}: the document names no marketplace")
     by_date = _section(document, "salesAndTrafficByDate")
     by_asin = _section(document, "salesAndTrafficByAsin")
-    by_date_rows = _rows(
+    by_date_rows = metric_rows(
         by_date,
         "salesAndTrafficByDate",
-        _BY_DATE,
+        BY_DATE_METRICS,
         {"report_date": Field("date", "date", required=True)},
         {"date": [entry.get("date") for entry in by_date]},
         context,
@@ -147,10 +147,10 @@ def parse(path: Path, context: ParseContext) -> ParsedReport:
         )
         by_asin = []
     asin_day = _asin_day(start) if by_asin else None
-    by_asin_rows = _rows(
+    by_asin_rows = metric_rows(
         by_asin,
         "salesAndTrafficByAsin",
-        _BY_ASIN,
+        BY_ASIN_METRICS,
         {
             "parent_asin": Field("parentAsin", required=True),
             "child_asin": Field("childAsin"),
@@ -175,12 +175,12 @@ def parse(path: Path, context: ParseContext) -> ParsedReport:
         [
             TableRows(
                 tables.sales_traffic_by_date,
-                by_date_rows.select(*BY_DATE_KEY, "currency", *_BY_DATE),
+                by_date_rows.select(*BY_DATE_KEY, "currency", *BY_DATE_METRICS),
                 BY_DATE_KEY,
             ),
             TableRows(
                 tables.sales_traffic_by_asin,
-                by_asin_rows.select(*BY_ASIN_KEY, "currency", *_BY_ASIN),
+                by_asin_rows.select(*BY_ASIN_KEY, "currency", *BY_ASIN_METRICS),
                 BY_ASIN_KEY,
             ),
         ],
@@ -233,15 +233,18 @@ def _day(value: Any) -> date | None:
         ) from None
 
 
-def _rows(
+def metric_rows(
     entries: list[dict[str, Any]],
     section_name: str,
     metrics: Mapping[str, tuple[str, str, ValueKind]],
     identity: Mapping[str, Field],
     identity_values: Mapping[str, list[Any]],
     context: ParseContext,
+    report_type: str = REPORT_TYPE,
+    where: Callable[[int], str] | None = None,
 ) -> pl.DataFrame:
-    """One typed row per entry, built column by column from the JSON (no per-row frames)."""
+    """One typed row per entry, built column by column from the JSON (no per-row frames); also
+    used for Data Kiosk records, whose sales and traffic objects hold the same keys."""
     sections = {section for section, _, _ in metrics.values()}
     by_section = {section: [entry.get(section) or {} for entry in entries] for section in sections}
     columns: dict[str, list[Any]] = dict(identity_values)
@@ -263,8 +266,8 @@ def _rows(
     return parse_values(
         json_frame(columns, len(entries)),
         fields,
-        report_type=REPORT_TYPE,
-        where=_where(section_name),
+        report_type=report_type,
+        where=where or _where(section_name),
     )
 
 

@@ -8,6 +8,8 @@ Documents are downloaded as a stream to a file, never into memory.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
 import random
 import time
@@ -20,7 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-from sp_api.api import CatalogItems, Inventories, ReportsV2
+from sp_api.api import CatalogItems, DataKiosk, Inventories, ReportsV2
 from sp_api.auth import AccessTokenClient
 from sp_api.auth.exceptions import AuthorizationError
 from sp_api.base.exceptions import (
@@ -86,6 +88,23 @@ class ReportStatus:
     data_start: date | None
     data_end: date | None
     created: datetime | None
+
+
+DATA_KIOSK_ROLE_MISSING = (
+    "Data Kiosk refused the query: the app needs the Brand Analytics role (Seller Central > "
+    "Apps and Services > Develop Apps > edit the app's roles), or sales history is loaded "
+    "report by report."
+)
+
+
+@dataclass(frozen=True)
+class QueryStatus:
+    """A Data Kiosk query as getQuery describes it."""
+
+    query_id: str
+    status: str
+    data_document_id: str | None
+    error_document_id: str | None
 
 
 @dataclass(frozen=True)
@@ -158,6 +177,8 @@ class SpApiClient:
                 client = ReportsV2(**kwargs)
             elif kind == "inventory":
                 client = Inventories(**kwargs)
+            elif kind == "data_kiosk":
+                client = DataKiosk(**kwargs)
             else:
                 client = CatalogItems(version="2022-04-01", **kwargs)
             client.endpoint = endpoint  # wins over SP_API_DEFAULT_MARKETPLACE (library gotcha)
@@ -170,9 +191,11 @@ class SpApiClient:
         function: Callable[..., Any],
         *args: Any,
         missing_is_none: bool = False,
+        forbidden: str | None = None,
         **kwargs: Any,
     ) -> Any:
-        """Call with retries: 429 waits 1/rate (jitter, capped); 5xx and network errors back off."""
+        """Call with retries: 429 waits 1/rate (jitter, capped); 5xx and network errors back off.
+        A 403 is never retried: `forbidden`, when given, is the ConfigError it becomes."""
         for attempt in range(1, self.retry.max_attempts + 1):
             try:
                 return function(*args, **kwargs)
@@ -195,6 +218,8 @@ class SpApiClient:
                     f"check {self.credentials_name.upper()}'s AMZ_STORES__* settings."
                 ) from None
             except SellingApiForbiddenException:
+                if forbidden is not None:
+                    raise ConfigError(forbidden) from None
                 raise AmazonApiError(
                     f"Amazon refused {operation} (403): the app lacks the role for it or the "
                     "token is not valid for this seller."
@@ -298,6 +323,12 @@ class SpApiClient:
         )
         url = response.payload["url"]
         compression = response.payload.get("compressionAlgorithm")
+        return self._download_url(url, destination, compression, f"report document {document_id}")
+
+    def _download_url(
+        self, url: str, destination: Path, compression: str | None, what: str
+    ) -> DownloadedDocument:
+        """Stream a pre-signed URL to destination, retrying network errors and 5xx."""
         for attempt in range(1, self.retry.max_attempts + 1):
             try:
                 return _stream_to_file(
@@ -306,7 +337,7 @@ class SpApiClient:
             except (httpx.TransportError, _ServerError) as error:
                 if attempt == self.retry.max_attempts:
                     raise AmazonApiError(
-                        f"Downloading report document {document_id} kept failing ({_name(error)})."
+                        f"Downloading {what} kept failing ({_name(error)})."
                     ) from None
                 wait = min(
                     self.retry.max_backoff_seconds,
@@ -315,6 +346,90 @@ class SpApiClient:
                 logger.info("download failed with %s; retrying in %.1f s", _name(error), wait)
                 self.retry.sleep(wait)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    # --- Data Kiosk ------------------------------------------------------------------------
+
+    def run_data_kiosk_query(self, query: str, destination: Path) -> Path | None:
+        """Run one GraphQL query to its end: the JSONL document streamed to destination, or None
+        when Amazon found no data. FATAL and CANCELLED queries raise ReportFailedError; an app
+        without the Brand Analytics role raises ConfigError (DATA_KIOSK_ROLE_MISSING)."""
+        client = self._client("data_kiosk")
+        response = self._call(
+            "createQuery", client.create_query, query, forbidden=DATA_KIOSK_ROLE_MISSING
+        )
+        query_id = str(response.payload["queryId"])
+        status = self.wait_for_query(query_id)
+        if status.status == "CANCELLED":
+            raise ReportFailedError(f"Data Kiosk query {query_id} was cancelled.")
+        if status.status == "FATAL":
+            reasons = self._query_errors(status, destination)
+            raise ReportFailedError(f"Data Kiosk query {query_id} failed: {reasons}")
+        if status.data_document_id is None:
+            return None
+        self._download_kiosk_document(status.data_document_id, destination)
+        return destination
+
+    def get_query(self, query_id: str) -> QueryStatus:
+        response = self._call(
+            "getQuery",
+            self._client("data_kiosk").get_query,
+            query_id,
+            forbidden=DATA_KIOSK_ROLE_MISSING,
+        )
+        payload = response.payload or {}
+        return QueryStatus(
+            query_id=str(payload.get("queryId", query_id)),
+            status=payload.get("processingStatus", ""),
+            data_document_id=payload.get("dataDocumentId"),
+            error_document_id=payload.get("errorDocumentId"),
+        )
+
+    def wait_for_query(self, query_id: str) -> QueryStatus:
+        """Poll as wait_for_report does until DONE, FATAL or CANCELLED; a timeout is a failure."""
+        deadline = time.monotonic() + self.retry.poll_timeout_seconds
+        pause = self.retry.poll_initial_seconds
+        while True:
+            status = self.get_query(query_id)
+            if status.status in TERMINAL_STATUSES:
+                return status
+            if time.monotonic() + pause > deadline:
+                raise ReportFailedError(
+                    f"Data Kiosk query {query_id} was still {status.status} after "
+                    f"{self.retry.poll_timeout_seconds:.0f} s; the next sync asks again."
+                )
+            self.retry.sleep(pause)
+            pause = min(self.retry.poll_max_seconds, pause * 1.5)
+
+    def _download_kiosk_document(self, document_id: str, destination: Path) -> DownloadedDocument:
+        response = self._call(
+            "getDocument",
+            self._client("data_kiosk").get_document,
+            document_id,
+            forbidden=DATA_KIOSK_ROLE_MISSING,
+        )
+        url = response.payload["documentUrl"]
+        return self._download_url(url, destination, None, f"Data Kiosk document {document_id}")
+
+    def _query_errors(self, status: QueryStatus, destination: Path) -> str:
+        """The messages of a FATAL query's error document, in one line."""
+        if status.error_document_id is None:
+            return "Amazon gave no reason."
+        errors_path = destination.with_name(destination.name + ".errors.json")
+        try:
+            self._download_kiosk_document(status.error_document_id, errors_path)
+            body = json.loads(errors_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return "its error document could not be read."
+        finally:
+            with contextlib.suppress(OSError):
+                errors_path.unlink()
+        errors = body.get("errors") if isinstance(body, dict) else None
+        messages = [
+            str(error.get("message")).strip()
+            for error in errors or []
+            if isinstance(error, dict) and error.get("message")
+        ]
+        return " ".join(messages) or "Amazon gave no reason."
 
     # --- JSON APIs assembled into documents -------------------------------------------------
 

@@ -52,6 +52,8 @@ class SandboxAccount:
     (`lwa_client_id`, `lwa_client_secret`, `refresh_token`), as when one LWA app has both."""
     ads_client_secret: str = ""
     ads_refresh_token: str = ""
+    data_kiosk: bool = True
+    """The app has the Brand Analytics role Data Kiosk needs; False answers its calls 403."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "marketplaces", tuple(c.upper() for c in self.marketplaces))

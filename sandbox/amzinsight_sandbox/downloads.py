@@ -37,7 +37,7 @@ def _signature(state: SandboxState, document_id: str, expires: int) -> str:
     return hmac.new(state.signing_key, message, hashlib.sha256).hexdigest()
 
 
-def signed_download_url(state: SandboxState, document_id: str) -> str:
+def signed_download_url(state: SandboxState, document_id: str, path: str = DOWNLOAD_PATH) -> str:
     """An absolute URL on this server that works without credentials for five minutes."""
     expires = int(time.time()) + URL_LIFETIME_SECONDS
     query = urlencode(
@@ -49,11 +49,11 @@ def signed_download_url(state: SandboxState, document_id: str) -> str:
             "X-Amz-Signature": _signature(state, document_id, expires),
         }
     )
-    return f"{state.base_url}{DOWNLOAD_PATH}/{document_id}?{query}"
+    return f"{state.base_url}{path}/{document_id}?{query}"
 
 
-def download_document(state: SandboxState, _account: object, request: Request) -> Response:
-    document_id = request.path_params["documentId"]
+def verify_download(state: SandboxState, request: Request, document_id: str) -> None:
+    """S3's answers to a URL that was not signed here or has expired."""
     expires_text = request.query_value("X-Sandbox-Expires-At") or "0"
     signature = request.query_value("X-Amz-Signature") or ""
     expires = int(expires_text) if expires_text.isdigit() else 0
@@ -65,6 +65,27 @@ def download_document(state: SandboxState, _account: object, request: Request) -
         )
     if time.time() > expires:
         raise ApiError(403, "AccessDenied", "Request has expired")
+
+
+def break_download(
+    state: SandboxState, response: Response, report_type: str | None, seller_id: str
+) -> Response:
+    """Apply an injected download fault (truncated, corrupt or slow) to a document's bytes."""
+    body = response.body
+    fault = state.take_fault(DOCUMENT_FAULT_KINDS, "download", report_type, seller_id)
+    if fault is not None and fault.kind == "truncated_document":
+        response.body = body[: len(body) // 2]
+    elif fault is not None and fault.kind == "corrupt_document":
+        noise = np.random.default_rng(len(body)).integers(0, 256, max(len(body), 64))
+        response.body = b"\x00" + noise.astype(np.uint8).tobytes()[1:]  # no gzip or zlib header
+    elif fault is not None:
+        response.trickle_seconds = max(fault.delay_seconds, 0.0)
+    return response
+
+
+def download_document(state: SandboxState, _account: object, request: Request) -> Response:
+    document_id = request.path_params["documentId"]
+    verify_download(state, request, document_id)
     with state.lock:
         report_id = state.documents.get(document_id)
         record = state.reports.get(report_id) if report_id else None
@@ -81,15 +102,7 @@ def download_document(state: SandboxState, _account: object, request: Request) -
         compressed, content_type = cached
 
     response = Response(200, compressed, content_type=content_type)
-    fault = state.take_fault(DOCUMENT_FAULT_KINDS, "download", record.report_type, record.seller_id)
-    if fault is not None and fault.kind == "truncated_document":
-        response.body = compressed[: len(compressed) // 2]
-    elif fault is not None and fault.kind == "corrupt_document":
-        noise = np.random.default_rng(len(compressed)).integers(0, 256, max(len(compressed), 64))
-        response.body = b"\x00" + noise.astype(np.uint8).tobytes()[1:]  # no gzip or zlib header
-    elif fault is not None:
-        response.trickle_seconds = max(fault.delay_seconds, 0.0)
-    return response
+    return break_download(state, response, record.report_type, record.seller_id)
 
 
 def register(router: Router) -> None:

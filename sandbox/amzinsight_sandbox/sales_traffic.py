@@ -9,6 +9,7 @@ equal the orders report's non-cancelled lines of the same local day.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date, timedelta
 from typing import Any
 
@@ -60,6 +61,29 @@ def _day_slice(truth: AccountTruth, start: date, end: date) -> tuple[int, int]:
     first = max(truth.day_index(start), 0)
     last = min(truth.day_index(end), truth.days - 1) + 1
     return first, max(first, last)
+
+
+# The sandbox's sellers have no business (B2B) buyers; Amazon's report still carries the B2B
+# fields, as zeros (its schema), and so does Data Kiosk: both load as 0, never as missing.
+_NO_BUSINESS_TRAFFIC_BY_DATE = {
+    "pageViewsB2B": 0,
+    "sessionsB2B": 0,
+    "buyBoxPercentageB2B": 0.0,
+    "orderItemSessionPercentageB2B": 0.0,
+    "unitSessionPercentageB2B": 0.0,
+}
+
+
+def _no_business_sales(currency: str, per_item: bool = True) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "orderedProductSalesB2B": _amount(0, currency),
+        "unitsOrderedB2B": 0,
+        "totalOrderItemsB2B": 0,
+    }
+    if per_item:
+        fields["averageSalesPerOrderItemB2B"] = _amount(0, currency)
+        fields["averageUnitsPerOrderItemB2B"] = 0.0
+    return fields
 
 
 def _by_date(
@@ -118,6 +142,7 @@ def _by_date(
                     ),
                     "unitsShipped": int(mt.shipped_units[:, block].sum()),
                     "ordersShipped": shipped_items,
+                    **_no_business_sales(currency),
                 },
                 "trafficByDate": {
                     "browserPageViews": browser_views,
@@ -134,6 +159,7 @@ def _by_date(
                     "feedbackReceived": feedback,
                     "negativeFeedbackReceived": negative,
                     "receivedNegativeFeedbackRate": _ratio(negative, feedback, 100),
+                    **_NO_BUSINESS_TRAFFIC_BY_DATE,
                 },
             }
         )
@@ -141,8 +167,15 @@ def _by_date(
 
 
 def _by_asin(
-    truth: AccountTruth, mt: MarketplaceTruth, start: date, end: date, asin_granularity: str
+    truth: AccountTruth,
+    mt: MarketplaceTruth,
+    start: date,
+    end: date,
+    asin_granularity: str,
+    only: Collection[str] | None = None,
 ) -> list[dict[str, Any]]:
+    """One entry per ASIN with sales or traffic; `only` keeps the entries of those ASINs (the
+    percentages still compare with every ASIN), as Data Kiosk's trends filter does."""
     currency = mt.marketplace.currency
     first, last = _day_slice(truth, start, end)
     block = slice(first, last)
@@ -169,6 +202,8 @@ def _by_asin(
     totals = {name: float(values.sum()) for name, values in sums.items()}
     entries = []
     for key, members in groups.items():
+        if only is not None and key not in only:
+            continue
         g = {name: float(values[members].sum()) for name, values in sums.items()}
         sessions = g["browser_sessions"] + g["mobile_sessions"]
         views = g["browser_views"] + g["mobile_views"]
@@ -183,6 +218,7 @@ def _by_asin(
             "unitsOrdered": int(g["units"]),
             "orderedProductSales": _amount(g["sales"], currency),
             "totalOrderItems": int(g["items"]),
+            **_no_business_sales(currency, per_item=False),
         }
         entry["trafficByAsin"] = {
             "browserSessions": int(g["browser_sessions"]),
@@ -207,6 +243,10 @@ def _by_asin(
             ),
             "buyBoxPercentage": _ratio(g["buy_box_weight"], views),
             "unitSessionPercentage": _ratio(g["units"], sessions, 100),
+            "sessionsB2B": 0,
+            "pageViewsB2B": 0,
+            "buyBoxPercentageB2B": 0.0,
+            "unitSessionPercentageB2B": 0.0,
         }
         entries.append(entry)
     return entries

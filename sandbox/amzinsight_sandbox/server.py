@@ -25,6 +25,7 @@ from amzinsight_sandbox import (
     ads_api,
     catalog_api,
     control,
+    data_kiosk,
     downloads,
     inventory_api,
     reports_api,
@@ -53,6 +54,7 @@ ROUTE_MODULES: tuple[ModuleType, ...] = (
     reports_api,
     inventory_api,
     catalog_api,
+    data_kiosk,
     downloads,
     control,
 )

@@ -110,6 +110,9 @@ class AccountState:
         self.number = number
         self.buckets: dict[str, TokenBucket] = {}
         self.settlements = settlement_periods(account, number)
+        self.data_kiosk = account.data_kiosk
+        """Whether the app has the Brand Analytics role Data Kiosk needs; tests may switch it
+        on a running sandbox, reset() restores the configured value."""
 
     @property
     def seller_id(self) -> str:
@@ -177,6 +180,8 @@ class SandboxState:
         self.ads: dict[str, Any] = {}
         """The Amazon Ads side's mutable state (ads_store.py): bids and states changed over the
         API, created keywords and negatives, reports, restatement pull counts."""
+        self.data_kiosk: dict[str, Any] = {}
+        """Data Kiosk queries and their documents (data_kiosk.py)."""
         self.reset()
 
     def reset(self) -> None:
@@ -191,8 +196,10 @@ class SandboxState:
             self.reports.clear()
             self.documents.clear()
             self.ads.clear()
+            self.data_kiosk.clear()
             for state in self.accounts.values():
                 state.buckets.clear()
+                state.data_kiosk = state.account.data_kiosk
                 for period in state.settlements:
                     self.reports[period.report_id] = ReportRecord(
                         report_id=period.report_id,

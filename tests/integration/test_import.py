@@ -36,6 +36,7 @@ pytestmark = pytest.mark.postgres
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 FIXTURE_OF = {
     "sales_traffic": "sales_and_traffic_2026-03-10.json",
+    "sales_traffic_history": "amazon_files/sales_traffic_kiosk_2026-03-10.jsonl",
     "orders": "all_orders.tsv",
     "settlement": "settlement_v2.tsv",
     "settlement_flat_file": "amazon_files/settlement_flat_file.tsv",
@@ -157,6 +158,39 @@ def total(rows: list[dict[str, Any]], column: str) -> Any:
 
 
 # --- expectations, computed from the files ------------------------------------------------------
+
+
+def check_sales_traffic_history(runtime: Runtime, path: Path) -> None:
+    """A Data Kiosk document of one day loads exactly as the same day's report does."""
+    records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    (day,) = [record for record in records if "childAsin" not in record]
+    trends = [record for record in records if "childAsin" in record]
+    (row,) = rows_of(runtime, tables.sales_traffic_by_date)
+    asins = {row["child_asin"]: row for row in rows_of(runtime, tables.sales_traffic_by_asin)}
+
+    assert (row["report_date"], row["marketplace_id"]) == (
+        date.fromisoformat(day["startDate"]),
+        day["marketplaceId"],
+    )
+    assert row["ordered_product_sales"] == Decimal(
+        str(day["sales"]["orderedProductSales"]["amount"])
+    )
+    assert (row["units_ordered"], row["sessions"], row["page_views"]) == (
+        day["sales"]["unitsOrdered"],
+        day["traffic"]["sessions"],
+        day["traffic"]["pageViews"],
+    )
+    assert set(asins) == {record["childAsin"] for record in trends}
+    for record in trends:
+        stored = asins[record["childAsin"]]
+        assert (stored["parent_asin"], stored["sku"]) == (record["parentAsin"], "")
+        assert stored["ordered_product_sales"] == Decimal(
+            str(record["sales"]["orderedProductSales"]["amount"])
+        )
+        assert (stored["units_ordered"], stored["sessions"]) == (
+            record["sales"]["unitsOrdered"],
+            record["traffic"]["sessions"],
+        )
 
 
 def check_sales_traffic(runtime: Runtime, path: Path) -> None:
@@ -493,6 +527,7 @@ def check_ratings(runtime: Runtime, path: Path) -> None:
 
 CHECKS: dict[str, Callable[[Runtime, Path], None]] = {
     "sales_traffic": check_sales_traffic,
+    "sales_traffic_history": check_sales_traffic_history,
     "orders": check_orders,
     "settlement": check_settlement,
     "settlement_flat_file": check_settlement_flat_file,
@@ -504,6 +539,7 @@ CHECKS: dict[str, Callable[[Runtime, Path], None]] = {
 }
 TABLES_OF = {
     "sales_traffic": ("sales_traffic_by_date", "sales_traffic_by_asin"),
+    "sales_traffic_history": ("sales_traffic_by_date", "sales_traffic_by_asin"),
     "orders": ("orders", "order_items"),
     "settlement": ("settlements", "settlement_lines"),
     "settlement_flat_file": ("settlements", "settlement_lines"),

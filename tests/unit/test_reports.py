@@ -25,6 +25,7 @@ from amzinsight.reports.flatfile import ROW, Field, local_date, money, parse_val
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 FIXTURE_OF = {
     "sales_traffic": "sales_and_traffic_2026-03-10.json",
+    "sales_traffic_history": "amazon_files/sales_traffic_kiosk_2026-03-10.jsonl",
     "orders": "all_orders.tsv",
     "settlement": "settlement_v2.tsv",
     "settlement_flat_file": "amazon_files/settlement_flat_file.tsv",
@@ -97,7 +98,11 @@ def allowed_dtypes(column: sa.Column) -> tuple[pl.DataType, ...]:
 
 
 def test_every_registered_report_has_a_fixture() -> None:
-    assert {key for key, spec in REPORTS.items() if spec.acquisition != "ads"} == set(FIXTURE_OF)
+    # Amazon Ads documents (API reports, console exports): tests/unit/test_reports_ads.py.
+    seller = {
+        k for k, spec in REPORTS.items() if spec.acquisition != "ads" and not spec.ads_profile
+    }
+    assert seller == set(FIXTURE_OF)
     assert all(spec.key == key for key, spec in REPORTS.items())
 
 
@@ -163,7 +168,9 @@ def test_specs_say_how_each_report_is_fetched() -> None:
 
 def test_get_report_names_the_known_keys() -> None:
     assert get_report("orders") is REPORTS["orders"]
-    with pytest.raises(ConfigError, match="use one of sales_traffic, orders"):
+    with pytest.raises(
+        ConfigError, match="use one of sales_traffic, sales_traffic_history, orders"
+    ):
         get_report("returns")
 
 
