@@ -82,6 +82,12 @@ class SyncSettings(BaseSettings):
         default=[60, 300, 900],
         description="A failed sync job is retried after each of these delays, in turn.",
     )
+    meter_speed: float = Field(
+        default=1.0,
+        gt=0,
+        description="How fast the clock of Amazon's meters runs: 1 for Amazon; the sandbox's "
+        "speed factor for a sandbox (its meters run that much faster).",
+    )
 
 
 class AdsSettings(BaseSettings):

@@ -7,8 +7,10 @@ import getpass
 import json
 import os
 import sys
+import time
+import uuid
 from collections.abc import Callable, Sequence
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -399,6 +401,7 @@ def _listed(names: list[str]) -> str:
 
 
 def _sync(args: argparse.Namespace) -> int:
+    from amzinsight.ingest.meter import MeterWait
     from amzinsight.ingest.sync import (
         client_for,
         is_ads,
@@ -447,17 +450,27 @@ def _sync(args: argparse.Namespace) -> int:
         label = f"{task.spec.key} {task.marketplace.country_code or ''} {_window_label(task)}"
         progress.show(label)
         client = client_for(runtime.settings, store, task)
+        holder = f"cli-{uuid.uuid4().hex}"
         try:
-            outcomes = run_task(
-                runtime.engine,
-                runtime.archive,
-                client,
-                store,
-                task,
-                triggered_by="cli",
-                progress=progress.prefixed(label),
-                settle_days=runtime.settings.ads.settle_days,
-            )
+            while True:
+                try:
+                    outcomes = run_task(
+                        runtime.engine,
+                        runtime.archive,
+                        client,
+                        store,
+                        task,
+                        triggered_by="cli",
+                        progress=progress.prefixed(label),
+                        settle_days=runtime.settings.ads.settle_days,
+                        holder=holder,
+                    )
+                    break
+                except MeterWait as wait:  # the window keeps its slot: wait for it, then call
+                    progress.show(
+                        f"{label}: waiting for Amazon's meter until {wait.slot_at:%H:%M:%S} UTC"
+                    )
+                    time.sleep(max(0.0, (wait.slot_at - datetime.now(UTC)).total_seconds()))
             loaded += sum(outcome.rows_upserted for outcome in outcomes)
             progress.advance(f"{label}: done")
         except AmzInsightError as error:

@@ -287,6 +287,10 @@ def _start_fake_llm(stack: Stack, python: str, port: int, alive: Callable[[], bo
     logger.info("fake LLM serving at %s", url)
 
 
+DEMO_SPEED_FACTOR = 60
+"""How much faster than Amazon the demo's sandbox answers (and meters)."""
+
+
 def _start_demo(
     settings: Settings,
     stack: Stack,
@@ -311,7 +315,7 @@ def _start_demo(
             python, "-m", "launcher.cli", "sandbox", "serve",
             "--port", str(port),
             # Amazon's own pace (1 report a minute) would take hours; the demo takes minutes.
-            "--speed-factor", "60",
+            "--speed-factor", str(DEMO_SPEED_FACTOR),
             "--processing-delay", "0.5",
         ],
     )  # fmt: skip
@@ -324,6 +328,8 @@ def _start_demo(
         engine, archive_from_settings(settings), store, account, settings.sync.initial_days
     )
     stack.extra_environment.update(demo_environment(account, store.slug))
+    # The sandbox's meters run DEMO_SPEED_FACTOR times faster than Amazon's: so do the workers'.
+    stack.extra_environment["AMZ_SYNC_METER_SPEED"] = str(DEMO_SPEED_FACTOR)
     logger.info("demo store %r registered against the sandbox at %s", store.slug, url)
     jobs = (lambda: list_jobs(stack.redis_url, store.slug)) if list_jobs else (lambda: [])
     return DemoProgress(engine, store.id, jobs)

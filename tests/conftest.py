@@ -15,6 +15,7 @@ import pytest
 import redis
 from psycopg import sql
 
+TEST_METER_SPEED = 500
 ADMIN_DSN = os.environ.get("AMZ_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
@@ -55,6 +56,9 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory) -> 
     monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
     # Nothing a test starts may fall back to the developer's ~/.amzinsight.
     monkeypatch.setenv("AMZ_DATA_DIR", str(tmp_path_factory.mktemp("data")))
+    # Amazon's per-application meters (a Sales and Traffic report every 15 minutes) on the clock
+    # of the slowest sandbox a test syncs with (speed factor 500); faster sandboxes allow more.
+    monkeypatch.setenv("AMZ_SYNC_METER_SPEED", str(TEST_METER_SPEED))
     from amzinsight.config import get_settings
 
     get_settings.cache_clear()
@@ -270,6 +274,7 @@ def demo_database_url(
             patch.setenv(variable, value)
         patch.setenv("AMZ_DATABASE_URL", url)
         patch.setenv("AMZ_SYNC_INITIAL_DAYS", str(DEMO_SYNC_DAYS))
+        patch.setenv("AMZ_SYNC_METER_SPEED", str(config.speed_factor))
         # session fixtures start before the autouse isolation: never ~/.amzinsight/archive
         patch.setenv("AMZ_DATA_DIR", str(tmp_path_factory.mktemp("demo-data")))
         from amzinsight.config import get_settings

@@ -13,6 +13,7 @@ from rq_scheduler import Scheduler
 from amzinsight.config import Settings, get_settings
 from amzinsight.errors import ConfigError
 from amzinsight.ingest import runs
+from amzinsight.ingest.meter import MeterWait
 from amzinsight.ingest.pipeline import RunRequest, finish_run, start_run
 from amzinsight.ingest.sync import (
     SyncTask,
@@ -31,7 +32,7 @@ from amzinsight.reports.base import ReportSpec
 from amzinsight.rules.periods import local_today
 from amzinsight.runtime import Runtime, build_runtime
 from amzinsight.stores import Store, StoreMarketplace, get_store, list_stores, never_synced
-from workers.connection import DEFAULT_QUEUE, redis_connection
+from workers.connection import DEFAULT_QUEUE, INGEST_QUEUE, redis_connection
 from workers.queueing import enqueue_unique, job_id, live_job, store_jobs, sync_retry
 from workers.schedule import REPORT_SCHEDULE, declared_schedule, register_schedule
 
@@ -134,17 +135,38 @@ def sync_window(
             job.meta["progress"] = message
             job.save_meta()  # type: ignore[no-untyped-call]  # rq is untyped
 
-    outcomes = run_task(
-        runtime.engine,
-        runtime.archive,
-        client_for(runtime.settings, store, task),
-        store,
-        task,
-        job_id=job.id if job else None,
-        triggered_by=triggered_by,
-        progress=progress,
-        settle_days=runtime.settings.ads.settle_days,
-    )
+    holder = window_job_id(store_slug, report_key, task.marketplace, window)
+    try:
+        outcomes = run_task(
+            runtime.engine,
+            runtime.archive,
+            client_for(runtime.settings, store, task),
+            store,
+            task,
+            job_id=job.id if job else None,
+            triggered_by=triggered_by,
+            progress=progress,
+            settle_days=runtime.settings.ads.settle_days,
+            holder=holder,
+        )
+    except MeterWait as wait:
+        # The window keeps its slot: the same job comes back then (one scheduled job per slot).
+        connection = redis_connection(runtime.settings)
+        scheduler = Scheduler(queue_name=INGEST_QUEUE, connection=connection)
+        scheduler.enqueue_at(
+            wait.slot_at,
+            sync_window,
+            store_slug,
+            report_key,
+            marketplace_id,
+            start,
+            end,
+            triggered_by,
+            job_id=f"{holder}-at-{wait.slot_at:%Y%m%dT%H%M%S%f}",
+            job_description=f"{report_key} for {store_slug} {start}..{end}, Amazon's meter",
+        )
+        progress(str(wait))
+        return {"runs": [], "statuses": [], "rows": 0, "waiting_until": wait.slot_at.isoformat()}
     return {
         "runs": [outcome.run_id for outcome in outcomes],
         "statuses": [outcome.status for outcome in outcomes],

@@ -33,6 +33,8 @@ REPORT_SCHEDULE = {
     "orders": "7 * * * *",  # hourly: orders change status all day
     "inventory_summaries": "17 */4 * * *",  # every 4 hours
     "sales_traffic": "27 8 * * *",  # daily, after Amazon settles yesterday
+    # daily: days older than the report's, and the last week again (Amazon fills them in)
+    "sales_traffic_history": "17 8 * * *",
     "settlement": "37 9 * * *",  # daily: Amazon publishes settlements every 14 days
     "listings": "47 9 * * *",  # daily
     "catalog": "57 10 * * *",  # daily, after listings (it looks up their ASINs)

@@ -225,6 +225,25 @@ raw_reports = sa.Table(
     comment="one raw report document in the archive",
 )
 
+api_meter_slots = sa.Table(
+    "api_meter_slots",
+    metadata,
+    _id(),
+    _store_id(),
+    sa.Column("meter_key", sa.Text, nullable=False, comment="the meter and a digest of the app"),
+    sa.Column("holder", sa.Text, nullable=False, comment="who reserved it: a sync window's job"),
+    sa.Column("slot_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("used", sa.Boolean, nullable=False, server_default=sa.false()),
+    _created_at(),
+    sa.UniqueConstraint("store_id", "meter_key", "holder", "slot_at"),
+    sa.Index(None, "meter_key", "slot_at"),
+    sa.Index(None, "meter_key", "holder"),
+    comment=(
+        "calls reserved under a metered Amazon operation (Sales and Traffic reports) by a store's "
+        "sync; the meter counts every store on the same application"
+    ),
+)
+
 sync_runs = sa.Table(
     "sync_runs",
     metadata,

@@ -12,6 +12,8 @@ import json
 import logging
 import shutil
 import tempfile
+import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -26,6 +28,7 @@ from amzinsight.config import Settings
 from amzinsight.db.tables import listings, raw_reports, sales_traffic_by_asin, sync_runs
 from amzinsight.errors import AmazonApiError, ConfigError, ReportFailedError
 from amzinsight.ingest.archive import RawArchive
+from amzinsight.ingest.meter import SALES_TRAFFIC_METER, MeterWait, meter_key, reserve
 from amzinsight.ingest.pipeline import (
     RawDocument,
     RunOutcome,
@@ -82,6 +85,7 @@ def client_for(
         endpoint=store.endpoints.sp_api_endpoint,
         lwa_token_url=store.endpoints.lwa_token_url,
         retry=retry,
+        meter_speed=settings.sync.meter_speed,
     )
 
 
@@ -143,12 +147,18 @@ def plan_tasks(
             continue
         last_day = today if spec.includes_today else today - timedelta(days=1)
         market_days = initial_days
+        recent_only = False
         if spec.key in (sales_traffic.SPEC.key, sales_traffic_kiosk.KEY) and start is None:
             history = kiosk_refusal(engine, store.id, market.marketplace_id) is None
             last_day, market_days = _sales_traffic_share(spec, last_day, initial_days, history)
             if market_days <= 0:
                 continue
-        if start is not None or end is not None:
+            # With Data Kiosk keeping the history, the metered report pulls exactly its last days.
+            recent_only = history and spec.key == sales_traffic.SPEC.key
+        if recent_only:
+            recent = DateWindow(last_day - timedelta(days=market_days - 1), last_day)
+            windows = split_window(recent, spec.max_window_days)
+        elif start is not None or end is not None:
             window = DateWindow(start or last_day, min(end or last_day, last_day))
             windows = split_window(window, spec.max_window_days)
         else:
@@ -215,10 +225,20 @@ def run_task(
     progress: Progress | None = None,
     now: datetime | None = None,
     settle_days: int = 3,
+    holder: str | None = None,
 ) -> list[RunOutcome]:
-    """Pull and load one task; returns one outcome per document loaded (settlements: several)."""
+    """Pull and load one task; returns one outcome per document loaded (settlements: several).
+
+    A Sales and Traffic report first takes its slot under Amazon's meter (ingest/meter.py) for
+    `holder` (the window's job; one of its own when None): MeterWait when the slot is later.
+    """
     spec = task.spec
     report = progress or (lambda _message: None)
+    if spec.key == sales_traffic.SPEC.key and isinstance(client, SpApiClient):
+        holder = holder or f"{spec.key}-{uuid.uuid4().hex}"
+        if not _take_meter_slot(engine, client, store, holder):
+            report(f"{spec.key}: loaded moments ago by another job of this window")
+            return []
     if spec.acquisition == "list":
         assert isinstance(client, SpApiClient)  # noqa: S101 (client_for picks it)
         return _sync_listed(engine, archive, client, store, task, job_id, triggered_by, report)
@@ -273,6 +293,26 @@ def run_task(
             raise
         report(f"{spec.key}: loading")
         return [ingest_document(engine, archive, request, document, context, run_id=run_id)]
+
+
+METER_WAIT_IN_PLACE = timedelta(minutes=1)
+"""A slot this close is waited for where the call is; a later one is handed back (MeterWait)."""
+
+
+def _take_meter_slot(engine: Engine, client: SpApiClient, store: Store, holder: str) -> bool:
+    """True when the call may go now; False when the holder made it moments ago."""
+    meter = SALES_TRAFFIC_METER.at_speed(client.meter_speed)
+    key = meter_key(meter, client.application)
+    while True:
+        slot_at = reserve(engine, meter, key, holder, store.id)
+        if slot_at is None:
+            return False
+        wait = slot_at - datetime.now(UTC)
+        if wait <= timedelta(0):
+            return True
+        if wait > METER_WAIT_IN_PLACE:
+            raise MeterWait(meter, slot_at, key, holder)
+        time.sleep(wait.total_seconds())  # the slot stays the holder's: asking again uses it
 
 
 class ReportCancelled(Exception):

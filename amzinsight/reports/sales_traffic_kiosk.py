@@ -204,9 +204,13 @@ LABEL = f"Data Kiosk {DATASET}"
 ROLE_MISSING = "Brand Analytics role"
 """Words of the sentence a refused query records (sources/sp_api.py): the sync then plans the
 store's history report by report."""
-RECENT_REPORT_DAYS = 14
-"""Days before yesterday that the Sales and Traffic report, not Data Kiosk, loads: the days
-Amazon still restates (the report's 3-day lookback, with room)."""
+RECENT_REPORT_DAYS = 3
+"""The last days (through yesterday) that the Sales and Traffic report, not Data Kiosk, loads:
+the days its 3-day lookback pulls again. The report is metered (3 of its 96 a day per
+marketplace); Data Kiosk is not, so it loads every older day and re-pulls HISTORY_LOOKBACK_DAYS."""
+HISTORY_LOOKBACK_DAYS = 7
+"""Amazon may fill a day in for up to a week after it closes (SP-API docs issue 2303): each sync
+asks Data Kiosk again for the last week before the report's days."""
 
 
 def parse(path: Path, context: ParseContext) -> ParsedReport:
@@ -341,5 +345,6 @@ SPEC = ReportSpec(
     acquisition="kiosk",
     window="range",
     extension="jsonl",
+    lookback_days=HISTORY_LOOKBACK_DAYS,
     max_window_days=365,
 )

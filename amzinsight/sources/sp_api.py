@@ -129,7 +129,14 @@ class SpApiClient:
     endpoint: str | None = None
     lwa_token_url: str | None = None
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    meter_speed: float = 1.0
+    """The clock of Amazon's per-application meters: 1 for Amazon, a sandbox's speed factor."""
     _clients: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def application(self) -> str | None:
+        """The LWA application the calls count against (Amazon meters some per application)."""
+        return self.credentials.lwa_client_id
 
     # --- plumbing -------------------------------------------------------------------------
 

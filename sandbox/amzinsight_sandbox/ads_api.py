@@ -65,7 +65,9 @@ def exchange_refresh_token(state: SandboxState, account: object, request: Reques
                     "The request has an invalid grant parameter : refresh_token",
                 )
             body = {
-                "access_token": state.issue_access_token(candidate.seller_id),
+                "access_token": state.issue_access_token(
+                    candidate.seller_id, settings.ads_client_id
+                ),
                 "refresh_token": settings.ads_refresh_token,
                 "token_type": "bearer",
                 "expires_in": ACCESS_TOKEN_SECONDS,

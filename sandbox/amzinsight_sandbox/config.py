@@ -153,6 +153,17 @@ class SandboxConfig:
     faults: list[Fault] = field(default_factory=list)
     next_token_ttl_seconds: float = 30.0
     """Amazon expires getInventorySummaries nextTokens after 30 s; tests shorten it."""
+    sales_traffic_meter: bool = True
+    """Amazon's meter on createReport for GET_SALES_AND_TRAFFIC_REPORT since April 2026: per LWA
+    app (all its sellers together), at most once every 15 minutes and 96 times in any 24 hours
+    (selling-partner-api-models#5210). On by default because Amazon enforces it; False lets
+    tests written before the meter run unpaced."""
+    sales_traffic_interval_seconds: float = 900.0
+    """The meter's minimum gap between two accepted requests, in Amazon seconds (divided by the
+    speed factor like every limit). With Amazon's 900 s the 96-a-day cap can never bind
+    (96 x 15 min = 24 h); a test lowers the gap to see the cap on its own."""
+    sales_traffic_daily_limit: int = 96
+    """Accepted requests per app in any sliding 24 hours (86,400 s / speed factor)."""
 
     def __post_init__(self) -> None:
         seen: set[str] = set()
@@ -162,6 +173,10 @@ class SandboxConfig:
             seen.add(account.seller_id)
         if self.speed_factor <= 0:
             raise ConfigError("The sandbox speed factor must be positive.")
+        if self.sales_traffic_interval_seconds < 0:
+            raise ConfigError("The Sales and Traffic meter interval cannot be negative.")
+        if self.sales_traffic_daily_limit < 1:
+            raise ConfigError("The Sales and Traffic meter must allow at least one a day.")
 
 
 # Sandbox-only demo credentials: they open nothing but a local sandbox, so they may be public.

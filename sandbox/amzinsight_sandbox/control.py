@@ -1,5 +1,6 @@
 """/_sandbox/*: how a test in another process changes faults, reads the request log and
-resets the sandbox. Not Amazon's: no auth, no faults, not logged."""
+the Sales and Traffic meter, and resets the sandbox. Not Amazon's: no auth, no faults, not
+logged."""
 
 from __future__ import annotations
 
@@ -41,6 +42,30 @@ def request_log(state: SandboxState, _account: object, _request: Request) -> Res
     return json_response(200, {"requests": entries})
 
 
+def sales_traffic_meter(state: SandboxState, _account: object, _request: Request) -> Response:
+    """The Sales and Traffic meter per LWA app: requests it counts now, and refusals (429)."""
+    with state.lock:
+        clients = set(state.sales_traffic_accepted) | set(state.meter_refusals)
+        apps = {
+            client_id: {
+                "accepted": len(state.sales_traffic_accepted.get(client_id, ())),
+                "refusals": state.meter_refusals.get(client_id, 0),
+            }
+            for client_id in sorted(clients)
+        }
+    config = state.config
+    return json_response(
+        200,
+        {
+            "enabled": config.sales_traffic_meter,
+            "intervalSeconds": config.sales_traffic_interval_seconds / config.speed_factor,
+            "dailyLimit": config.sales_traffic_daily_limit,
+            "refusals": sum(app["refusals"] for app in apps.values()),
+            "apps": apps,
+        },
+    )
+
+
 def reset(state: SandboxState, _account: object, _request: Request) -> Response:
     state.reset()
     return json_response(200, {"reset": True})
@@ -51,3 +76,4 @@ def register(router: Router) -> None:
     router.add("GET", "/_sandbox/faults", "getFaults", list_faults, CONTROL)
     router.add("GET", "/_sandbox/requests", "getRequests", request_log, CONTROL)
     router.add("POST", "/_sandbox/reset", "reset", reset, CONTROL)
+    router.add("GET", "/_sandbox/meter", "getMeter", sales_traffic_meter, CONTROL)

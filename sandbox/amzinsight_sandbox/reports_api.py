@@ -8,7 +8,12 @@ from datetime import timedelta
 from typing import Any
 
 from amzinsight_sandbox.config import REPORT_FAULT_KINDS
-from amzinsight_sandbox.documents import REPORT_TYPES, SCHEDULED_ONLY, default_window_days
+from amzinsight_sandbox.documents import (
+    REPORT_TYPES,
+    SALES_AND_TRAFFIC,
+    SCHEDULED_ONLY,
+    default_window_days,
+)
 from amzinsight_sandbox.downloads import signed_download_url
 from amzinsight_sandbox.routing import ApiError, RateLimit, Request, Response, Router, json_response
 from amzinsight_sandbox.selling_partner import SP_API, parse_time
@@ -22,6 +27,10 @@ GET_REPORT = RateLimit(2.0, 15)
 GET_REPORTS = RateLimit(0.0222, 10)
 CANCEL_REPORT = RateLimit(0.0222, 10)
 GET_REPORT_DOCUMENT = RateLimit(0.0167, 15)
+
+# Amazon keeps reports, settlements included, for 90 days (selling-partner-api-models#5101, #5285).
+REPORT_RETENTION = timedelta(days=90)
+QUOTA_EXCEEDED = "You exceeded your quota for the requested resource."
 
 PROCESSING_STATUSES = ("IN_QUEUE", "IN_PROGRESS", "DONE", "FATAL", "CANCELLED")
 _GET_REPORTS_FILTERS = (
@@ -46,11 +55,22 @@ def _document_id(account: AccountState, report_id: str) -> str:
     )
 
 
+def _retained(account: AccountState, record: ReportRecord) -> bool:
+    """Amazon forgets a report 90 days after it was created."""
+    return record.created >= account.clock() - REPORT_RETENTION
+
+
 def _own_report(state: SandboxState, account: AccountState, report_id: str) -> ReportRecord:
     record = state.reports.get(report_id)
-    if record is None or record.seller_id != account.seller_id:
+    if record is None or record.seller_id != account.seller_id or not _retained(account, record):
         raise ApiError(404, "NotFound", f"Report {report_id} was not found.")
     return record
+
+
+def _meter_client(state: SandboxState, account: AccountState, request: Request) -> str:
+    """The LWA app the caller's access token was issued for: Amazon's meter key."""
+    token = request.header("x-amz-access-token") or ""
+    return state.client_for_token(token) or account.account.lwa_client_id
 
 
 def create_report(state: SandboxState, account: AccountState, request: Request) -> Response:
@@ -98,6 +118,11 @@ def create_report(state: SandboxState, account: AccountState, request: Request) 
         data_start = data_end - timedelta(days=default_window_days(report_type))
     if data_start > data_end:
         raise _invalid("dataStartTime must not be later than dataEndTime.")
+
+    if report_type == SALES_AND_TRAFFIC and not state.take_sales_traffic_slot(
+        _meter_client(state, account, request)
+    ):
+        raise ApiError(429, "QuotaExceeded", QUOTA_EXCEEDED)
 
     report_id = state.new_report_id()
     record = ReportRecord(
@@ -166,7 +191,8 @@ def _list_filters(request: Request, account: AccountState) -> dict[str, Any]:
     now = account.clock()
     since_text = request.query_value("createdSince")
     until_text = request.query_value("createdUntil")
-    since = parse_time(since_text, "createdSince") if since_text else now - timedelta(days=90)
+    # An older createdSince is accepted; _retained() still hides what Amazon has forgotten.
+    since = parse_time(since_text, "createdSince") if since_text else now - REPORT_RETENTION
     until = parse_time(until_text, "createdUntil") if until_text else now
     return {
         "reportTypes": report_types,
@@ -214,7 +240,9 @@ def get_reports(state: SandboxState, account: AccountState, request: Request) ->
         records = [
             r
             for r in state.reports.values()
-            if r.seller_id == account.seller_id and r.created.timestamp() <= clock
+            if r.seller_id == account.seller_id
+            and r.created.timestamp() <= clock
+            and _retained(account, r)
         ]
     found = [
         (record, status)
@@ -238,6 +266,7 @@ def get_report_document(state: SandboxState, account: AccountState, request: Req
     if (
         record is None
         or record.seller_id != account.seller_id
+        or not _retained(account, record)
         or record.status(time.monotonic()) not in ("DONE", "FATAL")
     ):
         raise ApiError(404, "NotFound", f"Report document {document_id} was not found.")

@@ -103,7 +103,7 @@ def exchange_refresh_token(state: SandboxState, _account: object, request: Reque
             400, "invalid_grant", "The request has an invalid grant parameter : refresh_token"
         )
     body = {
-        "access_token": state.issue_access_token(account.seller_id),
+        "access_token": state.issue_access_token(account.seller_id, form["client_id"]),
         "refresh_token": account.account.refresh_token,
         "token_type": "bearer",
         "expires_in": ACCESS_TOKEN_SECONDS,

@@ -264,6 +264,14 @@ class RunningSandbox:
         with self.state.lock:
             return list(self.state.request_log)
 
+    def meter_refusals(self, client_id: str | None = None) -> int:
+        """createReport calls the Sales and Traffic meter refused (429) since the start or the
+        last reset, for one LWA client id or for all apps (GET /_sandbox/meter has the same)."""
+        with self.state.lock:
+            if client_id is not None:
+                return self.state.meter_refusals.get(client_id, 0)
+            return sum(self.state.meter_refusals.values())
+
     def reset(self) -> None:
         """Back to the configured start (same as POST /_sandbox/reset)."""
         self.state.reset()

@@ -25,6 +25,7 @@ from amzinsight_sandbox.truth import AccountTruth, account_truth
 ACCESS_TOKEN_SECONDS = 3600
 REQUEST_LOG_SIZE = 10_000
 RENDERED_DOCUMENTS_KEPT = 32
+METER_DAY_SECONDS = 86400.0
 
 
 def iso_time(moment: datetime) -> str:
@@ -168,7 +169,8 @@ class SandboxState:
         }
         self.base_url = ""
         self.signing_key = secrets.token_bytes(32)
-        self.access_tokens: dict[str, tuple[str, float]] = {}
+        self.access_tokens: dict[str, tuple[str, float, str]] = {}
+        """access token -> (seller id, monotonic expiry, LWA client id it was issued for)."""
         self.next_tokens: dict[str, tuple[float, dict[str, Any]]] = {}
         self.rendered: OrderedDict[str, tuple[bytes, str]] = OrderedDict()
         self.request_log: deque[dict[str, Any]] = deque(maxlen=REQUEST_LOG_SIZE)
@@ -182,12 +184,16 @@ class SandboxState:
         API, created keywords and negatives, reports, restatement pull counts."""
         self.data_kiosk: dict[str, Any] = {}
         """Data Kiosk queries and their documents (data_kiosk.py)."""
+        self.sales_traffic_accepted: dict[str, deque[float]] = {}
+        """LWA client id -> monotonic times of its metered createReport calls in the last day."""
+        self.meter_refusals: dict[str, int] = {}
+        """LWA client id -> createReport calls the Sales and Traffic meter answered 429."""
         self.reset()
 
     def reset(self) -> None:
         """Back to the start: the configured faults, no requested reports, full buckets, an
-        empty log, the Ads entities as generated. Access tokens survive: clients cache them for
-        an hour."""
+        idle Sales and Traffic meter, an empty log, the Ads entities as generated. Access tokens
+        survive: clients cache them for an hour."""
         with self.lock:
             self.set_faults(self.config.faults)
             self.request_log.clear()
@@ -197,6 +203,8 @@ class SandboxState:
             self.documents.clear()
             self.ads.clear()
             self.data_kiosk.clear()
+            self.sales_traffic_accepted.clear()
+            self.meter_refusals.clear()
             for state in self.accounts.values():
                 state.buckets.clear()
                 state.data_kiosk = state.account.data_kiosk
@@ -242,15 +250,23 @@ class SandboxState:
                     return active.fault
         return None
 
-    def issue_access_token(self, seller_id: str) -> str:
+    def issue_access_token(self, seller_id: str, client_id: str) -> str:
+        """A token for one seller, remembering the LWA app that asked: Amazon meters some
+        operations per app, across all its sellers."""
         token = "Atza|" + secrets.token_urlsafe(48)
         with self.lock:
             now = time.monotonic()
-            expired = [t for t, (_, until) in self.access_tokens.items() if until < now]
+            expired = [t for t, (_, until, _) in self.access_tokens.items() if until < now]
             for stale in expired:
                 del self.access_tokens[stale]
-            self.access_tokens[token] = (seller_id, now + ACCESS_TOKEN_SECONDS)
+            self.access_tokens[token] = (seller_id, now + ACCESS_TOKEN_SECONDS, client_id)
         return token
+
+    def client_for_token(self, token: str) -> str | None:
+        """The LWA client id an access token was issued for."""
+        with self.lock:
+            entry = self.access_tokens.get(token)
+        return entry[2] if entry is not None else None
 
     def account_for_token(self, token: str) -> AccountState | None:
         with self.lock:
@@ -268,6 +284,27 @@ class SandboxState:
                 bucket = TokenBucket(rate, limit.burst, float(limit.burst), now)
                 account.buckets[operation] = bucket
             return bucket.take(now)
+
+    def take_sales_traffic_slot(self, client_id: str) -> bool:
+        """Amazon's 2026 Sales and Traffic meter for one LWA app: at most one request per
+        interval and `sales_traffic_daily_limit` in any sliding day, both divided by the speed
+        factor. A refused request does not count against the app, only in `meter_refusals`."""
+        config = self.config
+        if not config.sales_traffic_meter:
+            return True
+        interval = config.sales_traffic_interval_seconds / config.speed_factor
+        day = METER_DAY_SECONDS / config.speed_factor
+        with self.lock:
+            now = time.monotonic()
+            accepted = self.sales_traffic_accepted.setdefault(client_id, deque())
+            while accepted and accepted[0] <= now - day:
+                accepted.popleft()
+            too_soon = bool(accepted) and now - accepted[-1] < interval
+            if too_soon or len(accepted) >= config.sales_traffic_daily_limit:
+                self.meter_refusals[client_id] = self.meter_refusals.get(client_id, 0) + 1
+                return False
+            accepted.append(now)
+            return True
 
     def new_report_id(self) -> str:
         with self.lock:

@@ -6,6 +6,7 @@ and a store without the Brand Analytics role gets one sentence and its history b
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
@@ -133,7 +134,7 @@ def date_days(runtime: Runtime) -> dict[date, tuple[Any, ...]]:
 
 
 def test_history_through_data_kiosk_equals_the_same_days_report_by_report(
-    runtime: Runtime, store: Store
+    runtime: Runtime, store: Store, sandbox: RunningSandbox
 ) -> None:
     history = sync(runtime, store, "sales_traffic_history")
     reports = sync(runtime, store, "sales_traffic")
@@ -156,6 +157,7 @@ def test_history_through_data_kiosk_equals_the_same_days_report_by_report(
     assert {key: row for key, row in again.items() if key[0] < cut} == kiosk_rows
     assert {key: row for key, row in date_days(runtime).items() if key < cut} == kiosk_days
     assert len(again) == len(by_asin)  # no day and ASIN counted twice
+    assert sandbox.meter_refusals() == 0  # every report waited for its slot
 
 
 def test_without_the_brand_analytics_role_history_comes_report_by_report(
@@ -175,3 +177,36 @@ def test_without_the_brand_analytics_role_history_comes_report_by_report(
         assert len(report_tasks) == INITIAL_DAYS
     finally:
         sandbox.state.accounts[ACCOUNT.seller_id].data_kiosk = True
+
+
+def test_three_syncs_at_once_keep_amazons_meter_and_fetch_each_day_once(
+    runtime: Runtime, store: Store, sandbox: RunningSandbox
+) -> None:
+    """Three "Sync now" clicks and the schedule at once: each window's job holds one slot under
+    Amazon's Sales and Traffic meter; no request is refused, no day is fetched twice."""
+    from workers.jobs import window_job_id
+
+    tasks = plan_tasks(runtime.engine, store, get_report("sales_traffic"), INITIAL_DAYS)
+    start = threading.Barrier(4)
+    errors: list[BaseException] = []
+
+    def click() -> None:
+        start.wait()
+        try:
+            for task in tasks:
+                holder = window_job_id(store.slug, task.spec.key, task.marketplace, task.window)
+                client = client_for(runtime.settings, store, task, FAST)
+                run_task(runtime.engine, runtime.archive, client, store, task, holder=holder)
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=click) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert not errors, errors
+    assert sandbox.meter_refusals() == 0
+    accepted = sum(len(times) for times in sandbox.state.sales_traffic_accepted.values())
+    assert accepted == len(tasks) == RECENT_REPORT_DAYS  # one report per day, not four

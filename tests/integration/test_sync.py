@@ -30,8 +30,10 @@ from amzinsight.config import Settings
 from amzinsight.db import tables
 from amzinsight.errors import ReportFailedError, ReportParseError
 from amzinsight.ingest.archive import S3Archive
-from amzinsight.ingest.sync import SyncTask, client_for, plan_tasks, run_task
+from amzinsight.ingest.sync import client_for, plan_tasks, run_task
+from amzinsight.ingest.windows import DateWindow
 from amzinsight.reports import get_report
+from amzinsight.reports.sales_traffic_kiosk import RECENT_REPORT_DAYS
 from amzinsight.runtime import Runtime, build_runtime
 from amzinsight.sources.sp_api import RetryPolicy
 from amzinsight.stores import Store, StoreEndpoints, add_store
@@ -286,26 +288,31 @@ def test_server_errors_on_download_are_retried(
     assert outcome.status == "succeeded" and outcome.rows_upserted > 0
 
 
-def test_the_cursor_repulls_the_days_amazon_restates_and_fills_gaps_newest_first(
+def test_the_report_repulls_the_days_amazon_restates_and_data_kiosk_plans_the_rest(
     runtime: Runtime, store: Store
 ) -> None:
-    """After DAY - 10 and DAY loaded (a first sync stopped early, newest first, or a window that
-    failed in between): every other day of the initial history is planned, DAY again because
-    Amazon restates the last days, DAY - 10 not; the newest window comes first."""
-    spec = get_report("sales_traffic")
+    """After DAY - 10 and DAY loaded by reports: the report plans the last RECENT_REPORT_DAYS days
+    again (Amazon restates them), newest first; every older day of the initial history is Data
+    Kiosk's, in one window (days a report loaded are simply loaded again there)."""
     _sync(runtime, store, "sales_traffic", DAY - timedelta(days=10), DAY - timedelta(days=10))
     _sync(runtime, store, "sales_traffic", DAY, DAY)
 
-    tasks = plan_tasks(runtime.engine, store, spec, initial_days=30)
+    reports = plan_tasks(runtime.engine, store, get_report("sales_traffic"), initial_days=30)
+    history = plan_tasks(
+        runtime.engine, store, get_report("sales_traffic_history"), initial_days=30
+    )
 
-    us = [t for t in tasks if t.marketplace.marketplace_id == "ATVPDKIKX0DER"]
-    assert all(isinstance(t, SyncTask) and t.window is not None for t in us)
-    starts = [t.window.start for t in us if t.window]
-    assert starts == sorted(starts, reverse=True)  # newest first
-    last_day = starts[0]
-    expected = [last_day - timedelta(days=n) for n in range(30)]
-    assert starts == [day for day in expected if day != DAY - timedelta(days=10)]
-    assert DAY in starts and DAY - timedelta(days=2) in starts
+    us = [t.window for t in reports if t.marketplace.marketplace_id == "ATVPDKIKX0DER"]
+    yesterday = ACCOUNT.today - timedelta(days=1)
+    assert us == [
+        DateWindow(yesterday - timedelta(days=n), yesterday - timedelta(days=n))
+        for n in range(RECENT_REPORT_DAYS)
+    ]
+    assert DAY in [window.start for window in us if window]
+    (older,) = [t.window for t in history if t.marketplace.marketplace_id == "ATVPDKIKX0DER"]
+    assert older == DateWindow(
+        yesterday - timedelta(days=29), yesterday - timedelta(days=RECENT_REPORT_DAYS)
+    )
 
 
 def test_replay_rebuilds_the_tables_from_the_archive_without_calling_amazon(

@@ -194,6 +194,9 @@ def sandbox() -> Iterator[RunningSandbox]:
         processing_delay_seconds=0.2,
         speed_factor=1000,
         next_token_ttl_seconds=1.0,
+        # These tests check documents, not pacing: two S&T reports back to back in one test
+        # would meet Amazon's meter (0.9 s here); tests/unit/test_sandbox_meter.py covers it.
+        sales_traffic_meter=False,
     )
     with start_sandbox(config) as running:
         yield running

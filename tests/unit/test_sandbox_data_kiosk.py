@@ -61,7 +61,14 @@ def _fresh_client_state(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 def sandbox() -> Iterator[RunningSandbox]:
-    config = SandboxConfig(accounts=_accounts(), processing_delay_seconds=0.2, speed_factor=1000)
+    config = SandboxConfig(
+        accounts=_accounts(),
+        processing_delay_seconds=0.2,
+        speed_factor=1000,
+        # Data Kiosk against the report, not pacing: the S&T reports of one module come back
+        # to back (Amazon's meter, 0.9 s here); tests/unit/test_sandbox_meter.py covers it.
+        sales_traffic_meter=False,
+    )
     with start_sandbox(config) as running:
         yield running
 

@@ -1,0 +1,149 @@
+"""Amazon's meters on single operations, kept by reserving every call before making it.
+
+Since April 2026 Amazon allows GET_SALES_AND_TRAFFIC_REPORT to be requested once every 15
+minutes and 96 times in 24 hours per application, across every seller the application serves
+(Amazon support in github amzn/selling-partner-api-models issue 5210; docs/amazon-formats.md
+8.1). A request beyond it is refused with 429 QuotaExceeded and wastes nothing but time, yet a
+loop of such refusals never loads a day. So every call under a meter first takes a slot here, in
+PostgreSQL under an advisory lock: concurrent jobs, three clicks on "Sync now" and the schedule
+get consecutive slots, never two in one interval, never more than the day allows. A slot is held
+by the sync window that needs it (its job id): asking again returns the same slot, so a window
+waiting for its slot does not take a second one. A slot in the future means: come back then
+(the worker schedules the window's job for that time; the CLI leaves the window for later).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from amzinsight.db.tables import api_meter_slots
+from amzinsight.errors import AmzInsightError
+
+
+@dataclass(frozen=True)
+class Meter:
+    name: str
+    interval: timedelta
+    per_day: int
+    day: timedelta = timedelta(days=1)
+
+    def at_speed(self, speed: float) -> Meter:
+        """The same meter on a clock `speed` times faster (a sandbox's speed factor)."""
+        return Meter(self.name, self.interval / speed, self.per_day, self.day / speed)
+
+
+SALES_TRAFFIC_METER = Meter("sales_traffic_report", timedelta(minutes=15), 96)
+
+
+class MeterWait(AmzInsightError):
+    """The call's slot is later than now: the caller comes back at `slot_at`."""
+
+    def __init__(self, meter: Meter, slot_at: datetime, key: str, holder: str) -> None:
+        self.meter = meter
+        self.slot_at = slot_at
+        self.key = key
+        self.holder = holder
+        super().__init__(
+            f"Amazon allows a Sales and Traffic report once every "
+            f"{_duration(meter.interval)} and {meter.per_day} a day per application; "
+            f"this one is due at {slot_at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC."
+        )
+
+
+def meter_key(meter: Meter, application: str | None) -> str:
+    """The meter and a digest of the LWA application it counts (never the id itself in a table)."""
+    digest = hashlib.sha256((application or "").encode()).hexdigest()[:16]
+    return f"{meter.name}:{digest}"
+
+
+def reserve(
+    engine: Engine,
+    meter: Meter,
+    key: str,
+    holder: str,
+    store_id: int,
+    now: datetime | None = None,
+) -> datetime | None:
+    """When `holder` may make its call: its reserved slot, else the next free one, now reserved;
+    None when the holder made its call less than an interval ago (a second job of the same window,
+    such as a click's, arriving just after the scheduled one: the window is loaded already).
+
+    A slot at or before now is used at once (the caller calls now); a later one stays reserved
+    for the holder until it asks again at that time.
+    """
+    now = now or datetime.now(UTC)
+    slots = api_meter_slots
+    slot_at: datetime
+    with engine.begin() as connection:
+        connection.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(key))))
+        just_used = connection.execute(
+            sa.select(sa.func.count()).where(
+                slots.c.meter_key == key,
+                slots.c.holder == holder,
+                slots.c.used,
+                slots.c.slot_at > now - meter.interval,
+            )
+        ).scalar()
+        if just_used:
+            return None
+        mine = connection.execute(
+            sa.select(slots.c.id, slots.c.slot_at)
+            .where(slots.c.meter_key == key, slots.c.holder == holder, ~slots.c.used)
+            .order_by(slots.c.slot_at)
+            .limit(1)
+        ).first()
+        if mine is not None:
+            slot_id, slot_at = mine[0], mine[1]
+        else:
+            taken = connection.execute(
+                sa.select(slots.c.slot_at)
+                .where(slots.c.meter_key == key, slots.c.slot_at > now - meter.day)
+                .order_by(slots.c.slot_at)
+            ).scalars()
+            slot_at = next_slot(meter, list(taken), now)
+            slot_id = connection.execute(
+                sa.insert(slots)
+                .values(store_id=store_id, meter_key=key, holder=holder, slot_at=slot_at)
+                .returning(slots.c.id)
+            ).scalar_one()
+        if slot_at <= now:
+            connection.execute(sa.update(slots).where(slots.c.id == slot_id).values(used=True))
+        # Slots older than a day no longer count: keep the table small.
+        connection.execute(
+            sa.delete(slots).where(slots.c.meter_key == key, slots.c.slot_at < now - 2 * meter.day)
+        )
+    return slot_at
+
+
+def release(engine: Engine, key: str, holder: str) -> None:
+    """Give back the holder's unused slot (a CLI sync that will not wait for it)."""
+    slots = api_meter_slots
+    with engine.begin() as connection:
+        connection.execute(
+            sa.delete(slots).where(
+                slots.c.meter_key == key, slots.c.holder == holder, ~slots.c.used
+            )
+        )
+
+
+def next_slot(meter: Meter, taken: list[datetime], now: datetime) -> datetime:
+    """The earliest time at or after now that keeps the interval after every taken slot and at
+    most per_day slots in any day (taken: the slots of the last day and later, sorted)."""
+    candidate = max([now, *(slot + meter.interval for slot in taken)])
+    while True:
+        in_day = [slot for slot in taken if slot > candidate - meter.day]
+        if len(in_day) < meter.per_day:
+            return candidate
+        candidate = in_day[-meter.per_day] + meter.day
+
+
+def _duration(span: timedelta) -> str:
+    minutes = span.total_seconds() / 60
+    if minutes >= 1 and minutes == int(minutes):
+        return f"{int(minutes)} minutes"
+    return f"{span.total_seconds():g} seconds"
