@@ -443,6 +443,7 @@ def _sync(args: argparse.Namespace) -> int:
         return _enqueue(runtime.settings, store.slug, tasks)
     if any(not is_ads(task.spec) for task in tasks):  # one sentence, not one per window
         require_sp_credentials(runtime.settings, store.slug)
+    print(_sync_plan(runtime, store, tasks))
     progress = ProgressLine(len(tasks))
     failures = 0
     loaded = 0
@@ -482,6 +483,27 @@ def _sync(args: argparse.Namespace) -> int:
         f"{len(tasks) - failures} of {len(tasks)} windows synced, {loaded} rows inserted or changed"
     )
     return 1 if failures else 0
+
+
+def _sync_plan(runtime: Any, store: Any, tasks: list[Any]) -> str:
+    """One line: what the sync will fetch, and when Amazon's meter lets it finish."""
+    from amzinsight.ingest.meter import SALES_TRAFFIC_METER, finish_estimate, meter_key
+    from amzinsight.reports import report_title
+
+    counts: dict[str, int] = {}
+    for task in tasks:
+        counts[task.spec.key] = counts.get(task.spec.key, 0) + 1
+    parts = [f"{report_title(key)} {count}" for key, count in counts.items()]
+    metered = counts.get("sales_traffic", 0)
+    if metered:
+        meter = SALES_TRAFFIC_METER.at_speed(runtime.settings.sync.meter_speed)
+        application = runtime.settings.credentials_for(store.slug).lwa_client_id
+        done = finish_estimate(runtime.engine, meter, meter_key(meter, application), metered)
+        parts.append(
+            f"the {metered} Sales and Traffic reports wait for Amazon's meter (one every "
+            f"{meter.interval.total_seconds() / 60:g} min): the last at about {done:%H:%M} UTC"
+        )
+    return f"plan: {len(tasks)} windows: " + ", ".join(parts) if tasks else "plan: nothing to sync"
 
 
 def _window_label(task: Any) -> str:

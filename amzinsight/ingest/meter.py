@@ -120,6 +120,27 @@ def reserve(
     return slot_at
 
 
+def finish_estimate(
+    engine: Engine, meter: Meter, key: str, calls: int, now: datetime | None = None
+) -> datetime:
+    """When `calls` more calls under the meter could all have been made, reserving nothing."""
+    now = now or datetime.now(UTC)
+    slots = api_meter_slots
+    with engine.connect() as connection:
+        taken = list(
+            connection.execute(
+                sa.select(slots.c.slot_at)
+                .where(slots.c.meter_key == key, slots.c.slot_at > now - meter.day)
+                .order_by(slots.c.slot_at)
+            ).scalars()
+        )
+    finish = now
+    for _ in range(calls):
+        finish = next_slot(meter, taken, now)
+        taken.append(finish)
+    return finish
+
+
 def release(engine: Engine, key: str, holder: str) -> None:
     """Give back the holder's unused slot (a CLI sync that will not wait for it)."""
     slots = api_meter_slots

@@ -13,7 +13,14 @@ import sqlalchemy as sa
 
 from amzinsight.db import tables
 from amzinsight.db.engine import get_engine
-from amzinsight.ingest.meter import SALES_TRAFFIC_METER, Meter, meter_key, next_slot, reserve
+from amzinsight.ingest.meter import (
+    SALES_TRAFFIC_METER,
+    Meter,
+    finish_estimate,
+    meter_key,
+    next_slot,
+    reserve,
+)
 
 pytestmark = pytest.mark.postgres
 
@@ -85,3 +92,17 @@ def test_concurrent_reservations_never_share_an_interval(migrated_database_url: 
     with engine.connect() as connection:
         count = connection.execute(sa.select(sa.func.count()).select_from(tables.api_meter_slots))
         assert count.scalar() == 6
+
+
+def test_the_plan_says_when_the_metered_calls_can_be_done(migrated_database_url: str) -> None:
+    engine = get_engine(migrated_database_url)
+    store = add_store(engine)
+    key = meter_key(METER, "app")
+    reserve(engine, METER, key, "scheduled", store, NOW)
+
+    done = finish_estimate(engine, METER, key, 3, NOW)
+
+    assert done == NOW + 3 * METER.interval  # after the taken slot, three more, 15 minutes apart
+    with engine.connect() as connection:  # an estimate reserves nothing
+        count = connection.execute(sa.select(sa.func.count()).select_from(tables.api_meter_slots))
+        assert count.scalar() == 1
