@@ -51,6 +51,7 @@ OTHER_CATEGORY = "other"
 # Table -> (data category, the column whose min/max is the period covered; None: no such column).
 TABLE_CATEGORIES: dict[str, tuple[str, str | None]] = {
     "marketplaces": ("store_setup", None),
+    "store_access_checks": ("store_setup", None),
     "sales_traffic_by_date": ("sales_and_traffic", "report_date"),
     "sales_traffic_by_asin": ("sales_and_traffic", "report_date"),
     "orders": ("orders", "purchase_local_date"),
@@ -77,6 +78,7 @@ TABLE_CATEGORIES: dict[str, tuple[str, str | None]] = {
     "data_corrections": ("corrections_and_audit", "created_at"),
     "audit_log": ("corrections_and_audit", "created_at"),
     "sync_runs": ("sync_runs_and_raw_reports", "requested_at"),
+    "api_meter_slots": ("sync_runs_and_raw_reports", "slot_at"),
     "raw_reports": ("sync_runs_and_raw_reports", "fetched_at"),
 }
 

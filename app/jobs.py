@@ -17,7 +17,13 @@ from workers.bidding_jobs import (
     recompute_job_id,
     undo_job_id,
 )
-from workers.jobs import cancel_store_jobs, plan_job_id, plan_sync
+from workers.jobs import (
+    access_job_id,
+    cancel_store_jobs,
+    enqueue_access_check,
+    plan_job_id,
+    plan_sync,
+)
 from workers.queueing import JobOutcome, enqueue_unique, job_outcome, store_jobs
 from workers.upload_jobs import enqueue_upload
 
@@ -97,4 +103,15 @@ def queue_undo(
 def queue_upload(connection: Redis, store_slug: str, name: str, content: bytes) -> tuple[str, bool]:
     """Save an uploaded report file under the data directory and queue its import."""
     job, created = enqueue_upload(connection, settings().data_dir, store_slug, name, content)
+    return job.id, created
+
+
+def access_job(store_slug: str) -> str:
+    return access_job_id(store_slug)
+
+
+def queue_access_check(connection: Redis, store_slug: str) -> tuple[str, bool]:
+    """Check which Amazon APIs the store reaches, from the worker (the page never calls Amazon);
+    the job id, and False when a check was already queued or running."""
+    job, created = enqueue_access_check(connection, store_slug)
     return job.id, created

@@ -116,6 +116,11 @@ def _build_parser() -> argparse.ArgumentParser:
     store_add.add_argument("--lwa-token-url", help="default: https://api.amazon.com/auth/o2/token")
     store_add.add_argument("--ads-api-endpoint", help="default: Amazon Ads' host for the region")
     store_add.set_defaults(handler=_store_add)
+    store_check = store.add_parser(
+        "check", help="ask Amazon which APIs the store's credentials reach (exit 2: one missing)"
+    )
+    store_check.add_argument("slug")
+    store_check.set_defaults(handler=_store_check)
     sync = commands.add_parser("sync", help="pull a store's reports from Amazon now")
     sync.add_argument("slug")
     sync.add_argument("--report", action="append", metavar="KEY", help="repeatable; default all")
@@ -393,7 +398,40 @@ def _store_add(args: argparse.Namespace) -> int:
             "or in .env, and it is restarted.",
             file=sys.stderr,
         )
+    else:
+        _check_after_add(engine, settings, store)
     return 0
+
+
+def _check_after_add(engine: Any, settings: Settings, store: Any) -> None:
+    """The new store's access, said once; the store stays added whatever the check finds."""
+    from amzinsight.ingest.access import check_and_record
+    from amzinsight.ingest.pipeline import describe_error
+
+    try:
+        checks = check_and_record(engine, settings, store)
+    except Exception as error:  # the add succeeded: a failed check must not look like it failed
+        print(
+            f"amzinsight: the access check did not run ({describe_error(error)}); "
+            f"`amzinsight store check {store.slug}` runs it again.",
+            file=sys.stderr,
+        )
+        return
+    for check in checks:
+        print(check.line)
+
+
+def _store_check(args: argparse.Namespace) -> int:
+    from amzinsight.db.engine import get_engine
+    from amzinsight.ingest.access import any_missing, check_and_record
+    from amzinsight.stores import get_store
+
+    settings = _settings()
+    engine = get_engine(_database_url(settings))
+    checks = check_and_record(engine, settings, get_store(engine, args.slug))
+    for check in checks:
+        print(check.line)
+    return EXIT_USER_ERROR if any_missing(checks) else 0
 
 
 def _listed(names: list[str]) -> str:

@@ -7,13 +7,14 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
+from amzinsight.analytics.access import last_access_check
 from amzinsight.analytics.freshness import data_freshness, recent_runs, run_counts
 from amzinsight.reports import REPORTS, report_title
 from app.components import as_text, download_button
 from app.context import redis_or_none, runtime
 from app.filters import current_filters
 from app.job_status import JobOutcome, follow_job, problem, remember_job
-from app.jobs import live_store_jobs, queue_sync_now, queue_upload
+from app.jobs import access_job, live_store_jobs, queue_access_check, queue_sync_now, queue_upload
 from app.labels import (
     DATE_FORMAT,
     DATETIME_FORMAT,
@@ -80,11 +81,46 @@ if connection is None:
     st.warning("Redis is not reachable, so syncs cannot be queued from here; the CLI still works.")
 
 
+st.subheader("Amazon access")
+ACCESS_MARKS = {True: "✓", False: "✗", None: "–"}
+access = last_access_check(services.engine, store.id)
+if not access:
+    st.caption("Not checked yet: which Amazon APIs this store's credentials reach.")
+else:
+    for check in access:
+        verdict = "missing: " if check.ok is False else ""
+        st.markdown(
+            f"{ACCESS_MARKS[check.ok]} **{as_text(check.api)}**: {verdict}{as_text(check.sentence)}"
+        )
+    st.caption(f"Checked {format_timestamp(access[0].checked_at)}")
+if (
+    st.button("Check access", key="sync_access_check", disabled=connection is None)
+    and connection is not None
+):
+    identifier, created = queue_access_check(connection, store.slug)
+    remember_job("sync_access", identifier)
+    if not created:
+        st.toast("A check of this store's access is already queued or running.")
+
+
+def access_ended(outcome: JobOutcome) -> None:
+    sentence = problem(outcome)
+    if sentence is not None:
+        st.error(sentence)
+
+
+if connection is not None:
+    follow_job(
+        connection, "sync_access", "Checking Amazon access", access_ended, access_job(store.slug)
+    )
+
+
 OTHER_WORK = {
     "upload": "Loading an uploaded file",
     "recompute": "Recomputing recommendations",
     "apply": "Sending approved changes to Amazon Ads",
     "undo": "Undoing changes at Amazon Ads",
+    "access": "Checking which Amazon APIs the store reaches",
 }
 
 

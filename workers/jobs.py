@@ -13,6 +13,7 @@ from rq_scheduler import Scheduler
 from amzinsight.config import Settings, get_settings
 from amzinsight.errors import ConfigError
 from amzinsight.ingest import runs
+from amzinsight.ingest.access import check_and_record
 from amzinsight.ingest.meter import MeterWait
 from amzinsight.ingest.pipeline import RunRequest, finish_run, start_run
 from amzinsight.ingest.sync import (
@@ -33,7 +34,14 @@ from amzinsight.rules.periods import local_today
 from amzinsight.runtime import Runtime, build_runtime
 from amzinsight.stores import Store, StoreMarketplace, get_store, list_stores, never_synced
 from workers.connection import DEFAULT_QUEUE, INGEST_QUEUE, redis_connection
-from workers.queueing import enqueue_unique, job_id, live_job, store_jobs, sync_retry
+from workers.queueing import (
+    enqueue_unique,
+    job_id,
+    live_job,
+    report_progress,
+    store_jobs,
+    sync_retry,
+)
 from workers.schedule import REPORT_SCHEDULE, declared_schedule, register_schedule
 
 logger = logging.getLogger(__name__)
@@ -171,6 +179,36 @@ def sync_window(
         "runs": [outcome.run_id for outcome in outcomes],
         "statuses": [outcome.status for outcome in outcomes],
         "rows": sum(outcome.rows_upserted for outcome in outcomes),
+    }
+
+
+def access_job_id(store_slug: str) -> str:
+    return job_id("access", store_slug)
+
+
+def enqueue_access_check(connection: Any, store_slug: str) -> tuple[Job, bool]:
+    """The store's access check, or the one already queued or running (a second click finds it)."""
+    return enqueue_unique(
+        connection,
+        check_store_access,
+        access_job_id(store_slug),
+        args=(store_slug,),
+        retry=None,  # a check is asked for by a person; a retry would only repeat its answer
+        description=f"check which Amazon APIs {store_slug} reaches",
+    )
+
+
+def check_store_access(store_slug: str) -> dict[str, Any]:
+    """Check which Amazon APIs the store's credentials reach and record it for the Sync page."""
+    runtime = build_runtime()
+    store = get_store(runtime.engine, store_slug)
+    report_progress("Asking Amazon, one call per API", 0.1)
+    checks = check_and_record(runtime.engine, runtime.settings, store)
+    return {
+        "checks": [
+            {"api": check.api, "ok": check.ok, "sentence": check.sentence} for check in checks
+        ],
+        "missing": sum(1 for check in checks if check.ok is False),
     }
 
 

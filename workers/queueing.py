@@ -84,7 +84,7 @@ def _forget_finished(connection: Redis, identifier: str) -> None:
 
 
 # Every job id starts with its kind and the store's slug (sync-acme-…, apply-acme-…).
-STORE_JOB_KINDS = ("sync", "plan", "recompute", "apply", "undo", "upload")
+STORE_JOB_KINDS = ("sync", "plan", "recompute", "apply", "undo", "upload", "access")
 
 
 def store_jobs(

@@ -244,6 +244,25 @@ api_meter_slots = sa.Table(
     ),
 )
 
+store_access_checks = sa.Table(
+    "store_access_checks",
+    metadata,
+    _id(),
+    _store_id(),
+    sa.Column("api", sa.Text, nullable=False, comment="the Amazon API or role checked"),
+    sa.Column("position", sa.SmallInteger, nullable=False, comment="the order they are shown in"),
+    sa.Column(
+        "ok", sa.Boolean, comment="true reachable, false missing, null not checked or unknown"
+    ),
+    sa.Column("sentence", sa.Text, nullable=False, comment="what was found and what to do"),
+    _created_at("checked_at"),
+    sa.UniqueConstraint("store_id", "api"),
+    comment=(
+        "the last check of which Amazon APIs a store's credentials reach, one row per API; "
+        "each check replaces the store's rows"
+    ),
+)
+
 sync_runs = sa.Table(
     "sync_runs",
     metadata,

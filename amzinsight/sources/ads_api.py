@@ -23,7 +23,7 @@ import httpx
 from amzinsight.config import StoreCredentials
 from amzinsight.errors import AmazonApiError, ConfigError, ReportFailedError, ThrottledError
 from amzinsight.reports.base import AdsReportRequest
-from amzinsight.sources.sp_api import DownloadedDocument, RetryPolicy
+from amzinsight.sources.sp_api import DownloadedDocument, LoginRefusedError, RetryPolicy
 
 logger = logging.getLogger(__name__)
 
@@ -128,7 +128,7 @@ class AdsClient:
             },
         )
         if response.status_code != 200:
-            raise AmazonApiError(
+            raise LoginRefusedError(
                 f"Amazon's login service refused the Ads credentials ({_error_code(response)}): "
                 f"check {prefix}ADS_*."
             )
@@ -145,7 +145,10 @@ class AdsClient:
         media_type: str | None = None,
         json_body: Any = None,
         operation: str = "",
+        forbidden: str | None = None,
     ) -> httpx.Response:
+        """One call; a 403 becomes ConfigError(forbidden) when `forbidden` is given (a missing
+        permission is a setting to change, not an outage)."""
         headers = {
             "Amazon-Advertising-API-ClientId": self._client_id(),
             "Authorization": f"Bearer {self._access_token()}",
@@ -159,6 +162,8 @@ class AdsClient:
         if response.status_code == 401:  # an expired token: refresh once and try again
             headers["Authorization"] = f"Bearer {self._access_token(refresh=True)}"
             response = self._send(method, self.base_url + path, headers=headers, json=json_body)
+        if response.status_code == 403 and forbidden is not None:
+            raise ConfigError(forbidden)
         if response.status_code >= 400 and response.status_code != 425:
             raise AmazonApiError(
                 f"Amazon Ads answered {response.status_code} to {operation or path}: "
@@ -196,8 +201,11 @@ class AdsClient:
 
     # --- profiles and reports ---------------------------------------------------------------
 
-    def profiles(self) -> list[dict[str, Any]]:
-        return list(self._request("GET", "/v2/profiles", operation="listProfiles").json())
+    def profiles(self, forbidden: str | None = None) -> list[dict[str, Any]]:
+        response = self._request(
+            "GET", "/v2/profiles", operation="listProfiles", forbidden=forbidden
+        )
+        return list(response.json())
 
     def create_report(
         self, profile_id: str, name: str, start: date, end: date, request: AdsReportRequest

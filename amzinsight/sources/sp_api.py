@@ -97,6 +97,10 @@ DATA_KIOSK_ROLE_MISSING = (
 )
 
 
+class LoginRefusedError(AmazonApiError):
+    """Amazon's login service (LWA) refused the store's credentials: no call can succeed."""
+
+
 @dataclass(frozen=True)
 class QueryStatus:
     """A Data Kiosk query as getQuery describes it."""
@@ -220,7 +224,7 @@ class SpApiClient:
                 ) * random.uniform(0.5, 1.0)  # noqa: S311 (jitter, not cryptography)
                 logger.info("%s failed with %s; retrying in %.2f s", operation, _name(error), wait)
             except AuthorizationError as error:
-                raise AmazonApiError(
+                raise LoginRefusedError(
                     f"Amazon's login service refused the store's credentials ({error.args[0]}): "
                     f"check {self.credentials_name.upper()}'s AMZ_STORES__* settings."
                 ) from None
@@ -320,6 +324,20 @@ class SpApiClient:
         unique = {status.report_id: status for status in found}
         return sorted(unique.values(), key=lambda s: s.created or datetime.min.replace(tzinfo=UTC))
 
+    def latest_reports(
+        self, report_type: str, page_size: int = 1, forbidden: str | None = None
+    ) -> list[ReportStatus]:
+        """One page of getReports (no paging): enough to learn whether the Reports API answers.
+        A 403 becomes ConfigError(forbidden) when `forbidden` is given."""
+        response = self._call(
+            "getReports",
+            self._client("reports").get_reports,
+            reportTypes=[report_type],
+            pageSize=page_size,
+            forbidden=forbidden,
+        )
+        return [_report_status(item) for item in _reports_of(response.payload)]
+
     def download_document(self, document_id: str, destination: Path) -> DownloadedDocument:
         """Fetch the document's metadata, then stream its pre-signed URL to destination."""
         response = self._call(
@@ -390,6 +408,29 @@ class SpApiClient:
             data_document_id=payload.get("dataDocumentId"),
             error_document_id=payload.get("errorDocumentId"),
         )
+
+    def list_queries(
+        self, page_size: int = 1, forbidden: str = DATA_KIOSK_ROLE_MISSING
+    ) -> list[QueryStatus]:
+        """One page of getQueries, newest first; an app without the Brand Analytics role raises
+        ConfigError(forbidden)."""
+        response = self._call(
+            "getQueries",
+            self._client("data_kiosk").get_queries,
+            pageSize=page_size,
+            forbidden=forbidden,
+        )
+        payload = response.payload or {}
+        queries = payload.get("queries", []) if isinstance(payload, dict) else payload
+        return [
+            QueryStatus(
+                query_id=str(item.get("queryId", "")),
+                status=item.get("processingStatus", ""),
+                data_document_id=item.get("dataDocumentId"),
+                error_document_id=item.get("errorDocumentId"),
+            )
+            for item in queries or []
+        ]
 
     def wait_for_query(self, query_id: str) -> QueryStatus:
         """Poll as wait_for_report does until DONE, FATAL or CANCELLED; a timeout is a failure."""

@@ -119,6 +119,17 @@ def fill_store(runtime: Runtime, client: redis.Redis, slug: str) -> Store:
             )
         )  # fmt: skip
         connection.execute(
+            sa.insert(tables.api_meter_slots).values(
+                store_id=store.id, meter_key="sales_traffic_report:0", holder="sync-window",
+                slot_at=datetime(2026, 3, 11, 8, 27, tzinfo=UTC), used=True,
+            )
+        )  # fmt: skip
+        connection.execute(
+            sa.insert(tables.store_access_checks).values(
+                store_id=store.id, api="Reports", position=0, ok=True, sentence="reachable"
+            )
+        )
+        connection.execute(
             sa.insert(tables.inventory_settings).values(
                 store_id=store.id, sku="", lead_time_days=30, safety_days=7, target_cover_days=60
             )

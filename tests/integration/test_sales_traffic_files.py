@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -211,13 +211,18 @@ def test_an_imported_file_does_not_move_the_sync_cursor(
     engine = get_engine(migrated_database_url)
     store = get_store(engine, SLUG)
 
-    tasks = plan_tasks(
-        engine,
-        store,
-        get_report("sales_traffic"),
-        initial_days=10,
-        now=datetime(2026, 2, 17, 20, tzinfo=UTC),
-    )
+    tasks = [
+        task
+        for key in ("sales_traffic", "sales_traffic_history")  # recent days, then the older
+        for task in plan_tasks(
+            engine,
+            store,
+            get_report(key),
+            initial_days=10,
+            now=datetime(2026, 2, 17, 20, tzinfo=UTC),
+        )
+    ]
 
-    planned = {task.window.start for task in tasks if task.window is not None}
+    windows = [task.window for task in tasks if task.window is not None]
+    planned = {window.start + timedelta(days=n) for window in windows for n in range(window.days)}
     assert {date(2026, 2, day) for day in range(11, 15)} <= planned
