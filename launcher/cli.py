@@ -441,6 +441,7 @@ def _listed(names: list[str]) -> str:
 def _sync(args: argparse.Namespace) -> int:
     from amzinsight.ingest.meter import MeterWait
     from amzinsight.ingest.sync import (
+        SettlementsNotLoadedError,
         client_for,
         is_ads,
         plan_tasks,
@@ -513,6 +514,8 @@ def _sync(args: argparse.Namespace) -> int:
             loaded += sum(outcome.rows_upserted for outcome in outcomes)
             progress.advance(f"{label}: done")
         except AmzInsightError as error:
+            if isinstance(error, SettlementsNotLoadedError):  # the others loaded and are kept
+                loaded += sum(outcome.rows_upserted for outcome in error.outcomes)
             failures += 1
             progress.advance(f"{label}: failed")
             print(f"\namzinsight: {label}: {error}", file=sys.stderr)

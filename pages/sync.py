@@ -9,6 +9,7 @@ import streamlit as st
 
 from amzinsight.analytics.access import last_access_check
 from amzinsight.analytics.freshness import data_freshness, recent_runs, run_counts
+from amzinsight.analytics.settlement_risk import settlements_at_risk
 from amzinsight.reports import REPORTS, report_title
 from app.components import as_text, download_button
 from app.context import redis_or_none, runtime
@@ -79,6 +80,22 @@ for index, key in enumerate(syncable):
 
 if connection is None:
     st.warning("Redis is not reachable, so syncs cannot be queued from here; the CLI still works.")
+
+# Amazon lists a settlement for 90 days and never makes it again: one not stored by then is lost.
+for unloaded in settlements_at_risk(services.engine, store.id, current_filters().today):
+    period = f"{format_date(unloaded.period_start)} to {format_date(unloaded.period_end)}"
+    reason = f" ({as_text(unloaded.error)})" if unloaded.error else ""
+    if unloaded.at_risk:
+        st.warning(
+            f"Settlement {period} was listed by Amazon but could not be downloaded{reason}; "
+            f"Amazon lists it until about {format_date(unloaded.listed_until)}: sync settlements "
+            "again before then."
+        )
+    else:
+        st.info(
+            f"Settlement {period} was downloaded and its file is archived, but it did not "
+            f"load{reason}. Once the cause is fixed, `amzinsight replay` loads it."
+        )
 
 
 st.subheader("Amazon access")

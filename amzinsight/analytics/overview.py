@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 from amzinsight.analytics.ads_performance import ads_kpis
 from amzinsight.analytics.inventory import inventory_position
 from amzinsight.analytics.metrics import store_metrics
+from amzinsight.analytics.settlement_risk import settlements_at_risk
 from amzinsight.db.tables import settlements
 from amzinsight.errors import ConfigError
 from amzinsight.marketplaces import marketplace_for
@@ -85,8 +86,8 @@ class AlertPolicy:
 ALERT_SCHEMA = pl.Schema(
     {
         "severity": pl.String(),  # "error" or "warning"
-        "kind": pl.String(),  # failed_sync, failed_import, acos_spike, settlement_mismatch,
-        # stockout_risk
+        "kind": pl.String(),  # failed_sync, failed_import, settlement_at_risk, acos_spike,
+        # settlement_mismatch, stockout_risk
         "message": pl.String(),
         "page": pl.String(),  # where to look next
     }
@@ -200,7 +201,27 @@ def run_alerts(
                     "page": "sync",
                 }
             )
+    for unloaded in settlements_at_risk(engine, store_id, today):
+        if unloaded.at_risk:  # a later success of another settlement hides the failed_sync alert
+            alerts.append(
+                {
+                    "severity": "error",
+                    "kind": "settlement_at_risk",
+                    "message": (
+                        f"Settlement {_period(unloaded.period_start, unloaded.period_end)} was "
+                        "listed by Amazon but could not be downloaded; Amazon lists it until "
+                        f"about {unloaded.listed_until:%d %b %Y}: sync settlements again before "
+                        "then."
+                    ),
+                    "page": "sync",
+                }
+            )
     return pl.DataFrame(alerts, schema=ALERT_SCHEMA, orient="row")
+
+
+def _period(start: date | None, end: date | None) -> str:
+    """`01 Aug 2026 to 14 Aug 2026` (alerts are plain text)."""
+    return " to ".join(f"{day:%d %b %Y}" if day else "an unknown day" for day in (start, end))
 
 
 def _money(amount: Decimal, currency: str) -> str:

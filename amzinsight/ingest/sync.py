@@ -26,7 +26,7 @@ from sqlalchemy.engine import Engine
 
 from amzinsight.config import Settings
 from amzinsight.db.tables import listings, raw_reports, sales_traffic_by_asin, sync_runs
-from amzinsight.errors import AmazonApiError, ConfigError, ReportFailedError
+from amzinsight.errors import AmazonApiError, AmzInsightError, ConfigError, ReportFailedError
 from amzinsight.ingest.archive import RawArchive
 from amzinsight.ingest.meter import SALES_TRAFFIC_METER, MeterWait, meter_key, reserve
 from amzinsight.ingest.pipeline import (
@@ -227,7 +227,8 @@ def run_task(
     settle_days: int = 3,
     holder: str | None = None,
 ) -> list[RunOutcome]:
-    """Pull and load one task; returns one outcome per document loaded (settlements: several).
+    """Pull and load one task; returns one outcome per document loaded (settlements: several;
+    when some fail, SettlementsNotLoadedError after the others loaded).
 
     A Sales and Traffic report first takes its slot under Amazon's meter (ingest/meter.py) for
     `holder` (the window's job; one of its own when None): MeterWait when the slot is later.
@@ -507,6 +508,31 @@ def _fatal_reason(path: Path) -> str:
     return ""
 
 
+class SettlementsNotLoadedError(AmzInsightError):
+    """Some listed settlements failed while the others loaded (their outcomes are kept here).
+
+    Amazon lists a settlement for 90 days and never makes it again: one failure must not cost the
+    others their turn, and the job still fails so it is retried (the loaded ones are skipped).
+    """
+
+    def __init__(
+        self,
+        failures: list[tuple[ReportStatus, Exception]],
+        listed: int,
+        outcomes: list[RunOutcome],
+    ) -> None:
+        reasons = "; ".join(
+            f"{status.report_id} ({status.data_start}..{status.data_end}): {describe_error(error)}"
+            for status, error in failures
+        )
+        super().__init__(
+            f"{len(failures)} of {listed} listed settlements could not be loaded: {reasons}. "
+            "The others are stored; the next sync tries these again while Amazon lists them."
+        )
+        self.failures = failures
+        self.outcomes = outcomes
+
+
 def _sync_listed(
     engine: Engine,
     archive: RawArchive,
@@ -517,14 +543,19 @@ def _sync_listed(
     triggered_by: str | None,
     report: Progress,
 ) -> list[RunOutcome]:
-    """Settlements: Amazon makes them; list the recent ones and load each one not yet loaded."""
+    """Settlements: Amazon makes them; list the recent ones and load each one not yet loaded.
+
+    Each gets its chance even when one before it fails (its run records why); then
+    SettlementsNotLoadedError names the failures and carries the outcomes of those that loaded.
+    """
     spec = task.spec
     since = datetime.now(UTC) - timedelta(days=SETTLEMENT_LOOKBACK_DAYS - 1)
     listed = client.list_reports(_amazon_type(spec), since)
     loaded = _loaded_report_ids(engine, store.id, spec.key)
     fresh = [status for status in listed if status.report_id not in loaded]
     report(f"{spec.key}: {len(listed)} listed, {len(fresh)} new")
-    outcomes = []
+    outcomes: list[RunOutcome] = []
+    failures: list[tuple[ReportStatus, Exception]] = []
     for index, status in enumerate(fresh, start=1):
         report(f"{spec.key}: loading {index} of {len(fresh)}")
         request = RunRequest(
@@ -548,10 +579,16 @@ def _sync_listed(
                 document = _document_for(client, spec, status, Path(scratch))
             except Exception as error:
                 finish_run(engine, run_id, "failed", describe_error(error))
-                raise
-            outcomes.append(
-                ingest_document(engine, archive, request, document, context, run_id=run_id)
-            )
+                failures.append((status, error))
+                continue
+            try:  # ingest_document records its own failure (the file is archived first)
+                outcomes.append(
+                    ingest_document(engine, archive, request, document, context, run_id=run_id)
+                )
+            except Exception as error:
+                failures.append((status, error))
+    if failures:
+        raise SettlementsNotLoadedError(failures, len(fresh), outcomes) from failures[0][1]
     return outcomes
 
 
@@ -586,40 +623,36 @@ def _kiosk_document(
 ) -> RawDocument:
     """One window of sales and traffic history from Data Kiosk: the totals per day, then the
     trends of every child ASIN with data in the window, TRENDS_MAX_ASINS per query, written one
-    after another into one JSONL document. The ASIN list is a lookup, not data: not loaded."""
+    after another into one JSONL document. Queries run side by side at Amazon: all are submitted
+    before any is collected. The ASIN list is a lookup, not data: not loaded."""
     window, market = task.window, task.marketplace.marketplace_id
     if window is None:
         raise ConfigError(f"{task.spec.key} needs a date window.")
-    combined = scratch / "sales_traffic_history.jsonl"
-    queries = 0
-
-    def append(query: str, what: str) -> Path | None:
-        nonlocal queries
-        queries += 1
-        report(f"{task.spec.key}: {what} (Data Kiosk query {queries})")
-        found = client.run_data_kiosk_query(query, scratch / f"query-{queries}.jsonl")
-        if found is not None:
-            with combined.open("ab") as out, found.open("rb") as part:
-                shutil.copyfileobj(part, out)
-                part.seek(-1, 2)
-                if part.read(1) != b"\n":  # JSONL parts end their last line; keep lines whole
-                    out.write(b"\n")
-        return found
-
-    append(sales_traffic_kiosk.by_date_query(market, window.start, window.end), "totals per day")
-    listed = client.run_data_kiosk_query(
-        sales_traffic_kiosk.asins_query(market, window.start, window.end), scratch / "asins.jsonl"
-    )
-    asins = sales_traffic_kiosk.child_asins(listed) if listed is not None else []
-    batches = [
-        asins[index : index + sales_traffic_kiosk.TRENDS_MAX_ASINS]
-        for index in range(0, len(asins), sales_traffic_kiosk.TRENDS_MAX_ASINS)
-    ]
-    for number, batch in enumerate(batches, start=1):
-        append(
-            sales_traffic_kiosk.trends_query(market, window.start, window.end, batch),
-            f"ASINs, batch {number} of {len(batches)}",
+    kiosk = sales_traffic_kiosk
+    report(f"{task.spec.key}: asking Data Kiosk for the days and the ASINs")
+    by_date = client.submit_data_kiosk_query(kiosk.by_date_query(market, window.start, window.end))
+    listing = client.submit_data_kiosk_query(kiosk.asins_query(market, window.start, window.end))
+    listed = client.collect_data_kiosk_query(listing, scratch / "asins.jsonl")
+    asins = kiosk.child_asins(listed) if listed is not None else []
+    step = kiosk.TRENDS_MAX_ASINS
+    trends = [
+        client.submit_data_kiosk_query(
+            kiosk.trends_query(market, window.start, window.end, asins[index : index + step])
         )
+        for index in range(0, len(asins), step)
+    ]
+    combined = scratch / "sales_traffic_history.jsonl"
+    for number, query_id in enumerate([by_date, *trends], start=1):
+        report(f"{task.spec.key}: Data Kiosk document {number} of {len(trends) + 1}")
+        found = client.collect_data_kiosk_query(query_id, scratch / f"query-{number}.jsonl")
+        if found is None:
+            continue
+        with combined.open("ab") as out, found.open("rb") as part:
+            shutil.copyfileobj(part, out)
+            part.seek(-1, 2)
+            if part.read(1) != b"\n":  # JSONL parts end their last line; keep lines whole
+                out.write(b"\n")
+        found.unlink()
     if not combined.exists():
         raise ReportCancelled(
             f"Data Kiosk has no sales and traffic for {window.start}..{window.end}.", ""

@@ -378,11 +378,19 @@ class SpApiClient:
         """Run one GraphQL query to its end: the JSONL document streamed to destination, or None
         when Amazon found no data. FATAL and CANCELLED queries raise ReportFailedError; an app
         without the Brand Analytics role raises ConfigError (DATA_KIOSK_ROLE_MISSING)."""
+        return self.collect_data_kiosk_query(self.submit_data_kiosk_query(query), destination)
+
+    def submit_data_kiosk_query(self, query: str) -> str:
+        """createQuery: the query's id. Amazon works on queries side by side, so a caller with
+        several submits them all before collecting any (createQuery allows a burst of 15)."""
         client = self._client("data_kiosk")
         response = self._call(
             "createQuery", client.create_query, query, forbidden=DATA_KIOSK_ROLE_MISSING
         )
-        query_id = str(response.payload["queryId"])
+        return str(response.payload["queryId"])
+
+    def collect_data_kiosk_query(self, query_id: str, destination: Path) -> Path | None:
+        """Wait for a submitted query and stream its document, as run_data_kiosk_query does."""
         status = self.wait_for_query(query_id)
         if status.status == "CANCELLED":
             raise ReportFailedError(f"Data Kiosk query {query_id} was cancelled.")
