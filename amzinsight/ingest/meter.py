@@ -9,7 +9,7 @@ PostgreSQL under an advisory lock: concurrent jobs, three clicks on "Sync now" a
 get consecutive slots, never two in one interval, never more than the day allows. A slot is held
 by the sync window that needs it (its job id): asking again returns the same slot, so a window
 waiting for its slot does not take a second one. A slot in the future means: come back then
-(the worker schedules the window's job for that time; the CLI leaves the window for later).
+(the worker schedules the window's job for that time; the CLI waits for it).
 """
 
 from __future__ import annotations
@@ -139,17 +139,6 @@ def finish_estimate(
         finish = next_slot(meter, taken, now)
         taken.append(finish)
     return finish
-
-
-def release(engine: Engine, key: str, holder: str) -> None:
-    """Give back the holder's unused slot (a CLI sync that will not wait for it)."""
-    slots = api_meter_slots
-    with engine.begin() as connection:
-        connection.execute(
-            sa.delete(slots).where(
-                slots.c.meter_key == key, slots.c.holder == holder, ~slots.c.used
-            )
-        )
 
 
 def next_slot(meter: Meter, taken: list[datetime], now: datetime) -> datetime:

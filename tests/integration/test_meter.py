@@ -106,3 +106,52 @@ def test_the_plan_says_when_the_metered_calls_can_be_done(migrated_database_url:
     with engine.connect() as connection:  # an estimate reserves nothing
         count = connection.execute(sa.select(sa.func.count()).select_from(tables.api_meter_slots))
         assert count.scalar() == 1
+
+
+@pytest.mark.redis
+def test_a_window_whose_slot_is_later_comes_back_then_as_a_scheduled_job(
+    migrated_database_url: str, private_redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker's side: a Sales and Traffic window whose slot is 15 minutes away (Amazon's
+    pace) makes no call; its job is scheduled for the slot, which stays the window's."""
+    from amzinsight_sandbox import demo_account, demo_environment
+    from redis import Redis
+    from rq_scheduler import Scheduler
+
+    from amzinsight.config import get_settings
+    from amzinsight.stores import StoreEndpoints, add_store
+    from workers.connection import INGEST_QUEUE
+    from workers.jobs import sync_window
+
+    account = demo_account(asins=4, days=10)
+    for name, value in demo_environment(account, "shop").items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("AMZ_DATABASE_URL", migrated_database_url)
+    monkeypatch.setenv("AMZ_REDIS_URL", private_redis_url)
+    monkeypatch.setenv("AMZ_SYNC_METER_SPEED", "1")  # Amazon's own clock: 15 minutes a slot
+    get_settings.cache_clear()
+    engine = get_engine(migrated_database_url)
+    closed = "http://127.0.0.1:9"  # nothing listens: the test fails if a call is made
+    store = add_store(
+        engine, slug="shop", name="Shop", country_codes=["US"],
+        endpoints=StoreEndpoints(closed, closed + "/auth/o2/token", closed), is_sandbox=True,
+    )  # fmt: skip
+    key = meter_key(SALES_TRAFFIC_METER, account.lwa_client_id)
+    taken = datetime.now(UTC)
+    reserve(engine, SALES_TRAFFIC_METER, key, "another window", store.id, taken)
+    day = "2026-12-01"
+
+    result = sync_window("shop", "sales_traffic", "ATVPDKIKX0DER", day, day, "click")
+
+    slot = taken + SALES_TRAFFIC_METER.interval
+    assert result["runs"] == [] and result["waiting_until"] == slot.isoformat()
+    again = sync_window("shop", "sales_traffic", "ATVPDKIKX0DER", day, day, "click")
+    assert again["waiting_until"] == slot.isoformat()  # the same slot: a click takes no second
+    scheduler = Scheduler(queue_name=INGEST_QUEUE, connection=Redis.from_url(private_redis_url))
+    (job,) = [job for job in scheduler.get_jobs() if "-at-" in job.id]  # one, not two
+    assert job.args == ("shop", "sales_traffic", "ATVPDKIKX0DER", day, day, "click")
+    with engine.connect() as connection:
+        slots = connection.execute(sa.select(sa.func.count()).select_from(tables.api_meter_slots))
+        assert slots.scalar() == 2
+        runs = connection.execute(sa.select(sa.func.count()).select_from(tables.sync_runs))
+        assert runs.scalar() == 0
