@@ -9,8 +9,10 @@ import streamlit as st
 
 from amzinsight.analytics.access import last_access_check
 from amzinsight.analytics.freshness import data_freshness, recent_runs, run_counts
+from amzinsight.analytics.meter import meter_state
 from amzinsight.analytics.settlement_risk import settlements_at_risk
 from amzinsight.reports import REPORTS, report_title
+from amzinsight.rules.meter import SALES_TRAFFIC_METER, meter_interval_label
 from app.components import as_text, download_button
 from app.context import redis_or_none, runtime
 from app.filters import current_filters
@@ -118,6 +120,18 @@ if (
     remember_job("sync_access", identifier)
     if not created:
         st.toast("A check of this store's access is already queued or running.")
+
+
+meter = SALES_TRAFFIC_METER.at_speed(services.settings.sync.meter_speed)
+application = services.settings.credentials_for(store.slug).lwa_client_id
+state = meter_state(services.engine, meter, application)
+waiting = f"; {state.reserved_ahead} reports wait for their turn" if state.reserved_ahead else ""
+st.caption(
+    f"Sales and Traffic reports: Amazon allows one every {meter_interval_label(meter)} and "
+    f"{meter.per_day} a day per application (all stores on it); {state.used_today} in the last "
+    f"day{waiting}; the next free slot is {format_timestamp(state.next_free)}. Older days come "
+    "from Data Kiosk, which this meter does not limit."
+)
 
 
 def access_ended(outcome: JobOutcome) -> None:

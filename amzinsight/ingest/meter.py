@@ -14,30 +14,14 @@ waiting for its slot does not take a second one. A slot in the future means: com
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from amzinsight.db.tables import api_meter_slots
 from amzinsight.errors import AmzInsightError
-
-
-@dataclass(frozen=True)
-class Meter:
-    name: str
-    interval: timedelta
-    per_day: int
-    day: timedelta = timedelta(days=1)
-
-    def at_speed(self, speed: float) -> Meter:
-        """The same meter on a clock `speed` times faster (a sandbox's speed factor)."""
-        return Meter(self.name, self.interval / speed, self.per_day, self.day / speed)
-
-
-SALES_TRAFFIC_METER = Meter("sales_traffic_report", timedelta(minutes=15), 96)
+from amzinsight.rules.meter import Meter, meter_interval_label, next_slot
 
 
 class MeterWait(AmzInsightError):
@@ -50,15 +34,9 @@ class MeterWait(AmzInsightError):
         self.holder = holder
         super().__init__(
             f"Amazon allows a Sales and Traffic report once every "
-            f"{_duration(meter.interval)} and {meter.per_day} a day per application; "
+            f"{meter_interval_label(meter)} and {meter.per_day} a day per application; "
             f"this one is due at {slot_at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC."
         )
-
-
-def meter_key(meter: Meter, application: str | None) -> str:
-    """The meter and a digest of the LWA application it counts (never the id itself in a table)."""
-    digest = hashlib.sha256((application or "").encode()).hexdigest()[:16]
-    return f"{meter.name}:{digest}"
 
 
 def reserve(
@@ -139,21 +117,3 @@ def finish_estimate(
         finish = next_slot(meter, taken, now)
         taken.append(finish)
     return finish
-
-
-def next_slot(meter: Meter, taken: list[datetime], now: datetime) -> datetime:
-    """The earliest time at or after now that keeps the interval after every taken slot and at
-    most per_day slots in any day (taken: the slots of the last day and later, sorted)."""
-    candidate = max([now, *(slot + meter.interval for slot in taken)])
-    while True:
-        in_day = [slot for slot in taken if slot > candidate - meter.day]
-        if len(in_day) < meter.per_day:
-            return candidate
-        candidate = in_day[-meter.per_day] + meter.day
-
-
-def _duration(span: timedelta) -> str:
-    minutes = span.total_seconds() / 60
-    if minutes >= 1 and minutes == int(minutes):
-        return f"{int(minutes)} minutes"
-    return f"{span.total_seconds():g} seconds"

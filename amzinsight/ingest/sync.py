@@ -28,7 +28,7 @@ from amzinsight.config import Settings
 from amzinsight.db.tables import listings, raw_reports, sales_traffic_by_asin, sync_runs
 from amzinsight.errors import AmazonApiError, AmzInsightError, ConfigError, ReportFailedError
 from amzinsight.ingest.archive import RawArchive
-from amzinsight.ingest.meter import SALES_TRAFFIC_METER, MeterWait, meter_key, reserve
+from amzinsight.ingest.meter import MeterWait, reserve
 from amzinsight.ingest.pipeline import (
     RawDocument,
     RunOutcome,
@@ -42,6 +42,7 @@ from amzinsight.ingest.pipeline import (
 from amzinsight.ingest.windows import DateWindow, plan_windows, split_window
 from amzinsight.reports import sales_traffic, sales_traffic_kiosk
 from amzinsight.reports.base import ParseContext, ReportSpec
+from amzinsight.rules.meter import SALES_TRAFFIC_METER, meter_key
 from amzinsight.rules.periods import local_today
 from amzinsight.sources.ads_api import ENTITY_ENDPOINTS, AdsClient
 from amzinsight.sources.sp_api import ReportStatus, RetryPolicy, SpApiClient

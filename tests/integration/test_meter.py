@@ -13,14 +13,8 @@ import sqlalchemy as sa
 
 from amzinsight.db import tables
 from amzinsight.db.engine import get_engine
-from amzinsight.ingest.meter import (
-    SALES_TRAFFIC_METER,
-    Meter,
-    finish_estimate,
-    meter_key,
-    next_slot,
-    reserve,
-)
+from amzinsight.ingest.meter import finish_estimate, reserve
+from amzinsight.rules.meter import SALES_TRAFFIC_METER, Meter, meter_key, next_slot
 
 pytestmark = pytest.mark.postgres
 
@@ -155,3 +149,21 @@ def test_a_window_whose_slot_is_later_comes_back_then_as_a_scheduled_job(
         assert slots.scalar() == 2
         runs = connection.execute(sa.select(sa.func.count()).select_from(tables.sync_runs))
         assert runs.scalar() == 0
+
+
+def test_the_sync_page_reads_the_next_free_slot_without_taking_it(
+    migrated_database_url: str,
+) -> None:
+    from amzinsight.analytics.meter import meter_state
+
+    engine = get_engine(migrated_database_url)
+    store = add_store(engine)
+    key = meter_key(METER, "app")
+    reserve(engine, METER, key, "done", store, NOW)
+    reserve(engine, METER, key, "waiting", store, NOW)  # its slot is 15 minutes later
+
+    state = meter_state(engine, METER, "app", NOW + timedelta(minutes=1))
+
+    assert state.used_today == 1 and state.reserved_ahead == 1
+    assert state.next_free == NOW + 2 * METER.interval
+    assert meter_state(engine, METER, "another app", NOW).next_free == NOW
