@@ -528,8 +528,9 @@ def _sync(args: argparse.Namespace) -> int:
 
 def _sync_plan(runtime: Any, store: Any, tasks: list[Any]) -> str:
     """One line: what the sync will fetch, and when Amazon's meter lets it finish."""
-    from amzinsight.ingest.meter import SALES_TRAFFIC_METER, finish_estimate, meter_key
+    from amzinsight.ingest.meter import finish_estimate
     from amzinsight.reports import report_title
+    from amzinsight.rules.meter import SALES_TRAFFIC_METER, meter_key
 
     counts: dict[str, int] = {}
     for task in tasks:
