@@ -62,23 +62,25 @@ for index, key in enumerate(syncable):
     row = freshness.filter(freshness["report_type"] == key)
     title = report_title(key)
     with columns[index % 3].container(border=True):
-        st.markdown(f"**{title}**")
-        st.caption(spec.description)
+        st.markdown(f"**{as_text(title)}**")
+        st.caption(as_text(spec.description))
         if row.is_empty():
             st.write("Never synced")
         else:
             last = row.row(0, named=True)
             when = last["last_success_at"]
-            st.write(f"Last success: {format_timestamp(when)}" if when else "No success yet")
+            st.write(
+                f"Last success: {as_text(format_timestamp(when))}" if when else "No success yet"
+            )
             if last["latest_status"] == "failed":
                 latest_error = last["latest_error"]  # may quote a file or Amazon's answer
                 st.error(as_text(latest_error) if latest_error else "The latest run failed.")
         disabled = connection is None
         if st.button("Sync now", key=f"sync_now_{key}", disabled=disabled):
             if queue_sync_now(connection, store.slug, key):
-                st.toast(f"{title}: sync queued.")
+                st.toast(f"{as_text(title)}: sync queued.")
             else:
-                st.toast(f"{title}: a sync is already queued or running.")
+                st.toast(f"{as_text(title)}: a sync is already queued or running.")
 
 if connection is None:
     st.warning("Redis is not reachable, so syncs cannot be queued from here; the CLI still works.")
@@ -111,7 +113,7 @@ else:
         st.markdown(
             f"{ACCESS_MARKS[check.ok]} **{as_text(check.api)}**: {verdict}{as_text(check.sentence)}"
         )
-    st.caption(f"Checked {format_timestamp(access[0].checked_at)}")
+    st.caption(f"Checked {as_text(format_timestamp(access[0].checked_at))}")
 if (
     st.button("Check access", key="sync_access_check", disabled=connection is None)
     and connection is not None
@@ -129,8 +131,8 @@ waiting = f"; {state.reserved_ahead} reports wait for their turn" if state.reser
 st.caption(
     f"Sales and Traffic reports: Amazon allows one every {meter_interval_label(meter)} and "
     f"{meter.per_day} a day per application (all stores on it); {state.used_today} in the last "
-    f"day{waiting}; the next free slot is {format_timestamp(state.next_free)}. Older days come "
-    "from Data Kiosk, which this meter does not limit."
+    f"day{waiting}; the next free slot is {as_text(format_timestamp(state.next_free))}. Older "
+    "days come from Data Kiosk, which this meter does not limit."
 )
 
 
