@@ -120,23 +120,7 @@ def parse(path: Path, context: ParseContext) -> ParsedReport:
                 ),
             ]
         )
-    summary, details = rows.head(1), rows.slice(1)
-    if summary["total_amount"][0] is None:
-        raise fail(
-            REPORT_TYPE,
-            f"line {summary[ROW][0]}",
-            "the first row is not the settlement summary (total-amount is empty); a V2 "
-            "settlement file starts with its summary row",
-        )
-    settlement_id = summary["settlement_id"][0]
-    other = details.filter(pl.col("settlement_id") != settlement_id)
-    if other.height:
-        raise fail(
-            REPORT_TYPE,
-            f"line {other[ROW][0]}",
-            f"settlement-id {other['settlement_id'][0]!r} differs from the summary's "
-            f"{settlement_id!r}; a file holds one settlement",
-        )
+    summary, details = summary_and_details(rows, REPORT_TYPE, "a V2 settlement file")
     return ParsedReport(
         [
             TableRows(tables.settlements, settlement_summary(summary, details), SETTLEMENT_KEY),
@@ -196,3 +180,28 @@ SPEC = ReportSpec(
     # one settlement can cover a whole region account (docs/amazon-formats.md 2.4)
     per_marketplace=False,
 )
+
+
+def summary_and_details(
+    rows: pl.DataFrame, report_type: str, layout: str
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """A settlement file's summary row and its detail rows, in either layout: the first row
+    must be the summary and every row must belong to its settlement."""
+    summary, details = rows.head(1), rows.slice(1)
+    if summary["total_amount"][0] is None:
+        raise fail(
+            report_type,
+            f"line {summary[ROW][0]}",
+            "the first row is not the settlement summary (total-amount is empty); "
+            f"{layout} starts with its summary row",
+        )
+    settlement_id = summary["settlement_id"][0]
+    other = details.filter(pl.col("settlement_id") != settlement_id)
+    if other.height:
+        raise fail(
+            report_type,
+            f"line {other[ROW][0]}",
+            f"settlement-id {other['settlement_id'][0]!r} differs from the summary's "
+            f"{settlement_id!r}; a file holds one settlement",
+        )
+    return summary, details

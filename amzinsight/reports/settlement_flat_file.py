@@ -30,6 +30,7 @@ from amzinsight.reports.settlement import (
     REPLACED_WHOLE_BY,
     SETTLEMENT_KEY,
     settlement_summary,
+    summary_and_details,
 )
 
 REPORT_TYPE = "GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE"
@@ -138,23 +139,7 @@ def parse(path: Path, context: ParseContext) -> ParsedReport:
     )
     if rows.height == 0:
         return _report(rows, _unpivot(rows, None))
-    summary, details = rows.head(1), rows.slice(1)
-    if summary["total_amount"][0] is None:
-        raise fail(
-            REPORT_TYPE,
-            f"line {summary[ROW][0]}",
-            "the first row is not the settlement summary (total-amount is empty); a settlement "
-            "flat file starts with its summary row",
-        )
-    settlement_id = summary["settlement_id"][0]
-    other = details.filter(pl.col("settlement_id") != settlement_id)
-    if other.height:
-        raise fail(
-            REPORT_TYPE,
-            f"line {other[ROW][0]}",
-            f"settlement-id {other['settlement_id'][0]!r} differs from the summary's "
-            f"{settlement_id!r}; a file holds one settlement",
-        )
+    summary, details = summary_and_details(rows, REPORT_TYPE, "a settlement flat file")
     lines = _unpivot(details, summary["currency"][0])
     return _report(summary, lines)
 
