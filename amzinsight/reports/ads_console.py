@@ -336,7 +336,8 @@ def parse(path: Path, context: ParseContext) -> ParsedReport:
         )
     kind = kind_of(header.columns)
     label = f"Amazon Ads console {KIND_TITLES[kind]}"
-    other_types = _campaign_types(path, header) - {"sponsored products"}
+    frame = _read(path, header)  # a header alone is a period without activity: no rows
+    other_types = _campaign_types(frame) - {"sponsored products"}
     if header.other_product or other_types:
         product = (
             " and ".join(sorted(name.title() for name in other_types)) + " report"
@@ -355,7 +356,6 @@ def parse(path: Path, context: ParseContext) -> ParsedReport:
             "ads reports"
         )
     table, key, required = _TABLES[kind]
-    frame = _read(path, header)  # a header alone is a period without activity: no rows
     notes: list[str] = [f"Read as an Amazon Ads console {KIND_TITLES[kind]}, time unit Daily."]
     frame = _with_dates(frame, header, label, context, notes)
     currency = _file_currency(frame, header, label, context)
@@ -433,14 +433,12 @@ def _blank(text: pl.Expr) -> pl.Expr:
     )
 
 
-def _campaign_types(path: Path, header: Header) -> set[str]:
-    raw = header.columns.get("_campaign_type")
-    if raw is None:
+def _campaign_types(frame: pl.DataFrame) -> set[str]:
+    """The Campaign Type (or Ad type) values, lower case: a mixed export names every product."""
+    if "_campaign_type" not in frame.columns:
         return set()
-    values = pl.read_csv(
-        path, separator=header.separator, infer_schema=False, columns=[raw], encoding="utf8"
-    ).get_column(raw)
-    return {str(value).strip().lower() for value in values.drop_nulls().unique()}
+    values = frame.get_column("_campaign_type").drop_nulls().unique()
+    return {str(value).strip().lower() for value in values}
 
 
 # --- dates --------------------------------------------------------------------------------------
