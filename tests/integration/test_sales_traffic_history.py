@@ -12,37 +12,25 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
-import sp_api.auth.access_token_client as access_token_client
 import sqlalchemy as sa
 from amzinsight_sandbox import (
     RunningSandbox,
     SandboxConfig,
     demo_account,
-    demo_environment,
     start_sandbox,
 )
 
-from amzinsight.config import Settings
 from amzinsight.db import tables
 from amzinsight.errors import ConfigError
-from amzinsight.ingest.archive import S3Archive
 from amzinsight.ingest.sync import client_for, kiosk_refusal, plan_tasks, run_task
 from amzinsight.reports import get_report
 from amzinsight.reports.sales_traffic_kiosk import RECENT_REPORT_DAYS
-from amzinsight.runtime import Runtime, build_runtime
-from amzinsight.sources.sp_api import RetryPolicy
-from amzinsight.stores import Store, StoreEndpoints, add_store
+from amzinsight.runtime import Runtime
+from amzinsight.stores import Store
+from tests.integration.sandbox_stores import FAST, sandbox_runtime, sandbox_store
 
 pytestmark = [pytest.mark.postgres, pytest.mark.s3]
 
-FAST = RetryPolicy(
-    poll_initial_seconds=0.05,
-    poll_max_seconds=0.2,
-    poll_timeout_seconds=30,
-    server_error_base_seconds=0.01,
-    max_backoff_seconds=0.2,
-    default_throttle_wait_seconds=0.05,
-)
 # More ASINs than one trends query may name, so the history takes several batches.
 ACCOUNT = demo_account(asins=36, days=60)
 US = "ATVPDKIKX0DER"
@@ -63,26 +51,12 @@ def runtime(
     s3_bucket: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Runtime:
-    sandbox.reset()
-    access_token_client.cache.clear()
-    for name, value in demo_environment(ACCOUNT).items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("AMZ_DATABASE_URL", migrated_database_url)
-    built = build_runtime(Settings())
-    assert isinstance(built.archive, S3Archive)
-    return built
+    return sandbox_runtime(sandbox, ACCOUNT, migrated_database_url, monkeypatch)
 
 
 @pytest.fixture
 def store(runtime: Runtime, sandbox: RunningSandbox) -> Store:
-    return add_store(
-        runtime.engine,
-        slug="demo",
-        name=ACCOUNT.name,
-        country_codes=["US"],
-        endpoints=StoreEndpoints(sandbox.url, sandbox.lwa_token_url, sandbox.url),
-        is_sandbox=True,
-    )
+    return sandbox_store(runtime, sandbox, ACCOUNT, ["US"])
 
 
 def sync(

@@ -5,6 +5,7 @@ and one not stored while listed is shown as at risk until the day Amazon stops l
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -16,37 +17,27 @@ from amzinsight_sandbox import (
     RunningSandbox,
     SandboxConfig,
     demo_account,
-    demo_environment,
     start_sandbox,
 )
 from streamlit.testing.v1 import AppTest
 
 from amzinsight.analytics.settlement_risk import settlements_at_risk
-from amzinsight.config import Settings, get_settings
+from amzinsight.config import get_settings
 from amzinsight.db import tables
 from amzinsight.db.engine import get_engine
-from amzinsight.ingest.archive import S3Archive
 from amzinsight.ingest.sync import SettlementsNotLoadedError, client_for, plan_tasks, run_task
 from amzinsight.reports import get_report
-from amzinsight.runtime import Runtime, build_runtime
-from amzinsight.sources.sp_api import RetryPolicy
-from amzinsight.stores import Store, StoreEndpoints, add_store
+from amzinsight.runtime import Runtime
+from amzinsight.stores import Store, add_store
 from app.components import as_text
 from app.labels import format_date
 from launcher.cli import main as cli_main
+from tests.integration.sandbox_stores import FAST, sandbox_runtime, sandbox_store
 
 pytestmark = [pytest.mark.postgres, pytest.mark.s3]
 
 ATTEMPTS = 3
-FAST = RetryPolicy(
-    max_attempts=ATTEMPTS,
-    poll_initial_seconds=0.05,
-    poll_max_seconds=0.2,
-    poll_timeout_seconds=30,
-    server_error_base_seconds=0.01,
-    max_backoff_seconds=0.05,
-    default_throttle_wait_seconds=0.05,
-)
+QUICK = replace(FAST, max_attempts=ATTEMPTS, max_backoff_seconds=0.05)
 ACCOUNT = demo_account(asins=6, days=130)  # settlements older than Amazon's 90 days exist
 SETTLEMENT = get_report("settlement")
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,33 +59,19 @@ def runtime(
     s3_bucket: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Runtime:
-    sandbox.reset()
-    access_token_client.cache.clear()
-    for name, value in demo_environment(ACCOUNT).items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("AMZ_DATABASE_URL", migrated_database_url)
-    built = build_runtime(Settings())
-    assert isinstance(built.archive, S3Archive)
-    return built
+    return sandbox_runtime(sandbox, ACCOUNT, migrated_database_url, monkeypatch)
 
 
 @pytest.fixture
 def store(runtime: Runtime, sandbox: RunningSandbox) -> Store:
-    return add_store(
-        runtime.engine,
-        slug="demo",
-        name=ACCOUNT.name,
-        country_codes=list(ACCOUNT.marketplaces),
-        endpoints=StoreEndpoints(sandbox.url, sandbox.lwa_token_url, sandbox.url),
-        is_sandbox=True,
-    )
+    return sandbox_store(runtime, sandbox, ACCOUNT)
 
 
 def _sync_settlements(runtime: Runtime, store: Store) -> list:
     """Every settlement task, like a scheduled sync: one task's failure does not stop the next."""
     outcomes, errors = [], []
     for task in plan_tasks(runtime.engine, store, SETTLEMENT, 30):
-        client = client_for(runtime.settings, store, task, FAST)
+        client = client_for(runtime.settings, store, task, QUICK)
         try:
             outcomes.extend(run_task(runtime.engine, runtime.archive, client, store, task))
         except SettlementsNotLoadedError as error:
@@ -210,7 +187,7 @@ def test_amazon_never_lists_settlements_older_than_90_days(
     old = [period for period in _periods(sandbox) if period.created < cutoff]
     assert old, "the account's history must reach past Amazon's 90 days"
     (task, *_) = plan_tasks(runtime.engine, store, SETTLEMENT, 30)
-    client = client_for(runtime.settings, store, task, FAST)
+    client = client_for(runtime.settings, store, task, QUICK)
 
     asked_for_all = client.list_reports(
         SETTLEMENT.amazon_report_type or "", cutoff - timedelta(days=300)
