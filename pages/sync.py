@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import polars as pl
@@ -125,15 +126,22 @@ if (
 
 
 meter = SALES_TRAFFIC_METER.at_speed(services.settings.sync.meter_speed)
-application = services.settings.credentials_for(store.slug).lwa_client_id
-state = meter_state(services.engine, meter, application)
-waiting = f"; {state.reserved_ahead} reports wait for their turn" if state.reserved_ahead else ""
-st.caption(
+state = meter_state(services.engine, meter, store.id)
+limit = (
     f"Sales and Traffic reports: Amazon allows one every {meter_interval_label(meter)} and "
-    f"{meter.per_day} a day per application (all stores on it); {state.used_today} in the last "
-    f"day{waiting}; the next free slot is {as_text(format_timestamp(state.next_free))}. Older "
-    "days come from Data Kiosk, which this meter does not limit."
+    f"{meter.per_day} a day per application (all stores on it)"
 )
+if state is None:
+    usage = "this store has requested none yet"
+else:
+    waiting = f", {state.reserved_ahead} waiting for their turn" if state.reserved_ahead else ""
+    due = (
+        "the next can go now"
+        if state.next_free <= datetime.now(UTC)
+        else f"the next free slot is {as_text(format_timestamp(state.next_free))}"
+    )
+    usage = f"{state.used_today} requested in the last day{waiting}; {due}"
+st.caption(f"{limit}; {usage}. Older days come from Data Kiosk, which this meter does not limit.")
 
 
 def access_ended(outcome: JobOutcome) -> None:

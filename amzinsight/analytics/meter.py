@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from amzinsight.db.tables import api_meter_slots
-from amzinsight.rules.meter import Meter, meter_key, next_slot
+from amzinsight.rules.meter import Meter, next_slot
 
 
 @dataclass(frozen=True)
@@ -24,12 +24,21 @@ class MeterState:
 
 
 def meter_state(
-    engine: Engine, meter: Meter, application: str | None, now: datetime | None = None
-) -> MeterState:
+    engine: Engine, meter: Meter, store_id: int, now: datetime | None = None
+) -> MeterState | None:
+    """The meter this store's syncs count against (the key of its latest slot: every store on
+    the same application shares it), or None when the store never requested such a report."""
     now = now or datetime.now(UTC)
     slots = api_meter_slots
-    key = meter_key(meter, application)
     with engine.connect() as connection:
+        key = connection.execute(
+            sa.select(slots.c.meter_key)
+            .where(slots.c.store_id == store_id)
+            .order_by(slots.c.slot_at.desc())
+            .limit(1)
+        ).scalar()
+        if key is None:
+            return None
         rows = connection.execute(
             sa.select(slots.c.slot_at, slots.c.used)
             .where(slots.c.meter_key == key, slots.c.slot_at > now - meter.day)

@@ -162,8 +162,9 @@ def test_the_sync_page_reads_the_next_free_slot_without_taking_it(
     reserve(engine, METER, key, "done", store, NOW)
     reserve(engine, METER, key, "waiting", store, NOW)  # its slot is 15 minutes later
 
-    state = meter_state(engine, METER, "app", NOW + timedelta(minutes=1))
+    state = meter_state(engine, METER, store, NOW + timedelta(minutes=1))
 
+    assert state is not None
     assert state.used_today == 1 and state.reserved_ahead == 1
     assert state.next_free == NOW + 2 * METER.interval
-    assert meter_state(engine, METER, "another app", NOW).next_free == NOW
+    assert meter_state(engine, METER, store + 1, NOW) is None  # a store that asked for none
