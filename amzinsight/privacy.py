@@ -58,6 +58,8 @@ TABLE_CATEGORIES: dict[str, tuple[str, str | None]] = {
     "order_items": ("orders", None),
     "settlements": ("settlements", "deposit_date"),
     "settlement_lines": ("settlements", "posted_date"),
+    "finance_transactions": ("settlements", "posted_date"),
+    "finance_transaction_lines": ("settlements", "posted_date"),
     "inventory_snapshots": ("inventory", "snapshot_date"),
     "listings": ("listings_and_catalog", None),
     "catalog_items": ("listings_and_catalog", None),

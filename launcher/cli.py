@@ -527,25 +527,23 @@ def _sync(args: argparse.Namespace) -> int:
 
 
 def _sync_plan(runtime: Any, store: Any, tasks: list[Any]) -> str:
-    """One line: what the sync will fetch, and when Amazon's meter lets it finish."""
-    from amzinsight.ingest.meter import finish_estimate
-    from amzinsight.reports import report_title
-    from amzinsight.rules.meter import SALES_TRAFFIC_METER, meter_key
+    """A summary line, then one line per report type: what it fetches, in how many calls to
+    Amazon, and when it can be done (Amazon's meter for Sales and Traffic reports)."""
+    from amzinsight.ingest.plan_summary import plan_lines
+    from amzinsight.rules.meter import SALES_TRAFFIC_METER
 
-    counts: dict[str, int] = {}
-    for task in tasks:
-        counts[task.spec.key] = counts.get(task.spec.key, 0) + 1
-    parts = [f"{report_title(key)} {count}" for key, count in counts.items()]
-    metered = counts.get("sales_traffic", 0)
-    if metered:
-        meter = SALES_TRAFFIC_METER.at_speed(runtime.settings.sync.meter_speed)
-        application = runtime.settings.credentials_for(store.slug).lwa_client_id
-        done = finish_estimate(runtime.engine, meter, meter_key(meter, application), metered)
-        parts.append(
-            f"the {metered} Sales and Traffic reports wait for Amazon's meter (one every "
-            f"{meter.interval.total_seconds() / 60:g} min): the last at about {done:%H:%M} UTC"
-        )
-    return f"plan: {len(tasks)} windows: " + ", ".join(parts) if tasks else "plan: nothing to sync"
+    if not tasks:
+        return "plan: nothing to sync"
+    meter = SALES_TRAFFIC_METER.at_speed(runtime.settings.sync.meter_speed)
+    application = runtime.settings.credentials_for(store.slug).lwa_client_id
+    lines = plan_lines(runtime.engine, store, tasks, meter, application)
+    calls = sum(line.calls for line in lines)
+    summary = (
+        f"plan: {len(tasks)} window{'' if len(tasks) == 1 else 's'} of {len(lines)} report "
+        f"type{'' if len(lines) == 1 else 's'}, about {calls} call{'' if calls == 1 else 's'} "
+        "to Amazon"
+    )
+    return "\n".join([summary, *(f"  {line.line}" for line in lines)])
 
 
 def _window_label(task: Any) -> str:

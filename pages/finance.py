@@ -19,6 +19,7 @@ from amzinsight.analytics.finance import (
     settlement_breakdown,
     settlement_reconciliation,
 )
+from amzinsight.analytics.ledger import FINANCES_API, deferred_money, ledger_sources
 from amzinsight.edits.audit import UNIT_COST_ACTION, change_log
 from amzinsight.edits.unit_costs import KNOWN_CURRENCIES, import_cogs_csv, save_cogs
 from amzinsight.errors import AmzInsightError
@@ -72,6 +73,8 @@ try:
     profit = cached(profit_by_asin, store.id, ids, period.start, period.end)
     uncosted = cached(missing_cogs, store.id, ids, period.start, period.end)
     costs = cached(cogs_table, store.id)
+    sources = cached(ledger_sources, store.id, period.start, period.end, currency)
+    deferred = cached(deferred_money, store.id, currency)
 except AmzInsightError as error:
     show_error(error)
     st.stop()
@@ -187,6 +190,19 @@ st.subheader("Where the money went")
 if breakdown.is_empty():
     st.caption("No settlement lines posted in this range.")
 else:
+    st.caption(
+        as_text(
+            "Sources: "
+            + "; ".join(
+                f"{row['source']}: {row['lines']:,} lines posted "
+                f"{row['first_posted']:%b %d, %Y} to {row['last_posted']:%b %d, %Y}"
+                for row in sources.iter_rows(named=True)
+            )
+            + ". A settlement report, once stored, is the truth for its settlement; the "
+            f"{FINANCES_API} fills the periods no stored report covers (Amazon lists settlement "
+            "reports for 90 days only) and the days since the last settlement."
+        )
+    )
     figure = px.bar(
         by_period.with_columns(pl.col("amount").cast(pl.Float64)).to_pandas(),
         x="period",
@@ -205,6 +221,7 @@ else:
         placeholder="",
         column_config={
             "category": "Category",
+            "source": "Source",
             "transaction_type": "Transaction",
             "amount_type": "Amount type",
             "amount_description": "Description",
@@ -214,6 +231,22 @@ else:
         },
     )
     download_buttons(breakdown, f"{stem}-settlement-breakdown", "finance_breakdown_download")
+
+if not deferred.is_empty():
+    for row in deferred.iter_rows(named=True):
+        releases = (
+            f", released from {row['next_release']:%b %d} to {row['last_release']:%b %d}"
+            if row["next_release"] is not None
+            else ""
+        )
+        st.info(
+            as_text(
+                f"Held back by Amazon (deferred, not paid yet): "
+                f"{format_money(row['amount'], row['currency'])} in {row['transactions']:,} "
+                f"transactions on {row['marketplace_name'] or 'the account'}{releases}. "
+                "Not counted above until Amazon releases it."
+            )
+        )
 
 # --- fees per unit -------------------------------------------------------------------------------
 

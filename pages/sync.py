@@ -12,10 +12,11 @@ from amzinsight.analytics.access import last_access_check
 from amzinsight.analytics.freshness import data_freshness, recent_runs, run_counts
 from amzinsight.analytics.meter import meter_state
 from amzinsight.analytics.settlement_risk import settlements_at_risk
+from amzinsight.errors import AmzInsightError
 from amzinsight.reports import REPORTS, report_title
 from amzinsight.rules.meter import SALES_TRAFFIC_METER, meter_interval_label
 from app.components import as_text, download_button
-from app.context import redis_or_none, runtime
+from app.context import redis_or_none, runtime, show_error
 from app.filters import current_filters
 from app.job_status import JobOutcome, follow_job, problem, remember_job
 from app.jobs import access_job, live_store_jobs, queue_access_check, queue_sync_now, queue_upload
@@ -27,6 +28,7 @@ from app.labels import (
     marketplace_label,
     titled,
 )
+from app.sync_plan import store_sync_plan
 
 st.title("Sync")
 store = current_filters().store
@@ -142,6 +144,35 @@ else:
     )
     usage = f"{state.used_today} requested in the last day{waiting}; {due}"
 st.caption(f"{limit}; {usage}. Older days come from Data Kiosk, which this meter does not limit.")
+
+with st.expander("Plan: what syncing every report would fetch now, and when it could be done"):
+    try:
+        plan = store_sync_plan(services.engine, services.settings, store)
+    except AmzInsightError as error:
+        show_error(error)
+        plan = []
+    if not plan:
+        st.caption("Nothing to sync: every report is up to date.")
+    else:
+        st.dataframe(
+            pl.DataFrame(
+                [(line.title, line.what, line.calls_label, line.eta) for line in plan],
+                schema=["report", "what", "calls", "eta"],
+                orient="row",
+            ),
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "report": "Report",
+                "what": "Fetches",
+                "calls": "Calls to Amazon",
+                "eta": "Done",
+            },
+        )
+        st.caption(
+            "Sales and Traffic times count the slots other jobs hold on Amazon's meter; Data "
+            "Kiosk and other times are estimates. Nothing is requested until a sync starts."
+        )
 
 
 def access_ended(outcome: JobOutcome) -> None:

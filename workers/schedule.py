@@ -36,6 +36,8 @@ REPORT_SCHEDULE = {
     # daily: days older than the report's, and the last week again (Amazon fills them in)
     "sales_traffic_history": "17 8 * * *",
     "settlement": "37 9 * * *",  # daily: Amazon publishes settlements every 14 days
+    # daily: transactions of the last two weeks again (deferred money released, late arrivals)
+    "finance_transactions": "27 9 * * *",
     "listings": "47 9 * * *",  # daily
     "catalog": "57 10 * * *",  # daily, after listings (it looks up their ASINs)
     # Amazon Ads: entities first (bids and states), then the daily reports; each sync re-pulls

@@ -25,6 +25,7 @@ import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from amzinsight.analytics.ledger import ledger_lines
 from amzinsight.analytics.metrics import CANCELLED_ORDER_STATUS
 from amzinsight.db.frames import query_frame
 from amzinsight.db.tables import (
@@ -145,7 +146,7 @@ def _marketplace_lines(
     the marketplaces' currency. The category (a dozen ILIKEs) is worked out once per SKU and kind,
     not per line, and not again in every aggregate FILTER that reads it (materialized).
     """
-    sl = settlement_lines
+    sl = ledger_lines()
     domains = [m.domain for m in MARKETPLACES.values() if m.marketplace_id in marketplace_ids]
     kind = [
         sl.c.sku,
@@ -216,7 +217,7 @@ def settlement_reconciliation(
 
     difference = lines_sum - total_amount; reconciles only when it is exactly zero.
     """
-    s, sl = settlements, settlement_lines
+    s, sl = settlements, settlement_lines  # a settlement's own lines: the report's
     lines = (
         sa.select(
             sa.func.coalesce(sa.func.sum(sl.c.amount), 0).label("lines_sum"),
@@ -255,6 +256,7 @@ def settlement_reconciliation(
 
 BREAKDOWN_SCHEMA: dict[str, pl.DataType] = {
     "category": pl.String(),
+    "source": pl.String(),
     "transaction_type": pl.String(),
     "amount_type": pl.String(),
     "amount_description": pl.String(),
@@ -267,10 +269,17 @@ BREAKDOWN_SCHEMA: dict[str, pl.DataType] = {
 def settlement_breakdown(
     engine: Engine, store_id: int, start: date, end: date, currency: str | None = None
 ) -> pl.DataFrame:
-    """Settlement lines posted in the range, summed per category (CATEGORY_RULES), transaction
-    type, amount type and description, with Amazon's signs (money in is positive)."""
-    sl = settlement_lines
-    kind = [sl.c.transaction_type, sl.c.amount_type, sl.c.amount_description, sl.c.currency]
+    """Settled lines posted in the range, summed per category (CATEGORY_RULES), source (a
+    settlement report or the Finances API, analytics/ledger.py), transaction type, amount type and
+    description, with Amazon's signs (money in is positive)."""
+    sl = ledger_lines()
+    kind = [
+        sl.c.source,
+        sl.c.transaction_type,
+        sl.c.amount_type,
+        sl.c.amount_description,
+        sl.c.currency,
+    ]
     # summed per kind of line first: the category (a dozen ILIKEs) is then worked out per kind,
     # not per line, and a category holds whole kinds, so the groups are the same
     lines = (
@@ -286,6 +295,7 @@ def settlement_breakdown(
     amount = sa.func.coalesce(kinds.c.amount, 0)
     query = sa.select(
         category,
+        kinds.c.source,
         kinds.c.transaction_type,
         kinds.c.amount_type,
         kinds.c.amount_description,
@@ -295,6 +305,7 @@ def settlement_breakdown(
     ).order_by(
         position,
         sa.func.abs(amount).desc(),
+        kinds.c.source,
         kinds.c.transaction_type,
         kinds.c.amount_type,
         kinds.c.amount_description,
@@ -321,7 +332,7 @@ def settlement_amounts_by_period(
 ) -> pl.DataFrame:
     """The breakdown's categories per day, week (from Monday) or month of the posted date."""
     check_granularity(granularity)
-    sl = settlement_lines
+    sl = ledger_lines()
     lines = sa.select(
         sa.cast(sa.func.date_trunc(granularity, sl.c.posted_date), sa.Date).label("period"),
         _category(sl).label("category"),

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.engine import Engine
 
+from amzinsight.analytics.ledger import ledger_lines
 from amzinsight.bidding.engine import EngineInputs
 from amzinsight.bidding.frames import frame_currency, lookback_window
 from amzinsight.bidding.policy import BidPolicy
@@ -33,7 +34,6 @@ from amzinsight.db.tables import (
     order_items,
     orders,
     sales_traffic_by_asin,
-    settlement_lines,
 )
 from amzinsight.reports.ads_names import NAMED_ID_PREFIX
 
@@ -428,7 +428,7 @@ def _load_break_even(
     Price and Amazon's fees per unit come from settlement lines of orders (ItemPrice/Principal,
     ItemFees) over break_even_days, the price falling back to the listing's; COGS is the unit cost
     effective today. Without COGS or fees there is no break-even for the SKU."""
-    sl = settlement_lines
+    sl = ledger_lines()
     principal = sa.and_(sl.c.amount_type == "ItemPrice", sl.c.amount_description == "Principal")
     line_filter = [
         sl.c.store_id == store_id,

@@ -532,6 +532,75 @@ settlement_lines = sa.Table(
     comment="one amount line (transaction, item, amount type) of a settlement",
 )
 
+# --- Finances API v2024-06-19 listTransactions (history beyond the 90 days getReports lists) ------
+
+finance_transactions = sa.Table(
+    "finance_transactions",
+    metadata,
+    _id(),
+    _store_id(),
+    sa.Column("transaction_id", sa.Text, nullable=False, comment="Amazon's transactionId"),
+    sa.Column("transaction_type", sa.Text, comment="Shipment, Refund, ServiceFee, ..."),
+    sa.Column("description", sa.Text, comment="e.g. Order Payment, Refund Order"),
+    sa.Column(
+        "status",
+        sa.Text,
+        comment="DEFERRED (held, not paid yet), RELEASED or DEFERRED_RELEASED, as last seen",
+    ),
+    sa.Column("marketplace_id", sa.Text),
+    sa.Column("marketplace_name", sa.Text),
+    sa.Column("posted_at", sa.DateTime(timezone=True)),
+    sa.Column("posted_date", sa.Date, comment="the marketplace's local date of posted_at"),
+    sa.Column("total_amount", MONEY),
+    sa.Column("currency", CURRENCY),
+    sa.Column("order_id", sa.Text),
+    sa.Column("settlement_id", sa.Text, comment="SETTLEMENT_ID, once Amazon groups it"),
+    sa.Column("event_group_id", sa.Text, comment="FINANCIAL_EVENT_GROUP_ID"),
+    sa.Column("maturity_at", sa.DateTime(timezone=True), comment="when deferred money is due"),
+    *_lineage(),
+    sa.UniqueConstraint("store_id", "transaction_id"),
+    sa.Index(None, "store_id", "posted_date"),
+    sa.Index(None, "store_id", "status"),
+    comment="one Finances API transaction (status updated on every pull)",
+)
+
+finance_transaction_lines = sa.Table(
+    "finance_transaction_lines",
+    metadata,
+    _id(),
+    _store_id(),
+    sa.Column("transaction_id", sa.Text, nullable=False),
+    sa.Column("line_no", sa.Integer, nullable=False, comment="1-based amount in the transaction"),
+    sa.Column("status", sa.Text, comment="the transaction's status (DEFERRED lines are not paid)"),
+    sa.Column("settlement_id", sa.Text),
+    sa.Column("breakdown", sa.Text, comment="Amazon's breakdown path, e.g. AmazonFees/Commission"),
+    # The same columns as settlement_lines, in the settlement report's vocabulary, so both
+    # sources read as one ledger (amzinsight/analytics/ledger.py; docs/amazon-formats.md).
+    sa.Column("transaction_type", sa.Text),
+    sa.Column("order_id", sa.Text),
+    sa.Column("adjustment_id", sa.Text),
+    sa.Column("shipment_id", sa.Text),
+    sa.Column("marketplace_name", sa.Text),
+    sa.Column("amount_type", sa.Text),
+    sa.Column("amount_description", sa.Text),
+    sa.Column("amount", MONEY),
+    sa.Column("currency", CURRENCY),
+    sa.Column("fulfillment_id", sa.Text, comment="AFN (FBA) or MFN"),
+    sa.Column("posted_date", sa.Date),
+    sa.Column("posted_at", sa.DateTime(timezone=True)),
+    sa.Column("merchant_adjustment_item_id", sa.Text),
+    sa.Column("sku", sa.Text),
+    sa.Column("asin", sa.Text),
+    sa.Column("quantity_purchased", sa.Integer),
+    *_lineage(),
+    sa.UniqueConstraint("store_id", "transaction_id", "line_no"),
+    sa.CheckConstraint("line_no >= 1", name="line_no_positive"),
+    sa.Index(None, "store_id", "posted_date"),
+    sa.Index(None, "store_id", "order_id"),
+    sa.Index(None, "store_id", "settlement_id"),
+    comment="one amount of a Finances API transaction, in settlement-line terms",
+)
+
 # --- inventory -----------------------------------------------------------------------------------
 
 inventory_snapshots = sa.Table(

@@ -42,6 +42,7 @@ CORRECTABLE: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("item_name", "bullet_points", "backend_search_terms", "item_description"),
     ),
     "settlement_lines": (("settlement_id", "line_no"), ("amount",)),
+    "finance_transaction_lines": (("transaction_id", "line_no"), ("amount",)),
     "order_items": (("amazon_order_id", "sku", "asin", "line_no"), ("item_price",)),
     "inventory_settings": (("sku",), ("lead_time_days", "safety_days", "target_cover_days")),
 }

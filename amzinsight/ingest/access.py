@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -56,7 +57,11 @@ ADS_NOT_SET_UP = (
     "and AMZ_STORES__{slug}__ADS_REFRESH_TOKEN to sync advertising."
 )
 BUSY = "could not check: Amazon kept answering busy or unavailable; check again later."
-FINANCES_NOT_CHECKED = "not checked: AmzInsight does not read the Finances API yet."
+FINANCES_ROLE_MISSING = (
+    "The app lacks the Finance and Accounting role: Seller Central > Apps and Services > Develop "
+    "Apps > Edit App > roles; until then settlements older than Amazon's 90 days cannot be "
+    "loaded and money Amazon holds back is not shown."
+)
 ADS_FIELDS = ("ads_client_id", "ads_client_secret", "ads_refresh_token")
 # A check answers in seconds: a few quick retries on throttles and outages, then "unknown".
 CHECK_RETRY = RetryPolicy(max_attempts=3, max_backoff_seconds=10.0, server_error_base_seconds=0.5)
@@ -85,7 +90,6 @@ def check_access(
     retry = retry or CHECK_RETRY
     secrets = settings.secret_values()
     checks = [*_sp_api_checks(settings, store, retry), _ads_check(settings, store, retry)]
-    checks.append(AccessCheck(FINANCES, None, FINANCES_NOT_CHECKED))
     return [AccessCheck(c.api, c.ok, redact(c.sentence, secrets)) for c in checks]
 
 
@@ -93,7 +97,7 @@ def _sp_api_checks(settings: Settings, store: Store, retry: RetryPolicy) -> list
     missing = missing_sp_credentials(settings, store.slug)
     if missing:
         sentence = f"SP-API credentials are missing: set {', '.join(missing)}."
-        return [AccessCheck(REPORTS, False, sentence), AccessCheck(DATA_KIOSK, False, sentence)]
+        return [AccessCheck(api, False, sentence) for api in (REPORTS, DATA_KIOSK, FINANCES)]
     client = SpApiClient(
         credentials=settings.credentials_for(store.slug),
         credentials_name=store.slug,
@@ -108,10 +112,23 @@ def _sp_api_checks(settings: Settings, store: Store, retry: RetryPolicy) -> list
         lambda: client.latest_reports(LISTINGS_REPORT_TYPE, forbidden=REPORTS_REFUSED),
     )
     if reports.ok is False and reports.sentence != REPORTS_REFUSED:
-        # The login itself was refused: Data Kiosk would only repeat the same sentence.
-        return [reports, AccessCheck(DATA_KIOSK, False, reports.sentence)]
+        # The login itself was refused: the other APIs would only repeat the same sentence.
+        return [
+            reports,
+            *(AccessCheck(api, False, reports.sentence) for api in (DATA_KIOSK, FINANCES)),
+        ]
     kiosk = _attempt(DATA_KIOSK, lambda: client.list_queries(forbidden=KIOSK_ROLE_MISSING))
-    return [reports, kiosk]
+    # One page of an hour's transactions a day ago (Amazon wants postedBefore in the past).
+    day_ago = datetime.now(UTC) - timedelta(days=1)
+    finances = _attempt(
+        FINANCES,
+        lambda: list(
+            client.finance_transactions(
+                day_ago - timedelta(hours=1), day_ago, FINANCES_ROLE_MISSING, max_pages=1
+            )
+        ),
+    )
+    return [reports, kiosk, finances]
 
 
 def _ads_check(settings: Settings, store: Store, retry: RetryPolicy) -> AccessCheck:

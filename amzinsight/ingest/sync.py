@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import polars as pl
 import sqlalchemy as sa
@@ -278,7 +279,7 @@ def run_task(
             elif spec.acquisition == "api":
                 report(f"{spec.key}: calling the API")
                 document = _assemble_api_document(
-                    engine, client, store, spec, market, snapshot, Path(scratch)
+                    engine, client, store, spec, market, snapshot, window, Path(scratch), now
                 )
             else:
                 document = _create_and_download(
@@ -600,7 +601,9 @@ def _assemble_api_document(
     spec: ReportSpec,
     market: StoreMarketplace,
     snapshot: date | None,
+    window: DateWindow | None,
     scratch: Path,
+    now: datetime | None = None,
 ) -> RawDocument:
     """JSON APIs become one gzip JSON document, archived and replayed like a report."""
     body: dict[str, Any] = {
@@ -614,9 +617,29 @@ def _assemble_api_document(
         asins = known_asins(engine, store.id, market.marketplace_id)
         items = (client.catalog_item(asin, market.marketplace_id) for asin in asins)
         body["items"] = [item for item in items if item is not None]
+    elif spec.api_operation == "listTransactions":
+        if window is None:
+            raise ConfigError(f"{spec.key} needs a date window.")
+        after, before = posted_range(market.time_zone, window, now)
+        body["postedAfter"], body["postedBefore"] = after.isoformat(), before.isoformat()
+        body["transactions"] = list(client.finance_transactions(after, before))
     else:
         raise ConfigError(f"{spec.key}: no client call assembles {spec.api_operation!r}.")
     return _json_document(body, scratch / f"{spec.key}.json.gz")
+
+
+FINANCES_NEWEST = timedelta(minutes=3)
+"""listTransactions refuses a postedBefore less than two minutes before the request."""
+
+
+def posted_range(
+    time_zone: str, window: DateWindow, now: datetime | None
+) -> tuple[datetime, datetime]:
+    """The UTC instants of a window of local days, the end held back from now as Amazon asks."""
+    zone = ZoneInfo(time_zone)
+    start = datetime.combine(window.start, datetime.min.time(), zone).astimezone(UTC)
+    end = datetime.combine(window.end + timedelta(days=1), datetime.min.time(), zone)
+    return start, min(end.astimezone(UTC), (now or datetime.now(UTC)) - FINANCES_NEWEST)
 
 
 def _kiosk_document(

@@ -13,6 +13,7 @@ from amzinsight.reports import (
     ads_search_terms,
     ads_targeting,
     catalog,
+    finance_transactions,
     inventory,
     inventory_summaries,
     listings,
@@ -37,6 +38,7 @@ REPORTS: dict[str, ReportSpec] = {
         orders.SPEC,  # GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL
         settlement.SPEC,  # GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE_V2, listed, not requested
         settlement_flat_file.SPEC,  # GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE, files sellers kept
+        finance_transactions.SPEC,  # Finances API v2024-06-19 listTransactions, per window
         inventory.SPEC,  # GET_FBA_MYI_UNSUPPRESSED_INVENTORY_DATA
         inventory_summaries.SPEC,  # FBA Inventory API getInventorySummaries
         listings.SPEC,  # GET_MERCHANT_LISTINGS_ALL_DATA
@@ -61,6 +63,7 @@ REPORT_TITLES: dict[str, str] = {
     "orders": "Orders",
     "settlement": "Settlements",
     "settlement_flat_file": "Settlements (older flat file)",
+    "finance_transactions": "Finances transactions",
     "fba_inventory": "FBA inventory",
     "inventory_summaries": "FBA inventory summaries",
     "listings": "Listings",

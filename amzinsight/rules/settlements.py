@@ -59,6 +59,9 @@ CATEGORY_RULES: tuple[CategoryRule, ...] = (
     CategoryRule(AMAZON_FEES, amount_type="ItemFees"),
     # (ServiceFee, Cost of Advertising, TransactionTotalAmount): Sponsored Products billed
     CategoryRule(ADVERTISING, amount_type="Cost of Advertising"),
+    # The Finances API names its transactions instead (amzinsight/reports/finance_transactions.py):
+    # (ProductAdsPayment, ProductAdsPayment, Cost of Advertising)
+    CategoryRule(ADVERTISING, transaction_type="ProductAdsPayment"),
     # (other-transaction, FBA Inventory Reimbursement, Lost:Warehouse | Damaged:Warehouse | ...)
     CategoryRule(REIMBURSEMENTS, amount_type="%Reimbursement%"),
     # (other-transaction, other-transaction, Previous Reserve Amount Balance | Current Reserve
@@ -67,4 +70,6 @@ CATEGORY_RULES: tuple[CategoryRule, ...] = (
     # (other-transaction, other-transaction, Storage Fee | Subscription Fee | ...)
     CategoryRule(AMAZON_FEES, amount_type="%Fee%"),
     CategoryRule(AMAZON_FEES, amount_description="%Fee%"),
+    # (ServiceFee, ServiceFee, FBAStorageBilling | Subscription | ...) from the Finances API
+    CategoryRule(AMAZON_FEES, transaction_type="ServiceFee"),
 )

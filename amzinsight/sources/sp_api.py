@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 
 import httpx
 from sp_api.api import CatalogItems, DataKiosk, Inventories, ReportsV2
+from sp_api.api.finances.finances_2024_06_19 import FinancesV20240619
 from sp_api.auth import AccessTokenClient
 from sp_api.auth.exceptions import AuthorizationError
 from sp_api.base.exceptions import (
@@ -190,6 +191,8 @@ class SpApiClient:
                 client = Inventories(**kwargs)
             elif kind == "data_kiosk":
                 client = DataKiosk(**kwargs)
+            elif kind == "finances":
+                client = FinancesV20240619(**kwargs)
             else:
                 client = CatalogItems(version="2022-04-01", **kwargs)
             client.endpoint = endpoint  # wins over SP_API_DEFAULT_MARKETPLACE (library gotcha)
@@ -314,7 +317,7 @@ class SpApiClient:
             client.get_reports,
             reportTypes=[report_type],
             processingStatuses=list(statuses),
-            createdSince=created_since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            createdSince=_utc_text(created_since),
             pageSize=100,
         )
         found = [_report_status(item) for item in _reports_of(response.payload)]
@@ -509,6 +512,34 @@ class SpApiClient:
                 return
             params["nextToken"] = token
 
+    def finance_transactions(
+        self,
+        posted_after: datetime,
+        posted_before: datetime,
+        forbidden: str | None = None,
+        max_pages: int | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Finances v2024-06-19 listTransactions for the whole account (no marketplaceId: Amazon
+        leaves US MFN orders out when one is given), every page (or `max_pages`); pages may be
+        empty."""
+        client = self._client("finances")
+        params: dict[str, Any] = {
+            "postedAfter": _utc_text(posted_after),
+            "postedBefore": _utc_text(posted_before),
+        }
+        while True:
+            response = self._call(
+                "listTransactions", client.list_transactions, forbidden=forbidden, **params
+            )
+            payload = response.payload or {}
+            yield from payload.get("transactions") or []
+            token = _next_token(response)
+            if max_pages is not None:
+                max_pages -= 1
+            if not token or max_pages == 0:
+                return
+            params["nextToken"] = token  # with the same arguments, as Amazon requires
+
     def catalog_item(self, asin: str, marketplace_id: str) -> dict[str, Any] | None:
         """One catalog item with everything the Listings page shows; None when Amazon has none."""
         response = self._call(
@@ -577,6 +608,10 @@ def _reports_of(payload: Any) -> list[dict[str, Any]]:
     if isinstance(payload, list):
         return payload
     return list((payload or {}).get("reports", []))
+
+
+def _utc_text(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _next_token(response: Any) -> str | None:

@@ -27,6 +27,7 @@ from amzinsight_sandbox import (
     control,
     data_kiosk,
     downloads,
+    finances,
     inventory_api,
     reports_api,
     selling_partner,
@@ -55,6 +56,7 @@ ROUTE_MODULES: tuple[ModuleType, ...] = (
     inventory_api,
     catalog_api,
     data_kiosk,
+    finances,
     downloads,
     control,
 )

@@ -10,6 +10,8 @@ reimbursement. The first data row is the summary; its total-amount is the sum of
 from __future__ import annotations
 
 import hashlib
+import itertools
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -74,47 +76,49 @@ class SettlementPeriod:
         return datetime.fromtimestamp(self.deposit_ts, UTC)
 
 
+def marketplace_periods(
+    account: SandboxAccount, account_number: int, position: int
+) -> Iterator[SettlementPeriod]:
+    """Every 14-day period of one marketplace from the first, open-ended: the settlements, then
+    the periods still open (the Finances API shows those before any settlement exists)."""
+    marketplace = account.marketplace_list[position]
+    first_day = account.today - timedelta(days=account.days - 1)
+    rng = np.random.default_rng([account.seed, 6, position])
+    anchor = (
+        local_midnight(marketplace.time_zone, first_day)
+        + int(rng.integers(1, PERIOD_DAYS)) * 86400
+        + int(rng.integers(0, 86400))
+    )
+    first_id = int(rng.integers(10**10, 2 * 10**10))
+    for number in itertools.count():
+        start = anchor + number * PERIOD_DAYS * 86400
+        end = start + PERIOD_DAYS * 86400
+        report_id = str(40_000_000_000 + account_number * 10_000_000 + position * 10_000 + number)
+        digest = hashlib.sha256(f"{account.seller_id}:{report_id}".encode()).hexdigest()
+        yield SettlementPeriod(
+            country_code=marketplace.country_code,
+            number=number,
+            settlement_id=str(first_id + number * 1_000_003),
+            start_ts=start,
+            end_ts=end,
+            deposit_ts=end + int(DEPOSIT_DELAY.total_seconds()),
+            report_id=report_id,
+            document_id=(
+                f"amzn1.spdoc.1.4.{account.region}.{digest[:8]}-{digest[8:12]}-"
+                f"{digest[12:16]}-{digest[16:20]}-{digest[20:32]}.T{digest[32:38].upper()}.2110"
+            ),
+        )
+
+
 def settlement_periods(account: SandboxAccount, account_number: int) -> list[SettlementPeriod]:
     """Every closed 14-day period inside the history, per marketplace, oldest first."""
     periods = []
-    first_day = account.today - timedelta(days=account.days - 1)
     for position, marketplace in enumerate(account.marketplace_list):
-        rng = np.random.default_rng([account.seed, 6, position])
-        tz = marketplace.time_zone
-        anchor = (
-            local_midnight(tz, first_day)
-            + int(rng.integers(1, PERIOD_DAYS)) * 86400
-            + int(rng.integers(0, 86400))
-        )
-        as_of = local_midnight(tz, account.today + timedelta(days=1))
-        first_id = int(rng.integers(10**10, 2 * 10**10))
-        number = 0
-        while True:
-            start = anchor + number * PERIOD_DAYS * 86400
-            end = start + PERIOD_DAYS * 86400
-            deposit = end + int(DEPOSIT_DELAY.total_seconds())
-            if deposit > as_of:
+        as_of = local_midnight(marketplace.time_zone, account.today + timedelta(days=1))
+        for period in marketplace_periods(account, account_number, position):
+            if period.deposit_ts > as_of:
                 break
-            report_id = str(
-                40_000_000_000 + account_number * 10_000_000 + position * 10_000 + number
-            )
-            digest = hashlib.sha256(f"{account.seller_id}:{report_id}".encode()).hexdigest()
-            periods.append(
-                SettlementPeriod(
-                    country_code=marketplace.country_code,
-                    number=number,
-                    settlement_id=str(first_id + number * 1_000_003),
-                    start_ts=start,
-                    end_ts=end,
-                    deposit_ts=deposit,
-                    report_id=report_id,
-                    document_id=(
-                        f"amzn1.spdoc.1.4.{account.region}.{digest[:8]}-{digest[8:12]}-"
-                        f"{digest[12:16]}-{digest[16:20]}-{digest[20:32]}.T{digest[32:38].upper()}.2110"
-                    ),
-                )
-            )
-            number += 1
+            periods.append(period)
     return periods
 
 
@@ -302,13 +306,13 @@ def _other_rows(
     return rows
 
 
-def settlement_document(
+def settlement_details(
     truth: AccountTruth, period: SettlementPeriod, previous: SettlementPeriod | None
-) -> str:
-    """The flat file: header, summary row, then one row per amount."""
+) -> pl.DataFrame:
+    """One row per amount of a period, in the document's order, before formatting: what the
+    settlement flat file and the Finances API's transactions are both made from."""
     mt = truth.marketplaces[period.country_code]
-    currency = mt.marketplace.currency
-    factor = price_factor(currency)
+    factor = price_factor(mt.marketplace.currency)
     products = product_frame(truth).with_columns(
         (pl.col("fba_fee_us_cents") * factor).round(0).cast(pl.Int64).alias("fba_fee_cents")
     )
@@ -332,7 +336,17 @@ def settlement_document(
             pl.col("transaction-type").replace_strict(_TRANSACTION_ORDER).alias("group"),
         )
         .sort("group", "posted_ts", "order-item-code", "sequence", nulls_last=True)
+        .drop("group")
     )
+    return details
+
+
+def settlement_document(
+    truth: AccountTruth, period: SettlementPeriod, previous: SettlementPeriod | None
+) -> str:
+    """The flat file: header, summary row, then one row per amount."""
+    currency = truth.marketplaces[period.country_code].marketplace.currency
+    details = settlement_details(truth, period, previous)
     total = int(details["amount_cents"].sum()) if details.height else 0
     posted = pl.from_epoch(pl.col("posted_ts"), time_unit="s")
     rows = details.select(

@@ -116,17 +116,17 @@ def test_a_normal_account_reaches_every_api_and_the_check_is_recorded(
     assert [(c.api, c.ok) for c in checks] == [
         (REPORTS, True),
         (DATA_KIOSK, True),
+        (FINANCES, True),
         (ADS, True),
-        (FINANCES, None),
     ]
     assert [c.line for c in checks] == [
         "Reports: reachable",
         "Data Kiosk (Brand Analytics role): reachable",
+        "Finances: reachable",
         "Amazon Ads: reachable",
-        "Finances: not checked: AmzInsight does not read the Finances API yet.",
     ]
     operations = [r["operation"] for r in sandbox.requests() if r["seller_id"] == ACCOUNT.seller_id]
-    for operation in ("getReports", "getQueries", "listProfiles"):
+    for operation in ("getReports", "getQueries", "listTransactions", "listProfiles"):
         assert operations.count(operation) == 1, operations
 
     engine = get_engine(migrated_database_url)
@@ -165,8 +165,8 @@ def test_without_the_brand_analytics_role_data_kiosk_is_missing_and_asked_once(
     assert out.splitlines() == [
         "Reports: reachable",
         f"Data Kiosk (Brand Analytics role): missing: {KIOSK_ROLE_MISSING}",
+        "Finances: reachable",
         "Amazon Ads: reachable",
-        "Finances: not checked: AmzInsight does not read the Finances API yet.",
     ]
     _assert_nothing_secret(out + err, Settings())
     recorded = last_access_check(get_engine(migrated_database_url), store.id)
@@ -182,9 +182,10 @@ def test_store_check_exits_0_when_nothing_is_missing(
     _add(sandbox, migrated_database_url, "demo")
     assert main(["store", "check", "demo"]) == 0
     out, _err = capsys.readouterr()
-    assert out.splitlines()[:3] == [
+    assert out.splitlines() == [
         "Reports: reachable",
         "Data Kiosk (Brand Analytics role): reachable",
+        "Finances: reachable",
         "Amazon Ads: reachable",
     ]
 
@@ -205,8 +206,8 @@ def test_store_add_checks_the_new_store_and_never_fails_the_add(
         "store nokiosk registered (US)",
         "Reports: reachable",
         f"Data Kiosk (Brand Analytics role): missing: {KIOSK_ROLE_MISSING}",
+        "Finances: reachable",
         "Amazon Ads: reachable",
-        "Finances: not checked: AmzInsight does not read the Finances API yet.",
     ]
     assert err == ""
 
@@ -233,6 +234,7 @@ def test_missing_credentials_name_the_variables(
     missing = "SP-API credentials are missing: set AMZ_STORES__DEMO__LWA_CLIENT_SECRET."
     assert (checks[REPORTS].ok, checks[REPORTS].sentence) == (False, missing)
     assert (checks[DATA_KIOSK].ok, checks[DATA_KIOSK].sentence) == (False, missing)
+    assert (checks[FINANCES].ok, checks[FINANCES].sentence) == (False, missing)
     assert checks[ADS].ok is None
     assert checks[ADS].sentence.startswith("not set up: set AMZ_STORES__DEMO__ADS_CLIENT_ID")
     assert sandbox.requests() == []  # nothing was asked of Amazon
@@ -259,12 +261,13 @@ def test_refused_credentials_and_outages_are_one_line_without_secrets(
     lines = out.splitlines()
     assert lines[0].startswith("Reports: missing: Amazon's login service refused")
     assert lines[1].startswith("Data Kiosk (Brand Analytics role): missing: Amazon's login")
-    assert lines[2] == f"Amazon Ads: {BUSY}"  # an outage: unknown, not missing
+    assert lines[2].startswith("Finances: missing: Amazon's login")
+    assert lines[3] == f"Amazon Ads: {BUSY}"  # an outage: unknown, not missing
     assert len(lines) == 4
     _assert_nothing_secret(out + err, Settings())
     assert wrong_token not in out + err
     recorded = last_access_check(get_engine(migrated_database_url), store.id)
-    assert [r.ok for r in recorded] == [False, False, None, None]
+    assert [r.ok for r in recorded] == [False, False, False, None]
     assert all(wrong_token not in r.sentence for r in recorded)
 
 
@@ -278,8 +281,8 @@ def test_the_worker_job_checks_and_records(
     assert [(c["api"], c["ok"]) for c in result["checks"]] == [
         (REPORTS, True),
         (DATA_KIOSK, False),
+        (FINANCES, True),
         (ADS, True),
-        (FINANCES, None),
     ]
     recorded = last_access_check(get_engine(migrated_database_url), store.id)
     assert [(r.api, r.ok, r.sentence) for r in recorded] == [

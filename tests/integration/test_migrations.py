@@ -17,7 +17,7 @@ from amzinsight.db import tables
 from amzinsight.db.engine import get_engine
 from amzinsight.db.migrate import current_revision, downgrade, upgrade
 
-HEAD = "0005"  # the newest revision under amzinsight/db/migrations/versions
+HEAD = "0006"  # the newest revision under amzinsight/db/migrations/versions
 OWN_STORE_COLUMN_EXEMPT = {"stores", "audit_log"}
 # Logs: every event is a new row, so the id is the only key.
 EVENT_TABLES = {"sync_runs"}

@@ -47,6 +47,7 @@ FILES = [
     ("merchant_listings.tsv", None),
     ("catalog_items.json", None),
     ("product_ratings.csv", None),
+    ("amazon_files/finances_list_transactions.json", None),
     ("ads_sp_entities.json", "sp_entities"),
     ("ads_sp_campaigns.json", "sp_campaigns"),
     ("ads_sp_ad_groups.json", "sp_ad_groups"),

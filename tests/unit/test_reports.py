@@ -34,6 +34,7 @@ FIXTURE_OF = {
     "listings": "merchant_listings.tsv",
     "catalog": "catalog_items.json",
     "ratings": "product_ratings.csv",
+    "finance_transactions": "amazon_files/finances_list_transactions.json",
     "sp_entities": "ads_sp_entities.json",  # Amazon Ads daily reports: tests/test_reports_ads.py
 }
 TSV_KEYS = [key for key, name in FIXTURE_OF.items() if name.endswith((".tsv", ".csv"))]
@@ -163,7 +164,9 @@ def test_specs_say_how_each_report_is_fetched() -> None:
     assert REPORTS["inventory_summaries"].api_operation == "getInventorySummaries"
     assert REPORTS["catalog"].api_operation == "getCatalogItem"
     region_wide = {key for key, spec in REPORTS.items() if not spec.per_marketplace}
-    assert region_wide == {"orders", "settlement", "settlement_flat_file"}
+    assert region_wide == {"orders", "settlement", "settlement_flat_file", "finance_transactions"}
+    assert shape(REPORTS["finance_transactions"]) == ("api", "range", "json", 14)
+    assert REPORTS["finance_transactions"].max_window_days == 180  # Amazon answers nothing beyond
 
 
 def test_get_report_names_the_known_keys() -> None:
