@@ -3,7 +3,7 @@ engine makes per operation, zero refusals by Amazon's Sales and Traffic meter, a
 calls take at Amazon's own pace.
 
     .venv/bin/python -m bench.backfill [--asins 1000] [--days 729] [--speed 20000]
-        [--processing-minutes 2] [--json bench/results/backfill.json]
+        [--processing-minutes 2] [--money] [--json bench/results/backfill.json]
 
 The engine really runs (sandbox over HTTP with the real client, PostgreSQL, a local archive) with
 the sandbox's clock `--speed` times faster, meters included (AMZ_SYNC_METER_SPEED). The calls are
@@ -33,15 +33,20 @@ from bench.harness import ADMIN_DSN
 
 SLUG = "bench"
 REPORTS = ("sales_traffic", "sales_traffic_history", "orders")
+MONEY_REPORTS = ("settlement", "finance_transactions")
+"""With --money: settlements as listed (90 days) and the Finances API for everything older. Their
+calls grow with the number of transactions, not of days: run them on a smaller store."""
 # Amazon's limits at speed 1 (SP-API usage plans; the Sales and Traffic meter of April 2026).
 CREATE_REPORT_PER_SECOND, CREATE_REPORT_BURST = 0.0167, 15
 CREATE_QUERY_PER_SECOND, CREATE_QUERY_BURST = 0.0167, 15
+GET_DOCUMENT_PER_SECOND, GET_DOCUMENT_BURST = 0.0167, 15
+LIST_TRANSACTIONS_PER_SECOND, LIST_TRANSACTIONS_BURST = 0.5, 10
 METER_INTERVAL = timedelta(minutes=15)
 ONE_REPORT_PER_DAY_BASELINE = "one Sales and Traffic report per day (the engine before Data Kiosk)"
 
 
-def run(asins: int, days: int, speed: float) -> dict[str, Any]:
-    """Sync the three report types for a new one-marketplace store; counts and checks."""
+def run(asins: int, days: int, speed: float, reports: tuple[str, ...] = REPORTS) -> dict[str, Any]:
+    """Sync the report types for a new one-marketplace store; counts and checks."""
     from amzinsight_sandbox import SandboxConfig, demo_account, demo_environment, start_sandbox
 
     account = demo_account(asins=asins, days=days + 5)
@@ -64,7 +69,7 @@ def run(asins: int, days: int, speed: float) -> dict[str, Any]:
                     "AMZ_SYNC_INITIAL_DAYS": str(days),
                 }
             )
-            return _sync_all(url, sandbox, days)
+            return _sync_all(url, sandbox, days, reports)
         finally:
             from amzinsight.db.engine import dispose_engines
 
@@ -74,7 +79,7 @@ def run(asins: int, days: int, speed: float) -> dict[str, Any]:
             )
 
 
-def _sync_all(url: str, sandbox: Any, days: int) -> dict[str, Any]:
+def _sync_all(url: str, sandbox: Any, days: int, reports: tuple[str, ...]) -> dict[str, Any]:
     import sqlalchemy as sa
 
     from amzinsight.config import Settings
@@ -97,11 +102,15 @@ def _sync_all(url: str, sandbox: Any, days: int) -> dict[str, Any]:
     )
     started = time.monotonic()
     windows: Counter[str] = Counter()
-    for key in REPORTS:
+    for key in reports:
         for task in plan_tasks(runtime.engine, store, get_report(key), days):
             client = client_for(runtime.settings, store, task)
-            run_task(runtime.engine, runtime.archive, client, store, task, holder=f"bench-{task}")
+            outcomes = run_task(
+                runtime.engine, runtime.archive, client, store, task, holder=f"bench-{task}"
+            )
             windows[key] += 1
+            if key == "settlement":
+                windows["settlement_documents"] += len(outcomes)
             print(f"  {key} {task.window.start if task.window else ''}: done", file=sys.stderr)
     seconds = time.monotonic() - started
     calls = Counter(str(entry.get("operation")) for entry in sandbox.requests())
@@ -115,6 +124,16 @@ def _sync_all(url: str, sandbox: Any, days: int) -> dict[str, Any]:
                 runs.c.report_type == "sales_traffic", runs.c.amazon_report_id.is_not(None)
             )
         ).scalar()
+        settlements_from_reports = connection.execute(
+            sa.select(sa.func.count()).select_from(tables.settlements)
+        ).scalar()
+        lines = tables.finance_transaction_lines
+        from_finances, first_settled = connection.execute(
+            sa.select(
+                sa.func.count(sa.distinct(lines.c.settlement_id)),
+                sa.func.min(lines.c.posted_date),
+            )
+        ).one()
     return {
         "windows": dict(windows),
         "calls": dict(sorted(calls.items())),
@@ -123,14 +142,17 @@ def _sync_all(url: str, sandbox: Any, days: int) -> dict[str, Any]:
         "asin_days_loaded": asin_days,
         "first_day": first.isoformat() if first else None,
         "last_day": last.isoformat() if last else None,
+        "settlements_from_reports": settlements_from_reports,
+        "settlements_in_finances": from_finances,
+        "first_settled_day": first_settled.isoformat() if first_settled else None,
         "wall_seconds_at_speed": round(seconds, 1),
     }
 
 
 def amazon_hours(result: dict[str, Any], processing_minutes: float) -> dict[str, float]:
     """Hours at Amazon's pace for the counted calls (the model in bench/README.md): reports one
-    after another, a window's Data Kiosk queries side by side; the three report types run side
-    by side in the workers."""
+    after another, a window's Data Kiosk queries side by side; the report types run side by side
+    in the workers."""
     processing = processing_minutes * 60
     reports = result["sales_traffic_reports"]
     queries = result["calls"].get("createQuery", 0)
@@ -141,6 +163,19 @@ def amazon_hours(result: dict[str, Any], processing_minutes: float) -> dict[str,
             queries, CREATE_QUERY_PER_SECOND, CREATE_QUERY_BURST, processing
         ),
         "orders": _limited(orders, CREATE_REPORT_PER_SECOND, CREATE_REPORT_BURST, processing),
+        # Settlements are listed, not made: one download each; older ones come from Finances.
+        "settlements": _limited(
+            result["windows"].get("settlement_documents", 0),
+            GET_DOCUMENT_PER_SECOND,
+            GET_DOCUMENT_BURST,
+            0,
+        )
+        + _limited(
+            result["calls"].get("listTransactions", 0),
+            LIST_TRANSACTIONS_PER_SECOND,
+            LIST_TRANSACTIONS_BURST,
+            0,
+        ),
     }
     hours = {name: round(seconds / 3600, 2) for name, seconds in chains.items()}
     hours["side_by_side"] = max(hours.values())
@@ -176,8 +211,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--speed", type=float, default=20000)
     parser.add_argument("--processing-minutes", type=float, default=2.0)
     parser.add_argument("--json", type=Path)
+    parser.add_argument(
+        "--money", action="store_true", help="also settlements and the Finances API's history"
+    )
     args = parser.parse_args(argv)
-    result = run(args.asins, args.days, args.speed)
+    reports = REPORTS + MONEY_REPORTS if args.money else REPORTS
+    result = run(args.asins, args.days, args.speed, reports)
     result["amazon_hours"] = amazon_hours(result, args.processing_minutes)
     baseline_hours = (args.days - 1) * METER_INTERVAL.total_seconds() / 3600
     result["baseline"] = {"what": ONE_REPORT_PER_DAY_BASELINE, "hours": round(baseline_hours, 1)}

@@ -23,6 +23,7 @@ from amzinsight.errors import ConfigError, ThrottledError
 from amzinsight.ingest.pipeline import describe_error
 from amzinsight.ingest.sync import ads_client_for, missing_sp_credentials
 from amzinsight.logs import redact
+from amzinsight.reports.finance_transactions import ROLE_MISSING as FINANCES_ROLE_MISSING
 from amzinsight.reports.listings import REPORT_TYPE as LISTINGS_REPORT_TYPE
 from amzinsight.sources.sp_api import LoginRefusedError, RetryPolicy, SpApiClient
 from amzinsight.stores import Store
@@ -57,11 +58,6 @@ ADS_NOT_SET_UP = (
     "and AMZ_STORES__{slug}__ADS_REFRESH_TOKEN to sync advertising."
 )
 BUSY = "could not check: Amazon kept answering busy or unavailable; check again later."
-FINANCES_ROLE_MISSING = (
-    "The app lacks the Finance and Accounting role: Seller Central > Apps and Services > Develop "
-    "Apps > Edit App > roles; until then settlements older than Amazon's 90 days cannot be "
-    "loaded and money Amazon holds back is not shown."
-)
 ADS_FIELDS = ("ads_client_id", "ads_client_secret", "ads_refresh_token")
 # A check answers in seconds: a few quick retries on throttles and outages, then "unknown".
 CHECK_RETRY = RetryPolicy(max_attempts=3, max_backoff_seconds=10.0, server_error_base_seconds=0.5)

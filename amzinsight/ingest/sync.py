@@ -41,7 +41,7 @@ from amzinsight.ingest.pipeline import (
     update_run,
 )
 from amzinsight.ingest.windows import DateWindow, plan_windows, split_window
-from amzinsight.reports import sales_traffic, sales_traffic_kiosk
+from amzinsight.reports import finance_transactions, sales_traffic, sales_traffic_kiosk
 from amzinsight.reports.base import ParseContext, ReportSpec
 from amzinsight.rules.meter import SALES_TRAFFIC_METER, meter_key
 from amzinsight.rules.periods import local_today
@@ -622,7 +622,10 @@ def _assemble_api_document(
             raise ConfigError(f"{spec.key} needs a date window.")
         after, before = posted_range(market.time_zone, window, now)
         body["postedAfter"], body["postedBefore"] = after.isoformat(), before.isoformat()
-        body["transactions"] = list(client.finance_transactions(after, before))
+        # A missing role is a sentence, not a retry (ConfigError).
+        body["transactions"] = list(
+            client.finance_transactions(after, before, finance_transactions.ROLE_MISSING)
+        )
     else:
         raise ConfigError(f"{spec.key}: no client call assembles {spec.api_operation!r}.")
     return _json_document(body, scratch / f"{spec.key}.json.gz")

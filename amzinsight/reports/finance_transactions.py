@@ -40,8 +40,15 @@ TRANSACTION_KEY = ("transaction_id",)
 LINE_KEY = ("transaction_id", "line_no")
 UNITEMISED = "Unitemised"
 DEFERRED = "DEFERRED"
-WINDOW_DAYS = 180
-"""Amazon answers nothing when postedAfter and postedBefore are more than 180 days apart."""
+ROLE_MISSING = (
+    "The app lacks the Finance and Accounting role: Seller Central > Apps and Services > Develop "
+    "Apps > Edit App > roles; until then settlements older than Amazon's 90 days cannot be "
+    "loaded and money Amazon holds back is not shown."
+)
+WINDOW_DAYS = 30
+"""One document per 30 local days. Amazon allows up to 180 days (beyond that it answers nothing,
+not an error), but half a year of a busy seller's transactions is hundreds of MB of JSON to hold
+and parse at once; the pages, and so the calls, are the same either way."""
 
 # The settlement report's transaction-type for Amazon's transactionType, where they differ.
 _LEDGER_TRANSACTION_TYPES = {"Shipment": "Order"}

@@ -54,6 +54,8 @@ class SandboxAccount:
     ads_refresh_token: str = ""
     data_kiosk: bool = True
     """The app has the Brand Analytics role Data Kiosk needs; False answers its calls 403."""
+    finances: bool = True
+    """The app has the Finance and Accounting role the Finances API needs; False answers 403."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "marketplaces", tuple(c.upper() for c in self.marketplaces))

@@ -40,7 +40,7 @@ from amzinsight.marketplaces import Marketplace
 from amzinsight_sandbox.config import SandboxAccount
 from amzinsight_sandbox.orders import sales_channel
 from amzinsight_sandbox.routing import ApiError, RateLimit, Request, Response, Router, json_response
-from amzinsight_sandbox.selling_partner import SP_API, parse_time
+from amzinsight_sandbox.selling_partner import DENIED, SP_API, parse_time
 from amzinsight_sandbox.settlement_report import (
     SettlementPeriod,
     marketplace_periods,
@@ -641,6 +641,8 @@ def _empty_page(account: AccountState, filters: dict[str, Any], page: int) -> bo
 
 
 def list_transactions(state: SandboxState, account: AccountState, request: Request) -> Response:
+    if not account.account.finances:
+        raise ApiError(403, "Unauthorized", DENIED)
     token = request.query_value("nextToken")
     if token is not None:
         cursor = _cursor(state, account, token)

@@ -1,6 +1,7 @@
 """Which Amazon APIs a store's credentials reach, against the sandbox over HTTP (real SP-API and
 Ads clients): every API of a normal account is reachable; an app without the Brand Analytics
-role gets one sentence saying what to do in Seller Central and `store check` exits 2; missing
+or the Finance and Accounting role gets one sentence each saying what to do in Seller Central
+and `store check` exits 2; missing
 credentials name their variables; a 403 is asked once; nothing secret is ever printed.
 """
 
@@ -11,6 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 import sp_api.auth.access_token_client as access_token_client
+import sqlalchemy as sa
 from amzinsight_sandbox import (
     Fault,
     RunningSandbox,
@@ -22,7 +24,9 @@ from amzinsight_sandbox import (
 
 from amzinsight.analytics.access import last_access_check
 from amzinsight.config import Settings, get_settings
+from amzinsight.db import tables
 from amzinsight.db.engine import get_engine
+from amzinsight.errors import ConfigError
 from amzinsight.ingest.access import (
     ADS,
     BUSY,
@@ -34,6 +38,10 @@ from amzinsight.ingest.access import (
     check_access,
     record_access,
 )
+from amzinsight.ingest.sync import client_for, plan_tasks, run_task
+from amzinsight.reports import get_report
+from amzinsight.reports.finance_transactions import ROLE_MISSING as FINANCES_ROLE_MISSING
+from amzinsight.runtime import build_runtime
 from amzinsight.sources.sp_api import RetryPolicy
 from amzinsight.stores import Store, StoreEndpoints, add_store
 from launcher.cli import main
@@ -54,6 +62,7 @@ WITHOUT_ROLE = dataclasses.replace(
     refresh_token="Atzr|sandbox-no-brand-analytics-role",
     ads_refresh_token="Atzr|sandbox-no-brand-analytics-role",
     data_kiosk=False,
+    finances=False,  # nor the Finance and Accounting role
 )
 
 
@@ -159,13 +168,15 @@ def test_without_the_brand_analytics_role_data_kiosk_is_missing_and_asked_once(
         if r["seller_id"] == WITHOUT_ROLE.seller_id and r["operation"] == "getQueries"
     ]
     assert [r["status"] for r in kiosk_calls] == [403]  # never retried
+    assert checks[FINANCES].ok is False
+    assert checks[FINANCES].sentence == FINANCES_ROLE_MISSING
 
     assert main(["store", "check", "nokiosk"]) == 2
     out, err = capsys.readouterr()
     assert out.splitlines() == [
         "Reports: reachable",
         f"Data Kiosk (Brand Analytics role): missing: {KIOSK_ROLE_MISSING}",
-        "Finances: reachable",
+        f"Finances: missing: {FINANCES_ROLE_MISSING}",
         "Amazon Ads: reachable",
     ]
     _assert_nothing_secret(out + err, Settings())
@@ -206,7 +217,7 @@ def test_store_add_checks_the_new_store_and_never_fails_the_add(
         "store nokiosk registered (US)",
         "Reports: reachable",
         f"Data Kiosk (Brand Analytics role): missing: {KIOSK_ROLE_MISSING}",
-        "Finances: reachable",
+        f"Finances: missing: {FINANCES_ROLE_MISSING}",
         "Amazon Ads: reachable",
     ]
     assert err == ""
@@ -277,14 +288,38 @@ def test_the_worker_job_checks_and_records(
     store = _add(sandbox, migrated_database_url, "nokiosk")
     result = check_store_access("nokiosk")
 
-    assert result["missing"] == 1
+    assert result["missing"] == 2
     assert [(c["api"], c["ok"]) for c in result["checks"]] == [
         (REPORTS, True),
         (DATA_KIOSK, False),
-        (FINANCES, True),
+        (FINANCES, False),
         (ADS, True),
     ]
     recorded = last_access_check(get_engine(migrated_database_url), store.id)
     assert [(r.api, r.ok, r.sentence) for r in recorded] == [
         (c["api"], c["ok"], c["sentence"]) for c in result["checks"]
     ]
+
+
+def test_a_sync_without_the_finance_role_fails_once_with_the_sentence(
+    env: pytest.MonkeyPatch, sandbox: RunningSandbox, migrated_database_url: str
+) -> None:
+    store = _add(sandbox, migrated_database_url, "nokiosk")
+    runtime = build_runtime(Settings())
+    (task, *_) = plan_tasks(runtime.engine, store, get_report("finance_transactions"), 30)
+    client = client_for(runtime.settings, store, task, FAST)
+
+    with pytest.raises(ConfigError, match="lacks the Finance and Accounting role"):
+        run_task(runtime.engine, runtime.archive, client, store, task)
+
+    calls = [
+        r["status"]
+        for r in sandbox.requests()
+        if r["seller_id"] == WITHOUT_ROLE.seller_id and r["operation"] == "listTransactions"
+    ]
+    assert calls == [403]  # a refusal is a sentence, never retried
+    with runtime.engine.connect() as connection:
+        (error,) = connection.execute(
+            sa.select(tables.sync_runs.c.error).where(tables.sync_runs.c.status == "failed")
+        ).scalars()
+    assert error == FINANCES_ROLE_MISSING

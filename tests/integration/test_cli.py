@@ -147,7 +147,8 @@ def test_store_add_names_the_credential_variables_a_sync_will_need(cli: Cli) -> 
     lines = quiet.stdout.splitlines()
     assert lines[0] == "store brew_us registered (US)"
     assert lines[1].startswith("Reports: could not check: ")
-    assert lines[3].startswith("Amazon Ads: not set up: set AMZ_STORES__BREW_US__ADS_CLIENT_ID")
+    assert lines[3].startswith("Finances: could not check: ")
+    assert lines[4].startswith("Amazon Ads: not set up: set AMZ_STORES__BREW_US__ADS_CLIENT_ID")
 
 
 @pytest.mark.parametrize(

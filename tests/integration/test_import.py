@@ -38,6 +38,7 @@ FIXTURE_OF = {
     "sales_traffic": "sales_and_traffic_2026-03-10.json",
     "sales_traffic_history": "amazon_files/sales_traffic_kiosk_2026-03-10.jsonl",
     "orders": "all_orders.tsv",
+    "finance_transactions": "amazon_files/finances_list_transactions.json",
     "settlement": "settlement_v2.tsv",
     "settlement_flat_file": "amazon_files/settlement_flat_file.tsv",
     "fba_inventory": "fba_inventory.tsv",
@@ -525,6 +526,25 @@ def check_ratings(runtime: Runtime, path: Path) -> None:
     assert reviews == {date(2026, 3, 10): 8627, date(2026, 3, 11): 8648}
 
 
+def check_finance_transactions(runtime: Runtime, path: Path) -> None:
+    transactions = read_json(path)["transactions"]
+    heads = {row["transaction_id"]: row for row in rows_of(runtime, tables.finance_transactions)}
+    lines = rows_of(runtime, tables.finance_transaction_lines)
+
+    assert set(heads) == {t["transactionId"] for t in transactions} and len(heads) == 4
+    for transaction in transactions:
+        head = heads[transaction["transactionId"]]
+        amount = transaction["totalAmount"]
+        assert (head["total_amount"], head["currency"]) == (
+            Decimal(str(amount["currencyAmount"])),
+            amount["currencyCode"],
+        )
+        own = [line for line in lines if line["transaction_id"] == transaction["transactionId"]]
+        assert total(own, "amount") == head["total_amount"]  # every amount adds up to Amazon's
+    assert {row["status"] for row in heads.values()} == {"RELEASED", "DEFERRED"}
+    assert len(lines) == 12  # SEK shipment 7 charges, deferred one 3, fee and reimbursement 1
+
+
 CHECKS: dict[str, Callable[[Runtime, Path], None]] = {
     "sales_traffic": check_sales_traffic,
     "sales_traffic_history": check_sales_traffic_history,
@@ -536,6 +556,7 @@ CHECKS: dict[str, Callable[[Runtime, Path], None]] = {
     "listings": check_listings,
     "catalog": check_catalog,
     "ratings": check_ratings,
+    "finance_transactions": check_finance_transactions,
 }
 TABLES_OF = {
     "sales_traffic": ("sales_traffic_by_date", "sales_traffic_by_asin"),
@@ -548,6 +569,7 @@ TABLES_OF = {
     "listings": ("listings",),
     "catalog": ("catalog_items",),
     "ratings": ("product_ratings",),
+    "finance_transactions": ("finance_transactions", "finance_transaction_lines"),
 }
 
 

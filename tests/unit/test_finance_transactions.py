@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -11,6 +11,8 @@ import polars as pl
 import pytest
 
 from amzinsight.errors import ReportParseError
+from amzinsight.ingest.sync import posted_range
+from amzinsight.ingest.windows import DateWindow
 from amzinsight.reports import detect_report, finance_transactions
 from amzinsight.reports.base import ParseContext
 
@@ -158,3 +160,16 @@ def test_a_malformed_transaction_is_refused_with_where_it_is(
 
 def test_the_document_is_detected_by_its_source() -> None:
     assert detect_report(FIXTURE.read_bytes()[:65536]).key == "finance_transactions"
+
+
+@pytest.mark.parametrize("zone", ["America/Los_Angeles", "Europe/Berlin", "Australia/Sydney"])
+def test_a_window_of_local_days_never_spans_more_than_amazon_s_180_days(zone: str) -> None:
+    """Beyond 180 days Amazon answers with nothing at all, not an error: a lost window."""
+    days = 179  # the longest window of local days that stays within 180 days (DST adds an hour)
+    assert finance_transactions.SPEC.max_window_days <= days
+    far_future = datetime(2100, 1, 1, tzinfo=UTC)
+    for offset in range(0, 366, 3):
+        first = date(2026, 1, 1) + timedelta(days=offset)
+        window = DateWindow(first, first + timedelta(days=days - 1))
+        after, before = posted_range(zone, window, far_future)
+        assert timedelta(days=days - 1) < before - after <= timedelta(days=180), window

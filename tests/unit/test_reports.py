@@ -166,7 +166,7 @@ def test_specs_say_how_each_report_is_fetched() -> None:
     region_wide = {key for key, spec in REPORTS.items() if not spec.per_marketplace}
     assert region_wide == {"orders", "settlement", "settlement_flat_file", "finance_transactions"}
     assert shape(REPORTS["finance_transactions"]) == ("api", "range", "json", 14)
-    assert REPORTS["finance_transactions"].max_window_days == 180  # Amazon answers nothing beyond
+    assert REPORTS["finance_transactions"].max_window_days == 30  # Amazon allows up to 180
 
 
 def test_get_report_names_the_known_keys() -> None:

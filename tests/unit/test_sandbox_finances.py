@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -415,8 +416,12 @@ def test_rate_limit_is_half_a_request_per_second_burst_ten() -> None:
         finances = _finances(paced)
         after = f"{(TODAY - timedelta(days=20)).isoformat()}T00:00:00Z"
         answers = []
+        started = time.monotonic()
         with pytest.raises(SellingApiRequestThrottledException) as raised:
-            for _ in range(12):
+            for _ in range(20):
                 answers.append(finances.list_transactions(postedAfter=after))
-        assert len(answers) == 10 and answers[0].rate_limit == "0.5"
+        # The burst of 10, plus what the bucket refilled at 0.5 a second meanwhile (a busy
+        # machine can take seconds for ten answers).
+        refilled = int((time.monotonic() - started) * 0.5)
+        assert 10 <= len(answers) <= 10 + refilled and answers[0].rate_limit == "0.5"
         assert raised.value.amzn_code == "QuotaExceeded"
