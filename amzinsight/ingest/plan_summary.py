@@ -17,7 +17,8 @@ from datetime import UTC, date, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from amzinsight.db.tables import api_meter_slots
+from amzinsight.db.tables import api_meter_slots, order_items
+from amzinsight.db.tables import orders as tables_orders
 from amzinsight.ingest.meter import finish_estimate
 from amzinsight.ingest.sync import SyncTask, is_ads, known_asins
 from amzinsight.reports import report_title, sales_traffic, sales_traffic_kiosk
@@ -34,6 +35,10 @@ REPORT_MINUTES_PER_REQUEST = 1.0
 """createReport's sustained pace: about one a minute (rate 0.0167 per second)."""
 CATALOG_SECONDS_PER_LOOKUP = 0.5
 """getCatalogItem allows two calls a second."""
+FINANCES_PER_PAGE = 100
+"""Transactions per listTransactions page (Amazon documents no page size; the sandbox's)."""
+FINANCES_SECONDS_PER_PAGE, FINANCES_BURST = 2.0, 10
+"""listTransactions' usage plan: 0.5 requests a second after a burst of 10."""
 
 
 @dataclass(frozen=True)
@@ -94,6 +99,8 @@ def plan_lines(
             eta = "within minutes" if seconds < 60 else about(seconds)
             label = f"{lookups} catalog lookup{_s(lookups)} (one per known ASIN)"
             lines.append(PlanLine(key, report_title(key), what, lookups, label, eta))
+        elif spec.api_operation == "listTransactions":
+            lines.append(_finances(engine, store, key, what, group, speed))
         else:
             lines.append(_other(key, what, group, speed))
     return lines
@@ -147,6 +154,47 @@ def _kiosk(
     )
     eta = about(queries * KIOSK_MINUTES_PER_QUERY * 60 / speed)
     return PlanLine(key, report_title(key), what, queries, label, eta)
+
+
+def _finances(
+    engine: Engine, store: Store, key: str, what: str, group: list[SyncTask], speed: float
+) -> PlanLine:
+    """Pages of transactions: as many as the store has, guessed from its orders of the last 30
+    days (about one transaction per order line; refunds and fees add a few)."""
+    days = sum((t.window.end - t.window.start).days + 1 for t in group if t.window is not None)
+    per_day = _order_lines_per_day(engine, store.id)
+    if not per_day:
+        label = f"at least {len(group)} Finances listing{_s(len(group))} (no orders known yet)"
+        return PlanLine(key, report_title(key), what, len(group), label, "within minutes")
+    pages = max(len(group), math.ceil(per_day * days / FINANCES_PER_PAGE))
+    seconds = max(0, pages - FINANCES_BURST) * FINANCES_SECONDS_PER_PAGE / speed
+    label = f"about {pages} Finances pages of {FINANCES_PER_PAGE} transactions"
+    eta = "within minutes" if seconds < 60 else about(seconds)
+    return PlanLine(key, report_title(key), what, pages, label, eta)
+
+
+def _order_lines_per_day(engine: Engine, store_id: int) -> float:
+    """Order lines a day over the store's 30 latest days of orders (0 without orders)."""
+    items, orders = order_items, tables_orders
+    latest = (
+        sa.select(sa.func.max(orders.c.purchase_local_date))
+        .where(orders.c.store_id == store_id)
+        .scalar_subquery()
+    )
+    joined = items.join(
+        orders,
+        sa.and_(
+            orders.c.store_id == items.c.store_id,
+            orders.c.amazon_order_id == items.c.amazon_order_id,
+        ),
+    )
+    query = (
+        sa.select(sa.func.count())
+        .select_from(joined)
+        .where(items.c.store_id == store_id, orders.c.purchase_local_date > latest - 30)
+    )
+    with engine.connect() as connection:
+        return float(connection.execute(query).scalar() or 0) / 30
 
 
 def _other(key: str, what: str, group: list[SyncTask], speed: float) -> PlanLine:

@@ -178,3 +178,42 @@ def test_the_cli_prints_the_plan_before_it_syncs(
         "under a minute"
     )
     assert any("windows synced" in line for line in out[3:])
+
+
+def test_finances_pages_are_guessed_from_the_store_s_own_orders(
+    migrated_database_url: str,
+) -> None:
+    engine = get_engine(migrated_database_url)
+    store = _store_selling(engine, asins=0)
+    finances = get_report("finance_transactions")
+    tasks = plan_tasks(engine, store, finances, 730, now=NOW)
+    (unknown,) = plan_lines(engine, store, tasks, SALES_TRAFFIC_METER, APPLICATION, NOW)
+    assert unknown.calls == len(tasks) == 25  # 30-day windows
+    assert unknown.calls_label == "at least 25 Finances listings (no orders known yet)"
+
+    # 600 order lines over the 30 latest days: 20 a day, 730 days -> 14,600 transactions.
+    latest = local_today("America/Los_Angeles", NOW)
+    with engine.begin() as connection:
+        connection.execute(
+            sa.insert(tables.orders),
+            [
+                {
+                    "store_id": store.id,
+                    "amazon_order_id": f"111-{n:07}",
+                    "purchase_local_date": latest - timedelta(days=n % 30),
+                }
+                for n in range(300)
+            ],
+        )
+        connection.execute(
+            sa.insert(tables.order_items),
+            [
+                {"store_id": store.id, "amazon_order_id": f"111-{n:07}", "sku": sku}
+                for n in range(300)
+                for sku in ("A", "B")
+            ],
+        )
+    (guessed,) = plan_lines(engine, store, tasks, SALES_TRAFFIC_METER, APPLICATION, NOW)
+    assert guessed.calls == 146  # 14,600 / 100 a page
+    assert guessed.calls_label == "about 146 Finances pages of 100 transactions"
+    assert guessed.eta == "about 5 min"  # (146 - 10 at once) x 2 s = 272 s, rounded up
