@@ -102,7 +102,8 @@ class AdsSettings(BaseSettings):
         default=3,
         ge=0,
         le=31,
-        description="Rows younger than this are flagged settling; the bidder ignores them.",
+        description="Days dated within this many days of today (the day the data is read, not "
+        "the day it was imported) are settling: shown flagged, ignored by the bidder.",
     )
 
 

@@ -18,6 +18,7 @@ import polars as pl
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
+from amzinsight.spreadsheet_safety import keep_text_as_text, neutralised
 from amzinsight.stores import Store
 from app.filters import NOTES_SHOWN_KEY, Filters
 from app.labels import DATETIME_FORMAT, humanise
@@ -304,7 +305,9 @@ def download_buttons(
 
 
 def _pandas(frame: pl.DataFrame | pd.DataFrame) -> pd.DataFrame:
-    return frame.to_pandas() if isinstance(frame, pl.DataFrame) else frame
+    """The frame as pandas, its text neutralised against formula injection (shopper search terms
+    and listing text reach every download: `=HYPERLINK(...)` must stay text)."""
+    return neutralised(frame).to_pandas() if isinstance(frame, pl.DataFrame) else neutralised(frame)
 
 
 def csv_bytes(frame: pl.DataFrame | pd.DataFrame) -> bytes:
@@ -318,7 +321,10 @@ def xlsx_bytes(frame: pl.DataFrame | pd.DataFrame) -> bytes:
     for name in plain.columns:
         if isinstance(plain[name].dtype, pd.DatetimeTZDtype):
             plain[name] = plain[name].dt.tz_convert("UTC").dt.tz_localize(None)
-    plain.to_excel(buffer, index=False, engine="openpyxl")
+    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+        plain.to_excel(writer, index=False)
+        for sheet in writer.sheets.values():
+            keep_text_as_text(sheet)
     return buffer.getvalue()
 
 

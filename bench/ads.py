@@ -118,7 +118,8 @@ def generate_search_term_report(path: Path, rows: int, seed: int = 5) -> None:
 def engine_frames(
     n_targets: int, days: int, today: date = ENGINE_TODAY, seed: int = 7
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Targets and their daily performance (n_targets x days rows), the last 3 days settling.
+    """Targets and their daily performance (n_targets x days rows) up to the day before `today`:
+    the last 3 days are settling as of `today` (rules/settling.py).
     tests/test_bids.py runs the engine on the same shape."""
     rng = np.random.default_rng(seed)
     size = n_targets * days
@@ -137,7 +138,6 @@ def engine_frames(
             "cost": clicks * rng.uniform(0.2, 1.5, size),
             "purchases_7d": orders,
             "sales_7d": orders * rng.uniform(15, 40, size),
-            "is_settling": np.tile(np.arange(days) >= days - 3, n_targets),
         }
     )
     targets = pl.DataFrame(

@@ -193,13 +193,12 @@ STATEMENTS: tuple[tuple[str, str], ...] = (
         """
         INSERT INTO ads_target_daily (store_id, profile_id, report_date, target_id, campaign_id,
             ad_group_id, keyword_text, match_type, keyword_type, keyword_bid, impressions, clicks,
-            cost, currency, purchases_7d, sales_7d, units_sold_clicks_7d, purchases_14d, sales_14d,
-            is_settling)
+            cost, currency, purchases_7d, sales_7d, units_sold_clicks_7d, purchases_14d, sales_14d)
         SELECT :store, :profile, (:first)::date + n.k, 'T' || t.i, 'C' || (1 + (t.i - 1) / 25),
             'G' || (1 + (t.i - 1) / 5), 'kettle term ' || t.i,
             (ARRAY['EXACT', 'PHRASE', 'BROAD'])[1 + t.i % 3], 'KEYWORD', 0.75, m.clicks * 40,
             m.clicks, round(m.clicks * 0.62, 2), 'USD', m.orders, m.orders * 24.99, m.orders,
-            m.orders, m.orders * 24.99, n.k >= :days - 3
+            m.orders, m.orders * 24.99
         FROM generate_series(0, :days - 1) AS n(k) CROSS JOIN generate_series(1, :asins * 5) AS t(i)
         CROSS JOIN LATERAL (
             SELECT c AS clicks, floor(c * random() * (t.i % 7) / 40.0)::int AS orders
@@ -212,11 +211,11 @@ STATEMENTS: tuple[tuple[str, str], ...] = (
         """
         INSERT INTO ads_search_term_daily (store_id, profile_id, report_date, campaign_id,
             ad_group_id, target_id, search_term, keyword_text, match_type, impressions, clicks,
-            cost, currency, purchases_7d, sales_7d, units_sold_clicks_7d, is_settling)
+            cost, currency, purchases_7d, sales_7d, units_sold_clicks_7d)
         SELECT store_id, profile_id, report_date, campaign_id, ad_group_id, target_id,
             keyword_text || CASE WHEN clicks % 2 = 0 THEN '' ELSE ' steel' END, keyword_text,
             match_type, impressions, clicks, cost, currency, purchases_7d, sales_7d,
-            units_sold_clicks_7d, is_settling
+            units_sold_clicks_7d
         FROM ads_target_daily
         WHERE store_id = :store AND clicks > 2
         """,
@@ -226,11 +225,11 @@ STATEMENTS: tuple[tuple[str, str], ...] = (
         """
         INSERT INTO ads_advertised_product_daily (store_id, profile_id, report_date, campaign_id,
             ad_group_id, ad_id, advertised_asin, advertised_sku, impressions, clicks, cost,
-            currency, purchases_7d, sales_7d, units_sold_clicks_7d, is_settling)
+            currency, purchases_7d, sales_7d, units_sold_clicks_7d)
         SELECT store_id, profile_id, report_date, campaign_id, ad_group_id, 'A' || ad_group_id,
             'B' || lpad(substr(ad_group_id, 2), 9, '0'), 'SKU-' || substr(ad_group_id, 2),
             sum(impressions), sum(clicks), sum(cost), 'USD', sum(purchases_7d), sum(sales_7d),
-            sum(units_sold_clicks_7d), bool_or(is_settling)
+            sum(units_sold_clicks_7d)
         FROM ads_target_daily WHERE store_id = :store
         GROUP BY store_id, profile_id, report_date, campaign_id, ad_group_id
         """,
@@ -240,12 +239,12 @@ STATEMENTS: tuple[tuple[str, str], ...] = (
         """
         INSERT INTO ads_campaign_daily (store_id, profile_id, report_date, campaign_id,
             ad_group_id, campaign_name, ad_group_name, impressions, clicks, cost, currency,
-            purchases_7d, sales_7d, units_sold_clicks_7d, is_settling)
+            purchases_7d, sales_7d, units_sold_clicks_7d)
         SELECT store_id, profile_id, report_date, campaign_id,
             coalesce(ad_group_id, ''), 'Campaign ' || substr(campaign_id, 2),
             CASE WHEN ad_group_id IS NULL THEN NULL ELSE 'Ad group ' || substr(ad_group_id, 2) END,
             sum(impressions), sum(clicks), sum(cost), 'USD', sum(purchases_7d), sum(sales_7d),
-            sum(units_sold_clicks_7d), bool_or(is_settling)
+            sum(units_sold_clicks_7d)
         FROM ads_advertised_product_daily WHERE store_id = :store
         GROUP BY GROUPING SETS ((store_id, profile_id, report_date, campaign_id),
                                 (store_id, profile_id, report_date, campaign_id, ad_group_id))

@@ -502,7 +502,6 @@ def _sync(args: argparse.Namespace) -> int:
                         task,
                         triggered_by="cli",
                         progress=progress.prefixed(label),
-                        settle_days=runtime.settings.ads.settle_days,
                         holder=holder,
                     )
                     break
@@ -582,7 +581,6 @@ def _import(args: argparse.Namespace) -> int:
         args.report,
         args.marketplace,
         profile_id=args.profile,
-        settle_days=runtime.settings.ads.settle_days,
     )
     print(
         f"loaded {args.path.name}: {outcome.rows_parsed} rows parsed, "
@@ -648,7 +646,8 @@ def _bids(args: argparse.Namespace) -> int:
     # Its marketplaces may be in several time zones: the earliest local date keeps every
     # marketplace's still-arriving day out of the lookback.
     today = min((local_today(m.time_zone) for m in store.marketplaces), default=local_today("UTC"))
-    recs = recommend(runtime.engine, store, BidPolicy(), today, args.target_acos)
+    policy = BidPolicy(settle_days=runtime.settings.ads.settle_days)
+    recs = recommend(runtime.engine, store, policy, today, args.target_acos)
     save_recommendations(runtime.engine, store.id, recs, recs.data_through)
     stored = stored_recommendations(runtime.engine, store.id)
     rows = [

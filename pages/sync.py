@@ -15,7 +15,7 @@ from amzinsight.analytics.settlement_risk import settlements_at_risk
 from amzinsight.errors import AmzInsightError
 from amzinsight.reports import REPORTS, report_title
 from amzinsight.rules.meter import SALES_TRAFFIC_METER, meter_interval_label
-from app.components import as_text, download_button
+from app.components import as_text, csv_bytes, download_button
 from app.context import redis_or_none, runtime, show_error
 from app.filters import current_filters
 from app.job_status import JobOutcome, follow_job, problem, remember_job
@@ -325,7 +325,7 @@ else:
     )
     download_button(
         "Download history (CSV)",
-        runs.write_csv,
+        lambda: csv_bytes(runs),  # errors and notes quote file names and Amazon's messages
         file_name=f"{store.slug}-sync-history.csv",
         mime="text/csv",
         key="sync_history_download",

@@ -90,7 +90,8 @@ def recompute_recommendations(
         runtime = build_runtime()
         store = get_store(runtime.engine, store_slug)
         report_progress("Computing bid, harvest and negative recommendations", 0.1)
-        recs = recommend(runtime.engine, store, BidPolicy(), date.fromisoformat(today), target_acos)
+        policy = BidPolicy(settle_days=runtime.settings.ads.settle_days)
+        recs = recommend(runtime.engine, store, policy, date.fromisoformat(today), target_acos)
         report_progress(f"Saving {recs.count} recommendations", 0.8)
         changed = save_recommendations(runtime.engine, store.id, recs, recs.data_through)
     except AmzInsightError as error:

@@ -154,7 +154,6 @@ def sync_window(
             job_id=job.id if job else None,
             triggered_by=triggered_by,
             progress=progress,
-            settle_days=runtime.settings.ads.settle_days,
             holder=holder,
         )
     except MeterWait as wait:

@@ -67,13 +67,7 @@ def import_upload(store_slug: str, path: str) -> dict[str, Any]:
         runtime = build_runtime()
         store = get_store(runtime.engine, store_slug)
         report_progress(f"Archiving, parsing and loading {upload.name}", 0.1)
-        outcome = import_file(
-            runtime.engine,
-            runtime.archive,
-            store,
-            upload,
-            settle_days=runtime.settings.ads.settle_days,
-        )
+        outcome = import_file(runtime.engine, runtime.archive, store, upload)
     except AmzInsightError as error:
         logger.warning("upload %s for %s not loaded: %s", upload.name, store_slug, error)
         return {"name": upload.name, "error": str(error)}

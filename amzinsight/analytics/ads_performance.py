@@ -5,14 +5,16 @@ ACoS does, and the same definitions as `metrics.store_metrics`: campaign-level r
 ads_campaign_daily for the totals (its ad-group rows would count twice), ratios rounded to 4
 places and null when their denominator is 0. Drill-down levels read their own report (ad-group
 rows, spTargeting, spSearchTerm), so each level adds up to the level above as Amazon reports it.
-Rows Amazon may still restate (`is_settling`) are kept and flagged, never hidden: the spend
-happened. Names, states and bids come from the entity snapshots, else from the reports' own text.
+Days Amazon may still restate are kept and flagged `settling`, never hidden: the spend happened.
+Settling is decided at each read (rules/settling.py: each profile's marketplace-local today minus
+settle_days), never taken from when the rows were imported. Names, states and bids come from the
+entity snapshots, else from the reports' own text.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import polars as pl
@@ -25,13 +27,16 @@ from amzinsight.db.tables import (
     ads_ad_groups,
     ads_campaign_daily,
     ads_campaigns,
+    ads_profiles,
     ads_search_term_daily,
     ads_target_daily,
     ads_targets,
+    marketplaces,
     sales_traffic_by_date,
 )
 from amzinsight.errors import ConfigError
-from amzinsight.rules.periods import check_granularity, check_range
+from amzinsight.rules.periods import check_granularity, check_range, local_today
+from amzinsight.rules.settling import DEFAULT_SETTLE_DAYS, settling_from
 from amzinsight.stores import ads_profile_ids
 
 MONEY = pl.Decimal(18, 2)
@@ -122,7 +127,7 @@ class _Totals:
     settling: sa.ColumnElement[Any]
 
     @classmethod
-    def summed(cls, facts: sa.FromClause) -> _Totals:
+    def summed(cls, facts: sa.FromClause, settling: sa.ColumnElement[bool]) -> _Totals:
         return cls(
             impressions=sa.func.sum(facts.c.impressions),
             clicks=sa.func.sum(facts.c.clicks),
@@ -131,7 +136,7 @@ class _Totals:
             orders=sa.func.sum(facts.c.purchases_7d),
             units=sa.func.sum(facts.c.units_sold_clicks_7d),
             currency=sa.func.max(facts.c.currency),
-            settling=sa.func.bool_or(facts.c.is_settling),
+            settling=sa.func.bool_or(settling),
         )
 
     @classmethod
@@ -195,6 +200,40 @@ def _in_scope(
     ]
 
 
+def _settling(
+    engine: Engine,
+    facts: sa.FromClause,
+    store_id: int,
+    marketplace_ids: MarketplaceIds,
+    settle_days: int,
+    now: datetime | None,
+) -> sa.ColumnElement[bool]:
+    """Whether a row's day may still be restated, as of this read (`now`, else the clock): on or
+    after its profile's settling_from, from the marketplace's local today."""
+    p, m = ads_profiles, marketplaces
+    with engine.connect() as connection:
+        zones = connection.execute(
+            sa.select(p.c.profile_id, sa.func.coalesce(m.c.time_zone, p.c.time_zone, "UTC"))
+            .select_from(
+                p.outerjoin(
+                    m,
+                    sa.and_(m.c.store_id == p.c.store_id, m.c.marketplace_id == p.c.marketplace_id),
+                )
+            )
+            .where(p.c.store_id == store_id, p.c.marketplace_id.in_(list(marketplace_ids)))
+        ).all()
+    if not zones:
+        return sa.false()
+    first_settling_day = sa.case(
+        {
+            profile_id: sa.literal(settling_from(local_today(zone, now), settle_days), sa.Date)
+            for profile_id, zone in zones
+        },
+        value=facts.c.profile_id,
+    )
+    return facts.c.report_date >= first_settling_day
+
+
 def _latest(column: sa.ColumnElement[Any], facts: sa.Table) -> sa.ColumnElement[Any]:
     """The value a report carried on its most recent day (a name may change over time)."""
     latest: sa.ColumnElement[Any] = array_agg(  # type: ignore[no-untyped-call]
@@ -220,14 +259,22 @@ def _total_sales(
 
 
 def ads_kpis(
-    engine: Engine, store_id: int, marketplace_ids: MarketplaceIds, start: date, end: date
+    engine: Engine,
+    store_id: int,
+    marketplace_ids: MarketplaceIds,
+    start: date,
+    end: date,
+    *,
+    settle_days: int = DEFAULT_SETTLE_DAYS,
+    now: datetime | None = None,
 ) -> pl.DataFrame:
     """One row: the range's Sponsored Products totals, equal to store_metrics' "ads" block.
 
     Sums are null when the range has no ads rows at all (not synced), never a made-up zero.
     """
     t = ads_campaign_daily
-    totals = _Totals.summed(t)
+    settling = _settling(engine, t, store_id, marketplace_ids, settle_days, now)
+    totals = _Totals.summed(t, settling)
     total_sales = _total_sales(store_id, marketplace_ids, start, end)
     day = sa.distinct(t.c.report_date)
     query = sa.select(
@@ -235,7 +282,7 @@ def ads_kpis(
         total_sales.label("total_sales"),
         _ratio(totals.spend, total_sales).label("tacos"),
         sa.func.count(day).label("ad_days"),
-        sa.func.count(day).filter(t.c.is_settling).label("settling_days"),
+        sa.func.count(day).filter(settling).label("settling_days"),
     ).where(
         *_in_scope(t, store_id, marketplace_ids, start, end),
         t.c.ad_group_id == "",  # campaign-level rows; ad-group rows would double count
@@ -250,6 +297,9 @@ def ads_over_time(
     start: date,
     end: date,
     granularity: str,
+    *,
+    settle_days: int = DEFAULT_SETTLE_DAYS,
+    now: datetime | None = None,
 ) -> pl.DataFrame:
     """The KPIs per day, week (Monday) or month of the range, every period present.
 
@@ -268,12 +318,13 @@ def ads_over_time(
         .where(*_in_scope(t, store_id, marketplace_ids, start, end), t.c.ad_group_id == "")
         .subquery("ad_days")
     )
+    settling = _settling(engine, ad_days, store_id, marketplace_ids, settle_days, now)
     ads = (
         sa.select(
             ad_days.c.period,
-            *_Totals.summed(ad_days).labelled(),
+            *_Totals.summed(ad_days, settling).labelled(),
             sa.func.count(sa.distinct(ad_days.c.report_date))
-            .filter(ad_days.c.is_settling)
+            .filter(settling)
             .label("settling_days"),
         )
         .group_by(ad_days.c.period)
@@ -322,17 +373,25 @@ def ads_over_time(
 
 
 def campaign_performance(
-    engine: Engine, store_id: int, marketplace_ids: MarketplaceIds, start: date, end: date
+    engine: Engine,
+    store_id: int,
+    marketplace_ids: MarketplaceIds,
+    start: date,
+    end: date,
+    *,
+    settle_days: int = DEFAULT_SETTLE_DAYS,
+    now: datetime | None = None,
 ) -> pl.DataFrame:
     """Each campaign with ads rows in the range, highest spend first."""
     t, c = ads_campaign_daily, ads_campaigns
+    settling = _settling(engine, t, store_id, marketplace_ids, settle_days, now)
     grouped = (
         sa.select(
             t.c.profile_id,
             t.c.campaign_id,
             _latest(t.c.campaign_name, t).label("report_name"),
             _latest(t.c.campaign_status, t).label("report_state"),
-            *_Totals.summed(t).labelled(),
+            *_Totals.summed(t, settling).labelled(),
         )
         .where(*_in_scope(t, store_id, marketplace_ids, start, end), t.c.ad_group_id == "")
         .group_by(t.c.profile_id, t.c.campaign_id)
@@ -370,16 +429,20 @@ def ad_group_performance(
     start: date,
     end: date,
     campaign_id: str,
+    *,
+    settle_days: int = DEFAULT_SETTLE_DAYS,
+    now: datetime | None = None,
 ) -> pl.DataFrame:
     """The ad groups of one campaign (the spCampaigns ad-group rows), highest spend first."""
     t, g = ads_campaign_daily, ads_ad_groups
+    settling = _settling(engine, t, store_id, marketplace_ids, settle_days, now)
     grouped = (
         sa.select(
             t.c.profile_id,
             t.c.campaign_id,
             t.c.ad_group_id,
             _latest(t.c.ad_group_name, t).label("report_name"),
-            *_Totals.summed(t).labelled(),
+            *_Totals.summed(t, settling).labelled(),
         )
         .where(
             *_in_scope(t, store_id, marketplace_ids, start, end),
@@ -421,12 +484,16 @@ def target_performance(
     start: date,
     end: date,
     ad_group_id: str,
+    *,
+    settle_days: int = DEFAULT_SETTLE_DAYS,
+    now: datetime | None = None,
 ) -> pl.DataFrame:
     """The keywords and product targets of one ad group (spTargeting), highest spend first.
 
     Match type, state and bid are the entity snapshot's (what is live now), else the report's.
     """
     t, e = ads_target_daily, ads_targets
+    settling = _settling(engine, t, store_id, marketplace_ids, settle_days, now)
     grouped = (
         sa.select(
             t.c.profile_id,
@@ -435,7 +502,7 @@ def target_performance(
             _latest(t.c.match_type, t).label("report_match_type"),
             _latest(t.c.ad_keyword_status, t).label("report_state"),
             _latest(t.c.keyword_bid, t).label("report_bid"),
-            *_Totals.summed(t).labelled(),
+            *_Totals.summed(t, settling).labelled(),
         )
         .where(*_in_scope(t, store_id, marketplace_ids, start, end), t.c.ad_group_id == ad_group_id)
         .group_by(t.c.profile_id, t.c.target_id)
@@ -476,6 +543,9 @@ def search_term_performance(
     end: date,
     ad_group_id: str | None = None,
     target_id: str | None = None,
+    *,
+    settle_days: int = DEFAULT_SETTLE_DAYS,
+    now: datetime | None = None,
 ) -> pl.DataFrame:
     """Customer search terms per target of one ad group and/or one keyword or product target.
 
@@ -489,7 +559,7 @@ def search_term_performance(
         scope.append(s.c.ad_group_id == ad_group_id)
     if target_id is not None:
         scope.append(s.c.target_id == target_id)
-    totals = _Totals.summed(s)
+    totals = _Totals.summed(s, _settling(engine, s, store_id, marketplace_ids, settle_days, now))
     query = (
         sa.select(
             s.c.profile_id,

@@ -4,6 +4,14 @@ One upload applies them all in the Ads console (Bulk operations > Upload). Rows 
 "Sponsored Products Campaigns" layout: each row is one entity (Entity) and what to do with it
 (Operation); columns an entity does not use stay blank, and blank means "unchanged" on Update.
 IDs are written as text: as numbers, Excel would round 15+ digit IDs.
+
+Every text cell is stored as text, exactly as Amazon must read it, never as a formula
+(spreadsheet_safety.keep_text_as_text). A keyword to create whose text starts a formula (`=`,
+`+`, `-`, `@`, tab, CR, LF: hostile shopper search terms such as `=HYPERLINK(...)`) is left out:
+Amazon refuses it anyway, since a keyword may not start or end with a space, `-` and `+` may only
+join two words, and `=` and `@` are not keyword characters (Amazon Ads API, "Keyword character
+constraints", advertising.amazon.com/API/docs/en-us/reference/concepts/limits). So every keyword
+Amazon accepts reaches the sheet unchanged.
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ from openpyxl import Workbook
 
 from amzinsight.bidding.evidence import Evidence, NegateIn
 from amzinsight.errors import ConfigError
+from amzinsight.spreadsheet_safety import FORMULA_TRIGGERS, keep_text_as_text
 
 logger = logging.getLogger(__name__)
 
@@ -88,6 +97,7 @@ def bulk_sheet(recommendations: pl.DataFrame | Iterable[Mapping[str, Any]], curr
             bid_cell = sheet.cell(row=sheet.max_row, column=bid_column)
             if bid_cell.value is not None:
                 bid_cell.number_format = "0.00"
+    keep_text_as_text(sheet)
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
@@ -144,7 +154,7 @@ def _bulk_rows(row: Mapping[str, Any]) -> list[dict[str, Any]]:
     if kind == "harvest":
         return _harvest(row, evidence)
     if kind == "negative":
-        return [_negative(row, evidence)]
+        return _negative(row, evidence)
     logger.warning("bulk sheet: recommendation kind %r is not exported", kind)
     return []
 
@@ -173,8 +183,24 @@ def _bid_update(row: Mapping[str, Any], evidence: Evidence) -> dict[str, Any]:
     return cells
 
 
+def _refused_keyword(term: str | None, kind: str) -> bool:
+    """Whether Amazon would refuse this keyword text because it starts like a formula (logged);
+    even `-5`, which a spreadsheet reads as a number: Amazon allows `-` only between words."""
+    if term is None or not term.startswith(FORMULA_TRIGGERS):
+        return False
+    logger.warning(
+        "bulk sheet: %s of %r left out: Amazon accepts no keyword that starts with %r",
+        kind,
+        term,
+        term[0],
+    )
+    return True
+
+
 def _harvest(row: Mapping[str, Any], evidence: Evidence) -> list[dict[str, Any]]:
     term = _text(row.get("search_term"))
+    if _refused_keyword(term, "harvest"):
+        return []
     campaign_id = evidence.destination_campaign_id
     ad_group_id = evidence.destination_ad_group_id
     if not campaign_id or not ad_group_id:
@@ -211,10 +237,12 @@ def _harvest(row: Mapping[str, Any], evidence: Evidence) -> list[dict[str, Any]]
     return [keyword, *negatives]
 
 
-def _negative(row: Mapping[str, Any], evidence: Evidence) -> dict[str, Any]:
+def _negative(row: Mapping[str, Any], evidence: Evidence) -> list[dict[str, Any]]:
+    if _refused_keyword(_text(row.get("search_term")), "negative"):
+        return []
     in_ad_group = bool(row.get("ad_group_id"))
     entity = "Negative Keyword" if in_ad_group else "Campaign Negative Keyword"
-    return _common(entity, "Create") | {
+    cells = _common(entity, "Create") | {
         "Campaign ID": _text(row.get("campaign_id")),
         "Ad Group ID": _text(row.get("ad_group_id")) if in_ad_group else None,
         "Campaign Name": _text(evidence.campaign_name),
@@ -223,3 +251,4 @@ def _negative(row: Mapping[str, Any], evidence: Evidence) -> dict[str, Any]:
         "Keyword Text": _text(row.get("search_term")),
         "Match Type": _BULK_MATCH_TYPES.get(str(row.get("match_type") or "").upper()),
     }
+    return [cells]

@@ -6,8 +6,8 @@ Frames in (column names as in the tables; money may be Decimal or float):
   state, bid, default_bid, last_bid_change (date), and optionally campaign_state,
   ad_group_state, campaign_name, ad_group_name, targeting_type, currency.
 - performance: target_id, campaign_id, ad_group_id, clicks, cost, purchases_7d, sales_7d, and
-  optionally impressions; per day (with report_date and is_settling: the lookback window and the
-  settling filter are applied here) or already summed per target (as inputs.load_inputs gives it).
+  optionally impressions; per day (with report_date: the lookback window and the settling rule
+  are applied here, from `today`) or already summed per target (as inputs.load_inputs gives it).
 - search_terms: campaign_id, ad_group_id, search_term, keyword_type / match_type,
   targeting_type, the same metrics, optionally campaign_name, ad_group_name, per day or summed.
 """
@@ -24,6 +24,7 @@ import polars as pl
 from amzinsight.bidding.evidence import Action, Evidence, NegateIn, field_names
 from amzinsight.bidding.policy import BidPolicy
 from amzinsight.errors import ConfigError
+from amzinsight.rules.settling import settling_from
 
 FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
 
@@ -73,6 +74,11 @@ def lookback_window(today: date, policy: BidPolicy) -> tuple[date, date]:
     return today - timedelta(days=policy.lookback_days), today - timedelta(days=1)
 
 
+def settled_before(today: date, policy: BidPolicy) -> date:
+    """Days before this one are final as of `today`; later ones are settling and left out."""
+    return settling_from(today, policy.settle_days)
+
+
 # --- frame plumbing ----------------------------------------------------------------------------
 
 
@@ -92,14 +98,16 @@ def metric_totals(
     policy: BidPolicy,
     carry: Collection[str] = (),
 ) -> pl.LazyFrame:
-    """Sum the 7-day metrics per key over the lookback window, settling rows left out."""
+    """Sum the 7-day metrics per key over the lookback window, settling days (as of `today`)
+    left out. A frame without report_date is taken as already windowed and summed."""
     lazy = frame.lazy()
     names = set(lazy.collect_schema().names())
-    if "is_settling" in names:
-        lazy = lazy.filter(~pl.col("is_settling").fill_null(False))
     if "report_date" in names and today is not None:
         start, end = lookback_window(today, policy)
-        lazy = lazy.filter(pl.col("report_date").is_between(start, end))
+        lazy = lazy.filter(
+            pl.col("report_date").is_between(start, end),
+            pl.col("report_date") < settled_before(today, policy),
+        )
     # Sums in whole cents (and whole counts) are exact, so they do not depend on the order in
     # which polars' threads add the rows: the same data always gives the same recommendations.
     sums = [

@@ -1,7 +1,7 @@
 """What the engine reads, aggregated in PostgreSQL: one Ads profile's targets, per-target and
-per-search-term 7-day totals over the lookback window (settling rows left out), campaigns with
-their targets and break-even ACoS, the products each ad group advertises and their days of
-cover. Reads only; the engine itself (engine.py) never touches the database."""
+per-search-term 7-day totals over the lookback window (days still settling on `today` left out),
+campaigns with their targets and break-even ACoS, the products each ad group advertises and their
+days of cover. Reads only; the engine itself (engine.py) never touches the database."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 
 from amzinsight.analytics.ledger import ledger_lines
 from amzinsight.bidding.engine import EngineInputs
-from amzinsight.bidding.frames import frame_currency, lookback_window
+from amzinsight.bidding.frames import frame_currency, lookback_window, settled_before
 from amzinsight.bidding.policy import BidPolicy
 from amzinsight.db.frames import query_frame
 from amzinsight.db.tables import (
@@ -46,8 +46,9 @@ def load_inputs(
     engine: Engine, store_id: int, profile_id: str, today: date, policy: BidPolicy
 ) -> EngineInputs:
     """One profile's inputs, aggregated in PostgreSQL: per-target and per-search-term 7-day totals
-    over the lookback (settling rows excluded), the last applied bid change per target, the
-    campaigns with their targets and break-even ACoS, and days of cover per advertised ASIN."""
+    over the lookback (days settling as of `today` excluded), the last applied bid change per
+    target, the campaigns with their targets and break-even ACoS, and days of cover per advertised
+    ASIN."""
     start, end = lookback_window(today, policy)
     with engine.connect() as connection:
         profile = connection.execute(
@@ -61,11 +62,14 @@ def load_inputs(
             connection, store_id, marketplace_id
         )
         targets = _load_targets(connection, store_id, profile_id, time_zone)
-        performance = _load_performance(connection, store_id, profile_id, start, end)
+        # Metrics stop before the days still settling as of the engine's `today` (decided now,
+        # never from when the rows were loaded).
+        settled_end = min(end, settled_before(today, policy) - timedelta(days=1))
+        performance = _load_performance(connection, store_id, profile_id, start, settled_end)
         campaigns = _load_campaigns(connection, store_id, profile_id)
-        search_terms = _load_search_terms(connection, store_id, profile_id, start, end).join(
-            campaigns.select("campaign_id", "targeting_type"), on="campaign_id", how="left"
-        )
+        search_terms = _load_search_terms(
+            connection, store_id, profile_id, start, settled_end
+        ).join(campaigns.select("campaign_id", "targeting_type"), on="campaign_id", how="left")
         advertised = _load_advertised(connection, store_id, profile_id, start, end)
         cover = _load_cover(connection, store_id, marketplace_id, today, policy)
         break_even = _load_break_even(connection, store_id, marketplace_id, currency, today, policy)
@@ -217,7 +221,6 @@ def _load_performance(
             d.c.store_id == store_id,
             d.c.profile_id == profile_id,
             d.c.report_date.between(start, end),
-            sa.not_(d.c.is_settling),
         )
         .group_by(d.c.target_id)
     )
@@ -261,7 +264,6 @@ def _load_search_terms(
             s.c.store_id == store_id,
             s.c.profile_id == profile_id,
             s.c.report_date.between(start, end),
-            sa.not_(s.c.is_settling),
             # Console rows whose campaign or ad group Amazon has not named yet carry derived
             # ids (reports/ads_names.py): nothing can be harvested into or negated in them.
             ~s.c.campaign_id.startswith(NAMED_ID_PREFIX, autoescape=True),

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, fields
 from decimal import Decimal
 
 from amzinsight.errors import ConfigError
+from amzinsight.rules.settling import DEFAULT_SETTLE_DAYS
 
 ENGLISH_STOPWORDS = frozenset(
     {"a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "in", "is", "it", "of"}
@@ -28,6 +29,8 @@ class BidPolicy:
       is the usual "profitable growth" target for a mid-margin product.
     - lookback_days 30: a month of data smooths weekday swings without reaching back to old
       prices or old bids (Amazon keeps SP data for 95 days).
+    - settle_days 3: days dated on or after today - 3 (today being the day of the run) are left
+      out; Amazon still restates them (rules/settling.py; AMZ_ADS_SETTLE_DAYS).
     - velocity_days 30: units sold over this many days give the daily sales rate for days of cover.
     - break_even_days 90: settlement lines over this many days give price and fees per unit.
     - break_even_floor 0.05: a product whose margin is (nearly) gone still gets a 5% target
@@ -85,6 +88,7 @@ class BidPolicy:
 
     target_acos: float = 0.30
     lookback_days: int = 30
+    settle_days: int = DEFAULT_SETTLE_DAYS
     velocity_days: int = 30
     break_even_days: int = 90
     break_even_floor: float = 0.05

@@ -127,16 +127,6 @@ def _ads_performance() -> list[sa.Column[Any]]:
     return columns
 
 
-def _settling() -> sa.Column[Any]:
-    return sa.Column(
-        "is_settling",
-        sa.Boolean,
-        nullable=False,
-        server_default=sa.false(),
-        comment="younger than the settle window: Amazon may still restate it",
-    )
-
-
 # --- stores and their accounts ------------------------------------------------------------------
 
 stores = sa.Table(
@@ -862,7 +852,6 @@ ads_campaign_daily = sa.Table(
     sa.Column("ad_status", sa.Text),
     sa.Column("top_of_search_impression_share", RATIO),
     *_ads_performance(),
-    _settling(),
     *_lineage(),
     sa.UniqueConstraint("store_id", "profile_id", "report_date", "campaign_id", "ad_group_id"),
     sa.Index(None, "store_id", "report_date"),
@@ -892,7 +881,6 @@ ads_target_daily = sa.Table(
     *_ads_performance(),
     sa.Column("sales_other_sku_7d", MONEY),
     sa.Column("units_sold_other_sku_7d", sa.Integer),
-    _settling(),
     *_lineage(),
     sa.UniqueConstraint("store_id", "profile_id", "report_date", "target_id"),
     sa.Index(None, "store_id", "report_date"),
@@ -922,7 +910,6 @@ ads_search_term_daily = sa.Table(
     *_ads_performance(),
     sa.Column("sales_other_sku_7d", MONEY),
     sa.Column("units_sold_other_sku_7d", sa.Integer),
-    _settling(),
     *_lineage(),
     sa.UniqueConstraint(
         "store_id",
@@ -956,7 +943,6 @@ ads_advertised_product_daily = sa.Table(
     *_ads_performance(),
     sa.Column("sales_other_sku_7d", MONEY),
     sa.Column("units_sold_other_sku_7d", sa.Integer),
-    _settling(),
     *_lineage(),
     sa.UniqueConstraint(
         "store_id", "profile_id", "report_date", "campaign_id", "ad_group_id", "ad_id"
@@ -1000,7 +986,6 @@ ads_purchased_product_daily = sa.Table(
         )
         for window in ("1d", "7d", "14d", "30d")
     ],
-    _settling(),
     *_lineage(),
     sa.UniqueConstraint(
         "store_id",

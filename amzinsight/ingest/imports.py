@@ -10,7 +10,7 @@ import logging
 import tempfile
 import zlib
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -42,7 +42,6 @@ def import_file(
     marketplace_id: str | None = None,
     now: datetime | None = None,
     profile_id: str | None = None,
-    settle_days: int = 3,
 ) -> RunOutcome:
     """Load a report file; its type comes from --type or from its header or JSON shape."""
     if not path.is_file():
@@ -76,7 +75,6 @@ def import_file(
         time_zone=market.time_zone,
         snapshot_date=snapshot,
         profile_id=profile_id,
-        settling_from=local_today(market.time_zone, now) - timedelta(days=settle_days),
     )
     outcome = ingest_document(engine, archive, request, RawDocument(path=path), context)
     if new_profile and profile_id is not None:
@@ -196,7 +194,6 @@ def replay(
     store: Store,
     report_key: str | None = None,
     progress: Callable[[str], None] | None = None,
-    settle_days: int = 3,
 ) -> list[RunOutcome]:
     """Rebuild tables from the archive, oldest document first, without calling Amazon."""
     profiles = ads_profiles_by_marketplace(engine, store.id)
@@ -235,7 +232,6 @@ def replay(
             data_end=row["data_end"],
             snapshot_date=snapshot,
             profile_id=profiles.get(market.marketplace_id),
-            settling_from=local_today(market.time_zone) - timedelta(days=settle_days),
         )
         with tempfile.TemporaryDirectory(prefix="amz-replay-") as scratch:
             local = Path(scratch) / "document"

@@ -226,7 +226,6 @@ def run_task(
     triggered_by: str | None = None,
     progress: Progress | None = None,
     now: datetime | None = None,
-    settle_days: int = 3,
     holder: str | None = None,
 ) -> list[RunOutcome]:
     """Pull and load one task; returns one outcome per document loaded (settlements: several;
@@ -266,7 +265,6 @@ def run_task(
         data_end=window.end if window else None,
         snapshot_date=snapshot,
         profile_id=task.profile_id,
-        settling_from=local_today(market.time_zone, now) - timedelta(days=settle_days),
     )
     run_id = start_run(engine, request)
     with tempfile.TemporaryDirectory(prefix="amz-sync-") as scratch:

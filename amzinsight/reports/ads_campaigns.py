@@ -11,8 +11,8 @@ ads_targeting, ads_search_terms, ads_advertised_products and ads_purchased_produ
 - `date` (timeUnit DAILY) is report_date; a SUMMARY document (startDate, endDate) is accepted when
   it covers one day and refused when it sums several;
 - currency is campaignBudgetCurrencyCode, else the marketplace's; profile_id comes from
-  ParseContext.profile_id (required); is_settling marks rows dated on or after
-  ParseContext.settling_from, days Amazon still restates;
+  ParseContext.profile_id (required); whether a day is still settling is decided when it is read
+  (rules/settling.py), never stored;
 - every attribution window present is kept (sellers' Sponsored Products attribute over 7 days);
   ACoS and ROAS are computed at query time, not here.
 
@@ -136,7 +136,7 @@ def other_sku_7d() -> dict[str, AdsColumn]:
 class DailyAdsReport:
     """One Sponsored Products daily report type: which Amazon columns fill which table columns.
 
-    Besides `columns`, every table gets profile_id, report_date, currency and is_settling.
+    Besides `columns`, every table gets profile_id, report_date and currency.
     """
 
     spec_key: str
@@ -216,7 +216,7 @@ class DailyAdsReport:
 
     def _typed(self, block: pl.DataFrame, context: ParseContext) -> pl.DataFrame:
         """One block of rows in its final form: values parsed, ids checked, report_date resolved,
-        profile, currency and is_settling added, columns in table order (plus ROW). Columns the
+        profile and currency added, columns in table order (plus ROW). Columns the
         reader already typed (numbers) are taken as they are; text columns are parsed."""
         schema = block.schema
         read = {name: f for name, f in self._fields.items() if schema[f.source] != pl.String}
@@ -242,17 +242,11 @@ class DailyAdsReport:
                     "over several days); AmzInsight stores days, so request timeUnit DAILY"
                 )
             raise fail(self.report_type, row_label(row[ROW]), problem)
-        settling = (
-            pl.col("report_date") >= pl.lit(context.settling_from, pl.Date)
-            if context.settling_from is not None
-            else pl.lit(False)
-        )
         parsed = parsed.with_columns(
             pl.lit(context.profile_id, pl.String).alias("profile_id"),
             *[pl.lit(value, pl.String).alias(name) for name, value in self.constants.items()],
             *[pl.col(name).fill_null("") for name in self.blank_when_missing],
             pl.col("currency").fill_null(pl.lit(context.currency, pl.String)),
-            settling.alias("is_settling"),
         )
         names = [column.name for column in self.table.columns if column.name in parsed.columns]
         # One chunk per column and block: concatenated blocks then stay aligned, and selecting

@@ -366,15 +366,9 @@ def parse(path: Path, context: ParseContext) -> ParsedReport:
     if kind == "placement":
         frame = _placements_to_campaigns(frame, header)
         notes.append("Placements were summed to campaign days; the split by placement is not kept.")
-    settling = (
-        pl.col("report_date") >= pl.lit(context.settling_from, pl.Date)
-        if context.settling_from is not None
-        else pl.lit(False)
-    )
     frame = frame.with_columns(
         pl.lit(context.profile_id, pl.String).alias("profile_id"),
         pl.lit(currency, pl.String).alias("currency"),
-        settling.alias("is_settling"),
     )
     if kind in ("campaign", "placement"):
         frame = frame.with_columns(pl.lit("", pl.String).alias("ad_group_id"))

@@ -49,8 +49,6 @@ class ParseContext:
     snapshot_date: date | None = None
     profile_id: str | None = None
     """The Amazon Ads profile (one per marketplace) a document belongs to."""
-    settling_from: date | None = None
-    """Ads rows dated on or after this day are still being restated by Amazon (is_settling)."""
     ads_names: AdsNames | None = None
     """The profile's Amazon Ads entities by name, for files that name them (console exports)."""
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -88,6 +88,8 @@ SEARCH_TERM_DAYS: dict[tuple[str, date, str], tuple[int, int, str, str, int, int
     ("t4", D2, "*"): (790, 8, "6.80", "34.50", 1, 1),
 }
 SETTLING_DAYS = {D3}
+# Read on Friday 13 March at noon in Los Angeles: 10 March is within the 3 settle days.
+READ_AT = datetime(2026, 3, 13, 19, tzinfo=UTC)
 CAMPAIGN_NAMES = {"c1": "Kettles - Manual KW", "c9": "Bouilloires - Manual"}  # c2: report only
 AD_GROUP_NAMES = {"g1": "Kettles - Exact & Phrase", "g2": "Competitor ASINs", "g9": "Exact"}
 # US ordered product sales (organic and ad); the CA day must not count for the US.
@@ -192,7 +194,6 @@ def store(migrated_database_url: str) -> tuple[Engine, Store]:
                 "match_type": match_type,
                 "keyword_bid": Decimal(bid),
                 "currency": "CAD" if profile == CA_PROFILE else "USD",
-                "is_settling": day in SETTLING_DAYS,
                 **facts(values),
             }
         )
@@ -211,7 +212,6 @@ def store(migrated_database_url: str) -> tuple[Engine, Store]:
             "campaign_status": "ENABLED",
             "ad_group_name": None,
             "currency": "CAD" if campaign == "c9" else "USD",
-            "is_settling": day in SETTLING_DAYS,
             **summed(values),
         }
         for (campaign, day), values in campaign_days.items()
@@ -227,7 +227,6 @@ def store(migrated_database_url: str) -> tuple[Engine, Store]:
             "campaign_status": "ENABLED",
             "ad_group_name": f"{ad_group} as reported",
             "currency": "CAD" if campaign == "c9" else "USD",
-            "is_settling": day in SETTLING_DAYS,
             **summed(values),
         }
         for (campaign, ad_group, day), values in ad_group_days.items()
@@ -244,7 +243,6 @@ def store(migrated_database_url: str) -> tuple[Engine, Store]:
             "keyword_text": TARGETS[target][3],
             "match_type": TARGETS[target][4],
             "currency": "USD",
-            "is_settling": day in SETTLING_DAYS,
             **facts(values),
         }
         for (target, day, term), values in SEARCH_TERM_DAYS.items()
@@ -343,7 +341,7 @@ def store(migrated_database_url: str) -> tuple[Engine, Store]:
 
 def test_kpis_are_the_campaign_totals_with_tacos_over_total_sales(store) -> None:
     engine, acme = store
-    (row,) = ads_kpis(engine, acme.id, US_ONLY, D0, D3).iter_rows(named=True)
+    (row,) = ads_kpis(engine, acme.id, US_ONLY, D0, D3, now=READ_AT).iter_rows(named=True)
     us_rows = target_rows(lambda t, day: t != "x9" and in_range(day))
     want = expected(us_rows, {D1, D2, D3})
     assert {name: row[name] for name in want} == want
@@ -358,7 +356,7 @@ def test_kpis_are_the_campaign_totals_with_tacos_over_total_sales(store) -> None
 def test_kpis_equal_store_metrics_ads_block(store) -> None:
     engine, acme = store
     ads = store_metrics(engine, acme, D0, D3, US)["ads"]
-    (row,) = ads_kpis(engine, acme.id, US_ONLY, D0, D3).iter_rows(named=True)
+    (row,) = ads_kpis(engine, acme.id, US_ONLY, D0, D3, now=READ_AT).iter_rows(named=True)
     assert f"{row['spend']:.2f}" == ads["spend"]
     assert f"{row['sales_7d']:.2f}" == ads["sales"]
     assert (row["acos"], row["roas"], row["tacos"]) == (ads["acos"], ads["roas"], ads["tacos"])
@@ -371,7 +369,7 @@ def test_kpis_equal_store_metrics_ads_block(store) -> None:
 
 def test_kpis_without_ads_rows_are_unknown_not_zero(store) -> None:
     engine, acme = store
-    (row,) = ads_kpis(engine, acme.id, US_ONLY, D0, D0).iter_rows(named=True)
+    (row,) = ads_kpis(engine, acme.id, US_ONLY, D0, D0, now=READ_AT).iter_rows(named=True)
     assert row["spend"] is None and row["acos"] is None and row["impressions"] is None
     assert row["total_sales"] == Decimal("88.00")
     assert row["tacos"] is None
@@ -388,7 +386,7 @@ def test_kpis_of_the_other_marketplace_use_its_own_profile(store) -> None:
 def test_an_inverted_range_is_refused(store) -> None:
     engine, acme = store
     with pytest.raises(ConfigError, match="after it ends"):
-        ads_kpis(engine, acme.id, US_ONLY, D3, D0)
+        ads_kpis(engine, acme.id, US_ONLY, D3, D0, now=READ_AT)
 
 
 # --- over time -----------------------------------------------------------------------------------
@@ -396,7 +394,7 @@ def test_an_inverted_range_is_refused(store) -> None:
 
 def test_daily_periods_cover_the_range_and_flag_settling_days(store) -> None:
     engine, acme = store
-    frame = ads_over_time(engine, acme.id, US_ONLY, D0, D3, "day")
+    frame = ads_over_time(engine, acme.id, US_ONLY, D0, D3, "day", now=READ_AT)
     assert frame["period"].to_list() == [D0, D1, D2, D3]
     assert frame["settling"].to_list() == [None, False, False, True]
     assert frame["settling_days"].to_list() == [None, 0, 0, 1]
@@ -409,9 +407,27 @@ def test_daily_periods_cover_the_range_and_flag_settling_days(store) -> None:
         assert row["tacos"] == ratio(want["spend"], Decimal(TOTAL_SALES[(US, day)]))
 
 
+def test_settling_depends_on_the_day_of_the_read_and_settle_days(store) -> None:
+    engine, acme = store
+
+    def settling(now: datetime, settle_days: int = 3) -> list[bool | None]:
+        frame = ads_over_time(
+            engine, acme.id, US_ONLY, D0, D3, "day", settle_days=settle_days, now=now
+        )
+        return frame["settling"].to_list()
+
+    assert settling(READ_AT) == [None, False, False, True]
+    assert settling(READ_AT + timedelta(days=1)) == [None, False, False, False]  # 10 March settled
+    assert settling(READ_AT, settle_days=4) == [None, False, True, True]
+    assert settling(READ_AT - timedelta(days=3)) == [None, True, True, True]
+    # 02:00 UTC on 14 March is still 13 March in Los Angeles: the marketplace's date decides.
+    evening = datetime(2026, 3, 14, 2, tzinfo=UTC)
+    assert settling(evening) == [None, False, False, True]
+
+
 def test_weeks_start_on_monday_and_months_sum_the_range(store) -> None:
     engine, acme = store
-    weeks = ads_over_time(engine, acme.id, US_ONLY, D0, D3, "week")
+    weeks = ads_over_time(engine, acme.id, US_ONLY, D0, D3, "week", now=READ_AT)
     assert weeks["period"].to_list() == [date(2026, 3, 2), date(2026, 3, 9)]
     first, second = weeks.iter_rows(named=True)
     assert first["spend"] == sum(
@@ -423,9 +439,9 @@ def test_weeks_start_on_monday_and_months_sum_the_range(store) -> None:
     assert second["spend"] == Decimal("106.05")
     assert second["tacos"] == ratio(Decimal("106.05"), Decimal("835.15"))
 
-    months = ads_over_time(engine, acme.id, US_ONLY, D0, D3, "month")
+    months = ads_over_time(engine, acme.id, US_ONLY, D0, D3, "month", now=READ_AT)
     (month,) = months.iter_rows(named=True)
-    (kpis,) = ads_kpis(engine, acme.id, US_ONLY, D0, D3).iter_rows(named=True)
+    (kpis,) = ads_kpis(engine, acme.id, US_ONLY, D0, D3, now=READ_AT).iter_rows(named=True)
     assert month["period"] == date(2026, 3, 1)
     for name in ("spend", "sales_7d", "acos", "roas", "tacos", "cpc", "ctr", "cvr", "orders"):
         assert month[name] == kpis[name], name
@@ -434,7 +450,7 @@ def test_weeks_start_on_monday_and_months_sum_the_range(store) -> None:
 def test_unknown_granularity_is_refused(store) -> None:
     engine, acme = store
     with pytest.raises(ConfigError, match="granularity 'hour'"):
-        ads_over_time(engine, acme.id, US_ONLY, D0, D3, "hour")
+        ads_over_time(engine, acme.id, US_ONLY, D0, D3, "hour", now=READ_AT)
 
 
 # --- drill-down ----------------------------------------------------------------------------------
@@ -442,7 +458,7 @@ def test_unknown_granularity_is_refused(store) -> None:
 
 def test_campaigns_with_entity_names_or_the_reports(store) -> None:
     engine, acme = store
-    frame = campaign_performance(engine, acme.id, US_ONLY, D0, D3)
+    frame = campaign_performance(engine, acme.id, US_ONLY, D0, D3, now=READ_AT)
     assert frame["campaign_id"].to_list() == ["c1", "c2"]  # highest spend first; no CA, no BEFORE
     assert frame["campaign_name"].to_list() == ["Kettles - Manual KW", "c2 as reported"]
     assert frame["state"].to_list() == ["ENABLED", "ENABLED"]
@@ -462,8 +478,8 @@ def test_campaigns_with_entity_names_or_the_reports(store) -> None:
 
 def test_ad_groups_add_up_to_their_campaign(store) -> None:
     engine, acme = store
-    campaigns = campaign_performance(engine, acme.id, US_ONLY, D0, D3)
-    groups = ad_group_performance(engine, acme.id, US_ONLY, D0, D3, "c1")
+    campaigns = campaign_performance(engine, acme.id, US_ONLY, D0, D3, now=READ_AT)
+    groups = ad_group_performance(engine, acme.id, US_ONLY, D0, D3, "c1", now=READ_AT)
     assert groups["ad_group_id"].to_list() == ["g1", "g2"]
     assert groups["ad_group_name"].to_list() == ["Kettles - Exact & Phrase", "Competitor ASINs"]
     assert groups["default_bid"].to_list() == [Decimal("0.7500")] * 2
@@ -477,15 +493,15 @@ def test_ad_groups_add_up_to_their_campaign(store) -> None:
         None,  # spend without sales: no ACoS to show, not 0 %
         0.0,
     )
-    auto = ad_group_performance(engine, acme.id, US_ONLY, D0, D3, "c2")
+    auto = ad_group_performance(engine, acme.id, US_ONLY, D0, D3, "c2", now=READ_AT)
     assert auto["ad_group_name"].to_list() == ["g3 as reported"]
-    assert ad_group_performance(engine, acme.id, US_ONLY, D0, D3, "c9").is_empty()
+    assert ad_group_performance(engine, acme.id, US_ONLY, D0, D3, "c9", now=READ_AT).is_empty()
 
 
 def test_targets_add_up_to_their_ad_group(store) -> None:
     engine, acme = store
-    groups = ad_group_performance(engine, acme.id, US_ONLY, D0, D3, "c1")
-    targets = target_performance(engine, acme.id, US_ONLY, D0, D3, "g1")
+    groups = ad_group_performance(engine, acme.id, US_ONLY, D0, D3, "c1", now=READ_AT)
+    targets = target_performance(engine, acme.id, US_ONLY, D0, D3, "g1", now=READ_AT)
     assert targets["target_id"].to_list() == ["k1", "k2"]
     assert targets["target"].to_list() == ["gooseneck kettle", "pour over kettle"]
     assert targets["match_type"].to_list() == ["EXACT", "PHRASE"]
@@ -498,7 +514,7 @@ def test_targets_add_up_to_their_ad_group(store) -> None:
     k1 = target_rows(lambda t, d: t == "k1" and in_range(d))
     assert metrics_of(targets, "target_id", "k1") == expected(k1, {D1, D2, D3})
 
-    auto = target_performance(engine, acme.id, US_ONLY, D0, D3, "g3")
+    auto = target_performance(engine, acme.id, US_ONLY, D0, D3, "g3", now=READ_AT)
     (t4,) = auto.iter_rows(named=True)  # no entity snapshot: the report's text, match and bid
     assert (t4["target"], t4["kind"], t4["match_type"], t4["bid"]) == (
         "close-match",
@@ -510,7 +526,7 @@ def test_targets_add_up_to_their_ad_group(store) -> None:
 
 def test_search_terms_of_an_ad_group_and_of_one_target(store) -> None:
     engine, acme = store
-    terms = search_term_performance(engine, acme.id, US_ONLY, D0, D3, "g1")
+    terms = search_term_performance(engine, acme.id, US_ONLY, D0, D3, "g1", now=READ_AT)
     assert terms["search_term"].to_list() == [
         "gooseneck kettle",
         "pour over kettle glass",
@@ -522,28 +538,28 @@ def test_search_terms_of_an_ad_group_and_of_one_target(store) -> None:
         "pour over kettle"
     ]
     # search terms never exceed the targets they came through
-    targets = target_performance(engine, acme.id, US_ONLY, D0, D3, "g1")
+    targets = target_performance(engine, acme.id, US_ONLY, D0, D3, "g1", now=READ_AT)
     assert terms["spend"].sum() <= targets["spend"].sum()
 
-    only_t4 = search_term_performance(engine, acme.id, US_ONLY, D0, D3, None, "t4")
+    only_t4 = search_term_performance(engine, acme.id, US_ONLY, D0, D3, None, "t4", now=READ_AT)
     assert only_t4["search_term"].to_list() == ["burr grinder", "*"]
     (burr,) = only_t4.filter(pl.col("search_term") == "burr grinder").iter_rows(named=True)
     assert (burr["spend"], burr["orders"], burr["acos"]) == (Decimal("23.10"), 4, 0.1674)
-    narrowed = search_term_performance(engine, acme.id, US_ONLY, D1, D1, "g3", "t4")
+    narrowed = search_term_performance(engine, acme.id, US_ONLY, D1, D1, "g3", "t4", now=READ_AT)
     assert narrowed["search_term"].to_list() == ["burr grinder"]
     with pytest.raises(ConfigError, match="ad group or a target"):
-        search_term_performance(engine, acme.id, US_ONLY, D0, D3)
+        search_term_performance(engine, acme.id, US_ONLY, D0, D3, now=READ_AT)
 
 
 def test_frames_keep_money_as_decimal(store) -> None:
     engine, acme = store
     for frame in (
-        ads_kpis(engine, acme.id, US_ONLY, D0, D3),
-        ads_over_time(engine, acme.id, US_ONLY, D0, D3, "week"),
-        campaign_performance(engine, acme.id, US_ONLY, D0, D3),
-        ad_group_performance(engine, acme.id, US_ONLY, D0, D3, "c1"),
-        target_performance(engine, acme.id, US_ONLY, D0, D3, "g1"),
-        search_term_performance(engine, acme.id, US_ONLY, D0, D3, "g1"),
+        ads_kpis(engine, acme.id, US_ONLY, D0, D3, now=READ_AT),
+        ads_over_time(engine, acme.id, US_ONLY, D0, D3, "week", now=READ_AT),
+        campaign_performance(engine, acme.id, US_ONLY, D0, D3, now=READ_AT),
+        ad_group_performance(engine, acme.id, US_ONLY, D0, D3, "c1", now=READ_AT),
+        target_performance(engine, acme.id, US_ONLY, D0, D3, "g1", now=READ_AT),
+        search_term_performance(engine, acme.id, US_ONLY, D0, D3, "g1", now=READ_AT),
     ):
         for name in ("spend", "sales_7d", "cpc"):
             assert isinstance(frame.schema[name], pl.Decimal), name

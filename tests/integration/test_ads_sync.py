@@ -19,6 +19,7 @@ from amzinsight_sandbox import (
     start_sandbox,
 )
 
+from amzinsight.analytics.ads_performance import ads_kpis, ads_over_time
 from amzinsight.config import Settings
 from amzinsight.db import tables
 from amzinsight.errors import ConfigError, ReportFailedError
@@ -38,6 +39,7 @@ pytestmark = pytest.mark.postgres
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 PROFILE = "3927415508812264"
+US = "ATVPDKIKX0DER"
 DAILY = {
     "sp_campaigns": ("ads_sp_campaigns.json", tables.ads_campaign_daily),
     "sp_ad_groups": ("ads_sp_ad_groups.json", tables.ads_campaign_daily),
@@ -63,7 +65,6 @@ def store(runtime: Runtime) -> Store:
 def _import(runtime: Runtime, store: Store, name: str, key: str) -> int:
     outcome = import_file(
         runtime.engine, runtime.archive, store, FIXTURES / name, key, profile_id=PROFILE,
-        now=None, settle_days=3,
     )  # fmt: skip
     assert outcome.status == "succeeded"
     return outcome.rows_upserted
@@ -108,21 +109,28 @@ def test_importing_twice_leaves_identical_rows(runtime: Runtime, store: Store) -
         assert connection.execute(sa.select(tables.ads_target_daily)).all() == before
 
 
-def test_rows_younger_than_the_settle_window_are_flagged(runtime: Runtime, store: Store) -> None:
+def test_days_within_the_settle_window_of_the_read_are_settling(
+    runtime: Runtime, store: Store
+) -> None:
     outcome = import_file(
         runtime.engine, runtime.archive, store, FIXTURES / "ads_sp_campaigns.json", "sp_campaigns",
-        profile_id=PROFILE, now=datetime(2026, 3, 12, 20, tzinfo=UTC), settle_days=1,
+        profile_id=PROFILE, now=datetime(2026, 3, 12, 20, tzinfo=UTC),
     )  # fmt: skip
     assert outcome.status == "succeeded"
-    with runtime.engine.connect() as connection:
-        flags = dict(
-            connection.execute(
-                sa.select(
-                    tables.ads_campaign_daily.c.report_date, tables.ads_campaign_daily.c.is_settling
-                ).distinct()
-            ).all()
-        )
-    assert flags == {date(2026, 3, 10): False, date(2026, 3, 11): True}
+
+    def settling_on(read: datetime, settle_days: int) -> dict[date, bool]:
+        frame = ads_over_time(
+            runtime.engine, store.id, (US,), date(2026, 3, 10), date(2026, 3, 11), "day",
+            settle_days=settle_days, now=read,
+        )  # fmt: skip
+        return dict(zip(frame["period"], frame["settling"], strict=True))
+
+    on_import_day = datetime(2026, 3, 12, 20, tzinfo=UTC)
+    assert settling_on(on_import_day, 1) == {date(2026, 3, 10): False, date(2026, 3, 11): True}
+    assert settling_on(on_import_day, 2) == {date(2026, 3, 10): True, date(2026, 3, 11): True}
+    # The same rows, read a day later: 11 March has settled without being imported again.
+    a_day_later = on_import_day + timedelta(days=1)
+    assert settling_on(a_day_later, 1) == {date(2026, 3, 10): False, date(2026, 3, 11): False}
 
 
 def test_entities_fill_campaigns_ad_groups_and_targets(runtime: Runtime, store: Store) -> None:
@@ -205,9 +213,7 @@ def _sync(runtime: Runtime, store: Store, key: str, start=None, end=None, now=NO
     outcomes = []
     for task in plan_tasks(runtime.engine, store, get_report(key), 30, start, end, now=now):
         client = client_for(runtime.settings, store, task, FAST)
-        outcomes.extend(
-            run_task(runtime.engine, runtime.archive, client, store, task, now=now, settle_days=3)
-        )
+        outcomes.extend(run_task(runtime.engine, runtime.archive, client, store, task, now=now))
     return outcomes
 
 
@@ -263,18 +269,13 @@ def test_a_restated_day_is_updated_not_duplicated_and_recent_days_settle(
         rows = connection.execute(sa.select(tables.ads_campaign_daily)).mappings().all()
     assert second.rows_upserted > 0 and after > before  # Amazon added late conversions
     assert len(rows) == count  # updated in place
-    assert all(row["is_settling"] for row in rows)
+
+    def settling(day: date) -> bool:
+        kpis = ads_kpis(ads_runtime.engine, ads_store.id, (US,), day, day, now=NOW)
+        return bool(kpis["settling_days"][0])
 
     _sync(ads_runtime, ads_store, "sp_campaigns", OLD, OLD)
-    with ads_runtime.engine.connect() as connection:
-        old_flags = set(
-            connection.execute(
-                sa.select(tables.ads_campaign_daily.c.is_settling).where(
-                    tables.ads_campaign_daily.c.report_date == OLD
-                )
-            ).scalars()
-        )
-    assert old_flags == {False}
+    assert (settling(RECENT), settling(OLD)) == (True, False)
 
 
 def test_a_failed_ads_report_fails_the_run_and_changes_nothing(

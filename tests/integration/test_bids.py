@@ -31,6 +31,7 @@ from amzinsight.bidding.store import save_recommendations
 from amzinsight.db import tables
 from amzinsight.db.engine import get_engine
 from amzinsight.errors import ConfigError
+from amzinsight.rules.settling import is_settling
 from amzinsight.stores import add_store
 
 TODAY = date(2026, 3, 31)
@@ -109,7 +110,7 @@ def test_policy_defaults_are_the_documented_ones() -> None:
         3,
         20,
     )
-    assert policy.low_cover_days == 14
+    assert (policy.low_cover_days, policy.settle_days) == (14, 3)
     documented = BidPolicy.__doc__ or ""
     assert [f.name for f in fields(BidPolicy) if f.name not in documented] == []
 
@@ -287,15 +288,15 @@ def test_cooldown_after_a_change() -> None:
 
 def test_settling_and_old_rows_are_ignored() -> None:
     targets = _targets(_target("k1", 1.00))
-    start, end = lookback_window(TODAY, POLICY)
-    settled = [
-        _perf("k1", 2, 1.0, report_date=start + timedelta(days=d), is_settling=False)
-        for d in range(20)
-    ]
+    start, _ = lookback_window(TODAY, POLICY)
+    settled = [_perf("k1", 2, 1.0, report_date=start + timedelta(days=d)) for d in range(20)]
     noise = [
-        _perf("k1", 50, 1.0, 40, 4000.0, report_date=end, is_settling=True),
-        _perf("k1", 50, 1.0, 40, 4000.0, report_date=start - timedelta(days=1), is_settling=False),
-        _perf("k1", 50, 1.0, 40, 4000.0, report_date=TODAY, is_settling=False),
+        # settling as of TODAY: the last settle_days days and today
+        *[
+            _perf("k1", 50, 1.0, 40, 4000.0, report_date=TODAY - timedelta(days=d))
+            for d in range(POLICY.settle_days + 1)
+        ],
+        _perf("k1", 50, 1.0, 40, 4000.0, report_date=start - timedelta(days=1)),
     ]
     clean = _one(_bids(targets, _performance(*settled)), "k1")
     noisy = _one(_bids(targets, _performance(*settled, *noise)), "k1")
@@ -507,9 +508,7 @@ def test_settling_rows_never_change_the_result(
     rows: list[dict[str, Any]], settling: list[tuple[int, int, int, bool]]
 ) -> None:
     targets, performance, cover = _random_frames(rows)
-    daily = performance.with_columns(
-        report_date=pl.lit(TODAY - timedelta(days=5)), is_settling=pl.lit(False)
-    )
+    daily = performance.with_columns(report_date=pl.lit(TODAY - timedelta(days=5)))
     noise = pl.DataFrame(
         [
             _perf(
@@ -519,9 +518,8 @@ def test_settling_rows_never_change_the_result(
                 orders,
                 orders * 30.0,
                 ad_group_id=rows[i % len(rows)]["ad_group"],
-                # settling rows inside the window, or plain rows outside it (today)
-                report_date=TODAY - timedelta(days=2) if flag else TODAY,
-                is_settling=flag,
+                # settling days inside the window (as of TODAY), or today, outside it
+                report_date=TODAY - timedelta(days=POLICY.settle_days if flag else 0),
             )
             for i, clicks, orders, flag in settling
         ],
@@ -820,6 +818,61 @@ def test_bulk_sheet_writes_only_approved_rows_in_amazons_layout() -> None:
         bulk_sheet(rows, "EUR")
 
 
+def test_bulk_sheet_keeps_keywords_amazon_accepts_exact_and_no_cell_is_a_formula(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Shopper search terms reach the sheet: one Amazon accepts arrives exactly as typed; one
+    that starts like a formula (Amazon refuses those) is left out and logged; a name that starts
+    like one stays exact text, with Excel's quote prefix, never a formula cell."""
+    destination: dict[str, Any] = {
+        "destination_campaign_id": "c2",
+        "destination_ad_group_id": "g2",
+        "destination_campaign_name": "=Kettles Exact",
+        "negate_in": [{"campaign_id": "c1", "ad_group_id": "g1", "campaign_name": "-Auto-"}],
+    }
+    harvest: dict[str, Any] = {"kind": "harvest", "status": "approved", "recommended_bid": 0.75}
+    negative: dict[str, Any] = {
+        "kind": "negative",
+        "status": "approved",
+        "campaign_id": "c1",
+        "ad_group_id": "g1",
+        "match_type": "NEGATIVE_EXACT",
+    }
+    accepted = ["pour-over kettle 1.2l", "men's c++ kettle"]
+    hostile = ['=HYPERLINK("http://x","y")', "=1+1", "@SUM(A1)", "+cmd|' /C calc'!A0", "-2+3"]
+    rows: list[dict[str, Any]] = [
+        {**harvest, "search_term": accepted[0], "evidence": destination},
+        {**negative, "search_term": accepted[1]},
+        {**harvest, "search_term": hostile[0], "evidence": destination},
+        *({**negative, "search_term": term} for term in hostile[1:]),
+    ]
+
+    with caplog.at_level("WARNING", logger="amzinsight.bidding.bulk_sheet"):
+        content = bulk_sheet(rows, "USD")
+
+    sheet = openpyxl.load_workbook(io.BytesIO(content))[SHEET_NAME]
+    cells = [cell for row in sheet.iter_rows() for cell in row if cell.value is not None]
+    assert [c.coordinate for c in cells if c.data_type == "f"] == []
+    written = _sheet_rows(content)
+    assert [(r["Entity"], r["Keyword Text"], r["Match Type"]) for r in written] == [
+        ("Keyword", "pour-over kettle 1.2l", "exact"),
+        ("Negative Keyword", "pour-over kettle 1.2l", "negativeExact"),
+        ("Negative Keyword", "men's c++ kettle", "negativeExact"),
+    ]
+    # names are Amazon's own: exact text, marked so that Excel keeps them text
+    name_cells = [c for c in cells if c.value in {"=Kettles Exact", "-Auto-"}]
+    assert [(c.value, c.data_type, c.quotePrefix) for c in name_cells] == [
+        ("=Kettles Exact", "s", True),
+        ("-Auto-", "s", True),
+    ]
+    keyword_cells = [c for c in cells if c.value in accepted]
+    assert {(c.data_type, c.quotePrefix) for c in keyword_cells} == {("s", False)}
+    assert written[0]["Bid"] == 0.75
+    left_out = [r.getMessage() for r in caplog.records if "left out" in r.getMessage()]
+    assert len(left_out) == len(hostile)
+    assert all(repr(term) in message for term, message in zip(hostile, left_out, strict=True))
+
+
 # --- PostgreSQL round trip -----------------------------------------------------------------------
 
 PROFILE = "3927415508812264"
@@ -855,8 +908,7 @@ def _seed(engine: sa.Engine, store_id: int) -> None:
               campaign_id: str = "cm", ad_group_id: str = "gm") -> dict[str, Any]:  # fmt: skip
         return {**ids, "report_date": day, "target_id": target_id, "campaign_id": campaign_id,
                 "ad_group_id": ad_group_id, "clicks": clicks, "cost": Decimal(cost),
-                "purchases_7d": orders, "sales_7d": Decimal(sales), "currency": "USD",
-                "is_settling": day > end - timedelta(days=3)}  # fmt: skip
+                "purchases_7d": orders, "sales_7d": Decimal(sales), "currency": "USD"}  # fmt: skip
 
     def term(search_term: str, clicks: int, cost: str, orders: int, sales: str) -> dict[str, Any]:
         return {**ids, "report_date": days[0], "campaign_id": "ca", "ad_group_id": "ga",
@@ -864,10 +916,10 @@ def _seed(engine: sa.Engine, store_id: int) -> None:
                 "ad_group_name": "Auto", "keyword_type": "TARGETING_EXPRESSION_PREDEFINED",
                 "match_type": "TARGETING_EXPRESSION_PREDEFINED", "clicks": clicks,
                 "cost": Decimal(cost), "purchases_7d": orders, "sales_7d": Decimal(sales),
-                "currency": "USD", "is_settling": False}  # fmt: skip
+                "currency": "USD"}  # fmt: skip
 
     def fact(day: date) -> list[dict[str, Any]]:
-        settling = day > end - timedelta(days=3)
+        settling = is_settling(day, TODAY, POLICY.settle_days)  # as the engine reads on TODAY
         return [
             daily("k_star", day, 4, "1.20", 1, "40.00"),
             # only the settling days have orders: counted, they would save it from the cut
@@ -937,7 +989,6 @@ def _seed(engine: sa.Engine, store_id: int) -> None:
                     "ad_id": f"ad_{gid}",
                     "advertised_asin": ASIN,
                     "advertised_sku": SKU,
-                    "is_settling": False,
                 }
                 for cid, gid in (("cm", "gm"), ("ca", "ga"))
             ],

@@ -25,7 +25,6 @@ def context(country: str, names: AdsNames | None = None) -> ParseContext:
         marketplace_id=market.marketplace_id,
         currency=market.currency,
         profile_id=PROFILE,
-        settling_from=date(2026, 5, 6),
         ads_names=names,
     )
 
@@ -58,7 +57,7 @@ def test_german_amounts_dates_and_counts(tmp_path: Path) -> None:
     assert rows[1]["sales_7d"] == 0 and rows[1]["purchases_7d"] == 0  # "-": none, as the API's 0
     assert rows[0]["currency"] == "EUR"
     assert rows[0]["ad_group_id"] == ""  # a campaign-level row
-    assert [row["is_settling"] for row in rows] == [False, False]
+    assert "is_settling" not in rows[0]  # decided when read (rules/settling.py)
 
 
 def test_indian_fourteen_day_layout_is_stored_and_labelled(tmp_path: Path) -> None:
@@ -77,7 +76,6 @@ def test_indian_fourteen_day_layout_is_stored_and_labelled(tmp_path: Path) -> No
         Decimal("1234.56"),
         1,
     )
-    assert row["is_settling"] is True
     assert any("14-day attribution only" in note for note in parsed.notes)
     assert any("read day first" in note for note in parsed.notes)
 

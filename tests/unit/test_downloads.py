@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import csv
 import io
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import openpyxl
@@ -74,3 +76,32 @@ def test_a_pandas_frame_changed_after_drawing_downloads_as_shown(
 
     (button,) = offered
     assert button["data"]().decode().splitlines()[1].startswith("MUG-1,2,")
+
+
+def test_a_hostile_search_term_downloads_as_text_and_negative_money_as_a_number() -> None:
+    frame = pl.DataFrame(
+        {
+            "search_term": ['=HYPERLINK("http://x","y")', "-2+3", "gooseneck kettle"],
+            "profit": [Decimal("-12.50"), Decimal("3.00"), Decimal("-0.01")],
+            "clicks": [-1, 2, 3],
+        }
+    )
+
+    csv_rows = list(csv.reader(io.StringIO(csv_bytes(frame).decode())))
+    assert csv_rows == [
+        ["search_term", "profit", "clicks"],
+        ['\'=HYPERLINK("http://x","y")', "-12.50", "-1"],
+        ["'-2+3", "3.00", "2"],
+        ["gooseneck kettle", "-0.01", "3"],
+    ]
+
+    sheet = openpyxl.load_workbook(io.BytesIO(xlsx_bytes(frame))).active
+    assert sheet is not None
+    rows = [[(cell.value, cell.data_type) for cell in row] for row in sheet.iter_rows(min_row=2)]
+    assert rows == [
+        [('\'=HYPERLINK("http://x","y")', "s"), (-12.5, "n"), (-1, "n")],
+        [("'-2+3", "s"), (3.0, "n"), (2, "n")],
+        [("gooseneck kettle", "s"), (-0.01, "n"), (3, "n")],
+    ]
+    # the same from a pandas frame, as some pages pass
+    assert csv_bytes(frame.to_pandas()) == csv_bytes(frame)

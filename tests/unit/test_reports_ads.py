@@ -170,12 +170,12 @@ def test_contract(key: str) -> None:
 
 
 @pytest.mark.parametrize("key", DAILY)
-def test_daily_rows_are_days_with_a_currency_and_settling_flag(key: str) -> None:
+def test_daily_rows_are_days_with_a_currency_and_no_settling_flag(key: str) -> None:
     data = frame(key)
     assert data.schema["report_date"] == pl.Date
     assert sorted(data["report_date"].unique().to_list()) == [DAY_1, DAY_2]
     assert data["currency"].unique().to_list() == ["USD"]
-    assert data["is_settling"].to_list() == [False] * data.height  # no settling_from given
+    assert "is_settling" not in data.columns  # decided when read, from the day of the read
     assert data.height == len(raw(key))
 
 
@@ -455,15 +455,6 @@ def test_purchased_product_row_without_keyword_has_keyword_id_blank() -> None:
     assert blank.height == 1
     assert blank.row(0, named=True)["keyword_text"] is None
     assert not {"impressions", "clicks", "cost"} & set(data.columns)
-
-
-def test_settling_flag_follows_settling_from() -> None:
-    context = ParseContext(currency="USD", profile_id=PROFILE, settling_from=DAY_2)
-    for key in DAILY:
-        data = frame(key, context=context)
-        assert data["is_settling"].to_list() == [day == DAY_2 for day in data["report_date"]]
-    late = ParseContext(currency="USD", profile_id=PROFILE, settling_from=date(2026, 4, 1))
-    assert not frame("sp_targeting", context=late)["is_settling"].any()
 
 
 def test_currency_falls_back_to_the_marketplace(tmp_path: Path) -> None:

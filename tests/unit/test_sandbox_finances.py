@@ -18,7 +18,7 @@ import polars as pl
 import pytest
 import sp_api.auth.access_token_client as access_token_client
 from amzinsight_sandbox import RunningSandbox, SandboxConfig, demo_account, start_sandbox
-from amzinsight_sandbox.finances import account_periods
+from amzinsight_sandbox.finances import account_periods, period_transactions
 from amzinsight_sandbox.settlement_report import settlement_details, settlement_document
 from sp_api.api import FinancesV20240619
 from sp_api.auth import AccessTokenClient
@@ -51,6 +51,11 @@ TRANSACTION_SOURCE = {
 def sandbox() -> Iterator[RunningSandbox]:
     account = demo_account(seed=31, asins=20, days=HISTORY_DAYS, today=TODAY)
     with start_sandbox(SandboxConfig(accounts=[account], speed_factor=1000)) as running:
+        # Built here, in process, once: on a busy machine the first HTTP query building every
+        # period could outlast the client's read timeout.
+        number = running.state.accounts[account.seller_id].number
+        for entry in account_periods(account, number):
+            period_transactions(account, entry)
         yield running
 
 
